@@ -1,0 +1,47 @@
+import { takeUntil } from 'rxjs';
+import type { Bus, CommittedRecord } from '../messages/index.js';
+import { Memtable } from './memtable.js';
+import { assert } from '../errors.js';
+
+/**
+ * Applies committed WAL records to the memtable, in seq order, and answers snapshot barriers.
+ *
+ * It only ever sees records the WAL actor has made durable (per the sync policy), so a read can
+ * never observe a write that a crash could take back. Reads do not come here: the store reads the
+ * `Memtable` directly and synchronously.
+ */
+export class MemtableActor {
+  readonly memtable: Memtable;
+  #lastAppliedSeq: number;
+
+  constructor(bus: Bus, memtable: Memtable, lastAppliedSeq: number) {
+    this.memtable = memtable;
+    this.#lastAppliedSeq = lastAppliedSeq;
+    bus.on('wal.committed').pipe(takeUntil(bus.stop$)).subscribe(({ records }) => {
+      this.#apply(records);
+      bus.publish({ type: 'memtable.applied', records });
+    });
+    bus.on('wal.rotated').pipe(takeUntil(bus.stop$)).subscribe(({ requestId, seq, freezeMemtable }) => {
+      if (!freezeMemtable) return;
+      assert(seq === this.#lastAppliedSeq, `barrier at ${seq} but applied up to ${this.#lastAppliedSeq}`);
+      bus.publish({ type: 'memtable.frozen', requestId, seq, view: this.memtable.freeze(seq) });
+    });
+    bus.on('memtable.thaw').pipe(takeUntil(bus.stop$)).subscribe(() => void this.memtable.thaw());
+  }
+
+  get lastAppliedSeq(): number {
+    return this.#lastAppliedSeq;
+  }
+
+  #apply(records: readonly CommittedRecord[]): void {
+    const memtable = this.memtable;
+    for (const { seq, request } of records) {
+      assert(seq === this.#lastAppliedSeq + 1, `applying seq ${seq} after ${this.#lastAppliedSeq}`);
+      for (const op of request.ops) {
+        if (op.type === 'put') memtable.set(op.key, op.value);
+        else memtable.delete(op.key);
+      }
+      this.#lastAppliedSeq = seq;
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import { assert } from '../errors.js';
+import { overlayMergeEntriesPerSlice } from '../limits.js';
+
+/** A value as the memtable holds it: a string for 'utf8'/'json', a private byte copy for 'binary'. */
+export type StoredValue = string | Uint8Array;
+
+const tombstone = Symbol('deleted during snapshot');
+type OverlayValue = StoredValue | typeof tombstone;
+
+/** The map as of one seq, frozen while a snapshot writes it out. */
+export interface FrozenView {
+  readonly seq: number;
+  readonly map: ReadonlyMap<string, StoredValue>;
+}
+
+/**
+ * The live data: a Map, plus an overlay while a snapshot runs.
+ *
+ * A snapshot must see the map exactly as of its seq while writes go on. Copying a million-entry Map
+ * would stall the event loop, so instead the base map is frozen and every write lands in an overlay
+ * (with tombstones for deletes); reads look in the overlay first. When the snapshot is written the
+ * overlay is merged back into the base in slices, between event-loop turns.
+ */
+export class Memtable {
+  #base: Map<string, StoredValue>;
+  #overlay: Map<string, OverlayValue> | undefined;
+  #frozen = false;
+  #size = 0;
+
+  /** Takes ownership of `initial` (the map recovery built). */
+  constructor(initial: Map<string, StoredValue> = new Map()) {
+    this.#base = initial;
+  }
+
+  get size(): number {
+    return this.#overlay === undefined ? this.#base.size : this.#size;
+  }
+
+  get(key: string): StoredValue | undefined {
+    if (this.#overlay !== undefined) {
+      const value = this.#overlay.get(key);
+      if (value !== undefined) return value === tombstone ? undefined : value;
+    }
+    return this.#base.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  set(key: string, value: StoredValue): void {
+    if (this.#overlay === undefined) {
+      this.#base.set(key, value);
+      return;
+    }
+    if (!this.has(key)) this.#size++;
+    this.#overlay.set(key, value);
+  }
+
+  delete(key: string): void {
+    if (this.#overlay === undefined) {
+      this.#base.delete(key);
+      return;
+    }
+    if (this.has(key)) this.#size--;
+    this.#overlay.set(key, tombstone);
+  }
+
+  *entries(): IterableIterator<[string, StoredValue]> {
+    const overlay = this.#overlay;
+    if (overlay === undefined) {
+      yield* this.#base.entries();
+      return;
+    }
+    for (const entry of this.#base) if (!overlay.has(entry[0])) yield entry;
+    for (const [key, value] of overlay) if (value !== tombstone) yield [key, value];
+  }
+
+  /** Freezes the base map as the view of `seq`; writes go to the overlay until `thaw`. */
+  freeze(seq: number): FrozenView {
+    assert(!this.#frozen, 'one snapshot at a time may freeze the memtable');
+    if (this.#overlay !== undefined) this.#mergeAll();
+    this.#size = this.#base.size;
+    this.#overlay = new Map();
+    this.#frozen = true;
+    return { seq, map: this.#base };
+  }
+
+  /** Ends the freeze and merges the overlay back in slices; resolves once the overlay is gone. */
+  async thaw(): Promise<void> {
+    assert(this.#frozen, 'thaw without freeze');
+    this.#frozen = false;
+    while (this.#overlay !== undefined && !this.#frozen) {
+      this.#mergeSlice(overlayMergeEntriesPerSlice);
+      if (this.#overlay !== undefined) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  #mergeAll(): void {
+    this.#mergeSlice(Number.POSITIVE_INFINITY);
+  }
+
+  #mergeSlice(entriesMax: number): void {
+    const overlay = this.#overlay;
+    assert(overlay !== undefined, 'merge without overlay');
+    let merged = 0;
+    for (const [key, value] of overlay) {
+      if (value === tombstone) this.#base.delete(key);
+      else this.#base.set(key, value);
+      overlay.delete(key);
+      if (++merged >= entriesMax) break;
+    }
+    if (overlay.size === 0) this.#overlay = undefined;
+  }
+}

@@ -1,0 +1,168 @@
+import { filter, firstValueFrom, takeUntil } from 'rxjs';
+import { performance } from 'node:perf_hooks';
+import path from 'node:path';
+import type { Bus, SnapshotResult } from '../messages/index.js';
+import type { FileSystem } from '../fs/file-system.js';
+import type { FrozenView, StoredValue } from './memtable.js';
+import { encodeEndBlock, encodeEntriesBlock, encodeSnapshotHeader, snapshotEntryBytes } from '../fs/snapshot-format.js';
+import { classifyDirectory, snapshotName, temporarySuffix } from '../fs/file-names.js';
+import { snapshotBlockBytesTarget, snapshotEntriesPerSlice } from '../limits.js';
+
+export interface SnapshotActorOptions {
+  fs: FileSystem;
+  dir: string;
+}
+
+/**
+ * Writes snapshots and compacts the WAL behind them. One snapshot runs at a time; requests queue.
+ *
+ * The order is what makes it crash-safe:
+ *   1. barrier: the WAL actor commits everything before it, starts a new segment at seq S + 1, and
+ *      the memtable freezes its map as of S (writes go on, into an overlay);
+ *   2. the frozen map is written in checksummed blocks to `snap-S.snap.tmp`, yielding to the event
+ *      loop between slices so a large snapshot does not freeze the process;
+ *   3. fsync the file, rename it to `snap-S.snap`, fsync the directory: now the snapshot is durable;
+ *   4. only then delete the WAL segments it covers and the older snapshots.
+ * A crash anywhere leaves either the old snapshot with its WAL, or the new one: never neither.
+ */
+export class SnapshotActor {
+  readonly #bus: Bus;
+  readonly #options: SnapshotActorOptions;
+  #queue: Promise<void> = Promise.resolve();
+  #pending = 0;
+  #nextRequestId = 1;
+  #lastSnapshotSeq: number;
+
+  constructor(bus: Bus, options: SnapshotActorOptions, lastSnapshotSeq: number) {
+    this.#bus = bus;
+    this.#options = options;
+    this.#lastSnapshotSeq = lastSnapshotSeq;
+    bus.on('snapshot.request').pipe(takeUntil(bus.stop$)).subscribe(({ requestId }) => {
+      this.#pending++;
+      this.#queue = this.#queue.then(() => this.#run(requestId)).finally(() => this.#pending--);
+    });
+  }
+
+  get lastSnapshotSeq(): number {
+    return this.#lastSnapshotSeq;
+  }
+
+  get inProgress(): boolean {
+    return this.#pending > 0;
+  }
+
+  /** Resolves once every queued snapshot has finished (successfully or not). */
+  async idle(): Promise<void> {
+    while (this.#pending > 0) await this.#queue;
+  }
+
+  async #run(requestId: number): Promise<void> {
+    const startedAtMs = performance.now();
+    try {
+      const view = await this.#barrier();
+      this.#bus.publish({ type: 'snapshot.started', requestId, seq: view.seq });
+      const written = await this.#writeDurably(view);
+      await this.#compact(view.seq);
+      this.#lastSnapshotSeq = view.seq;
+      const result: SnapshotResult = { ...written, seq: view.seq, durationMs: performance.now() - startedAtMs };
+      this.#bus.publish({ type: 'snapshot.completed', requestId, result });
+    } catch (error) {
+      this.#bus.publish({ type: 'snapshot.failed', requestId, error: error as Error });
+    }
+  }
+
+  /** Asks the WAL for a barrier and waits for the memtable's frozen view at it. */
+  async #barrier(): Promise<FrozenView> {
+    const requestId = this.#nextRequestId++;
+    const reply = firstValueFrom(
+      this.#bus.on('memtable.frozen', 'wal.rotateFailed').pipe(filter((message) => message.requestId === requestId)),
+    );
+    this.#bus.publish({ type: 'wal.rotate', requestId, freezeMemtable: true });
+    const message = await reply;
+    if (message.type === 'wal.rotateFailed') throw message.error;
+    return message.view;
+  }
+
+  async #writeDurably(view: FrozenView): Promise<{ keys: number; bytes: number }> {
+    const { fs, dir } = this.#options;
+    const finalPath = path.join(dir, snapshotName(view.seq));
+    const temporaryPath = finalPath + temporarySuffix;
+    let written: { keys: number; bytes: number };
+    try {
+      written = await this.#writeFile(temporaryPath, view);
+    } catch (error) {
+      this.#bus.publish({ type: 'wal.halt', error, during: 'snapshot write' });
+      await fs.unlink(temporaryPath).catch(() => undefined);
+      throw error;
+    }
+    try {
+      await fs.rename(temporaryPath, finalPath);
+      await fs.syncDir(dir);
+    } catch (error) {
+      this.#bus.publish({ type: 'wal.halt', error, during: 'snapshot rename' });
+      throw error;
+    }
+    return written;
+  }
+
+  /** Writes and fsyncs the file; thaws the memtable as soon as the frozen map has been read. */
+  async #writeFile(filePath: string, view: FrozenView): Promise<{ keys: number; bytes: number }> {
+    const handle = await this.#options.fs.openAppend(filePath, 'truncate');
+    let thawed = false;
+    const thaw = () => {
+      if (!thawed) this.#bus.publish({ type: 'memtable.thaw' });
+      thawed = true;
+    };
+    try {
+      let bytes = 0;
+      const append = async (data: Buffer) => {
+        await handle.append(data);
+        bytes += data.byteLength;
+      };
+      await append(encodeSnapshotHeader(view.seq));
+      const keys = await this.#writeEntries(view, append);
+      thaw();
+      await append(encodeEndBlock(keys, view.seq));
+      await handle.sync();
+      return { keys, bytes };
+    } finally {
+      thaw();
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  async #writeEntries(view: FrozenView, append: (data: Buffer) => Promise<void>): Promise<number> {
+    let block: Array<readonly [string, StoredValue]> = [];
+    let blockBytes = 0;
+    let keys = 0;
+    let sliceEntries = 0;
+    for (const entry of view.map) {
+      block.push(entry);
+      blockBytes += snapshotEntryBytes(entry[0], entry[1]);
+      keys++;
+      if (blockBytes >= snapshotBlockBytesTarget) {
+        await append(encodeEntriesBlock(block));
+        block = [];
+        blockBytes = 0;
+      }
+      if (++sliceEntries >= snapshotEntriesPerSlice) {
+        sliceEntries = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    if (block.length > 0) await append(encodeEntriesBlock(block));
+    return keys;
+  }
+
+  /** Deletes what the durable snapshot at `seq` covers: WAL segments, then older snapshots. */
+  async #compact(seq: number): Promise<void> {
+    const requestId = this.#nextRequestId++;
+    const reply = firstValueFrom(this.#bus.on('wal.compacted').pipe(filter((message) => message.requestId === requestId)));
+    this.#bus.publish({ type: 'wal.compact', requestId, upToSeq: seq });
+    await reply;
+    const { fs, dir } = this.#options;
+    const older = classifyDirectory(await fs.readdir(dir)).snapshots.filter((snapshot) => snapshot.seq < seq);
+    for (const snapshot of older) await fs.unlink(path.join(dir, snapshot.name));
+    if (older.length > 0) await fs.syncDir(dir);
+  }
+}

@@ -1,0 +1,386 @@
+import Denque from 'denque';
+import { takeUntil } from 'rxjs';
+import { performance } from 'node:perf_hooks';
+import path from 'node:path';
+import type { Bus, CommittedRecord, WriteRequest } from '../messages/index.js';
+import type { FileHandle, FileSystem } from '../fs/file-system.js';
+import { encodeSegmentHeader, encodeWalRecord, walSegmentHeaderBytes } from '../fs/wal-format.js';
+import { walSegmentName } from '../fs/file-names.js';
+import { assert, StoreClosedError, StoreFailedError, StoreOverloadedError } from '../errors.js';
+import { fsErrorCode } from '../fs/file-system.js';
+import { groupBytesMax } from '../limits.js';
+
+export type SyncMode = 'always' | 'interval' | 'never';
+
+export interface WalSegment {
+  name: string;
+  firstSeq: number;
+  bytes: number;
+}
+
+export interface WalActorOptions {
+  fs: FileSystem;
+  dir: string;
+  sync: SyncMode;
+  syncIntervalMs: number;
+  segmentBytesMax: number;
+  mailboxWritesMax: number;
+  mailboxBytesMax: number;
+}
+
+type MailboxItem =
+  | { type: 'append'; request: WriteRequest }
+  | { type: 'rotate'; requestId: number; freezeMemtable: boolean };
+
+interface WrittenGroup {
+  firstSeq: number;
+  requests: WriteRequest[];
+}
+
+/**
+ * The only writer of the WAL. Every write passes through its mailbox, in arrival order.
+ *
+ * Group commit: the write loop takes everything queued (up to groupBytesMax) as one group, encodes
+ * it into one buffer and appends it with one write. With `sync: 'always'` the group waits for an
+ * fdatasync that *began after its write finished*; the next group may be written while that fsync
+ * runs, so the disk is never idle between groups. Groups are committed (published as
+ * `wal.committed`, then applied and acknowledged) strictly in seq order.
+ *
+ * Failure (fsyncgate): the first failed write or fsync moves the actor to failed for good. The
+ * requests it could not make durable are rejected, never acknowledged; nothing is retried.
+ */
+export class WalActor {
+  readonly #bus: Bus;
+  readonly #options: WalActorOptions;
+  readonly #mailbox = new Denque<MailboxItem>();
+  #mailboxBytes = 0;
+  #segments: WalSegment[];
+  #handle: FileHandle | undefined;
+  #nextSeq: number;
+  #lastCommittedSeq: number;
+  #writing = false;
+  #syncing = false;
+  #syncWanted = false;
+  #unsynced: WrittenGroup[] = [];
+  #idleWaiters: Array<() => void> = [];
+  #failure: StoreFailedError | undefined;
+  #closed = false;
+  #syncTimer: NodeJS.Timeout | undefined;
+
+  constructor(bus: Bus, options: WalActorOptions, recovered: { segments: WalSegment[]; lastSeq: number }) {
+    this.#bus = bus;
+    this.#options = options;
+    this.#segments = recovered.segments.map((segment) => ({ ...segment }));
+    this.#nextSeq = recovered.lastSeq + 1;
+    this.#lastCommittedSeq = recovered.lastSeq;
+    bus.on('wal.append').pipe(takeUntil(bus.stop$)).subscribe(({ request }) => this.#enqueueAppend(request));
+    bus.on('wal.rotate').pipe(takeUntil(bus.stop$)).subscribe(({ requestId, freezeMemtable }) => {
+      this.#enqueue({ type: 'rotate', requestId, freezeMemtable }, 0);
+    });
+    bus.on('wal.compact').pipe(takeUntil(bus.stop$)).subscribe(({ requestId, upToSeq }) => {
+      void this.#compact(requestId, upToSeq);
+    });
+    bus.on('wal.halt').pipe(takeUntil(bus.stop$)).subscribe(({ error, during }) => this.#fail(error, during, []));
+  }
+
+  /** Opens the last segment for appending, or creates the first one. */
+  async start(): Promise<void> {
+    const last = this.#segments.at(-1);
+    if (last === undefined) {
+      await this.#createSegment();
+    } else {
+      this.#handle = await this.#options.fs.openAppend(this.#path(last.name), 'never');
+    }
+    if (this.#options.sync === 'interval') {
+      this.#syncTimer = setInterval(() => this.#requestSync(), this.#options.syncIntervalMs);
+      this.#syncTimer.unref();
+    }
+  }
+
+  /** Drains every queued write, makes the WAL durable and closes it. New writes are refused. */
+  async stop(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#syncTimer);
+    await this.#waitUntilIdle();
+    if (this.#failure === undefined && this.#handle !== undefined) {
+      // Under 'interval' and 'never' acknowledged writes may still be unsynced: a clean close syncs.
+      this.#syncWanted = true;
+      this.#kickSync();
+      await this.#waitUntilIdle();
+    }
+    await this.#handle?.close().catch(() => undefined);
+    this.#handle = undefined;
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  get failure(): StoreFailedError | undefined {
+    return this.#failure;
+  }
+
+  get lastSeq(): number {
+    return this.#lastCommittedSeq;
+  }
+
+  get walBytes(): number {
+    return this.#segments.reduce((sum, segment) => sum + segment.bytes, 0);
+  }
+
+  get segmentCount(): number {
+    return this.#segments.length;
+  }
+
+  get pendingWrites(): number {
+    return this.#mailbox.length;
+  }
+
+  #path(name: string): string {
+    return path.join(this.#options.dir, name);
+  }
+
+  #enqueueAppend(request: WriteRequest): void {
+    if (this.#failure !== undefined) return request.reject(this.#failure);
+    if (this.#closed) return request.reject(new StoreClosedError());
+    const { mailboxWritesMax, mailboxBytesMax } = this.#options;
+    if (this.#mailbox.length >= mailboxWritesMax || this.#mailboxBytes + request.recordBytes > mailboxBytesMax) {
+      return request.reject(
+        new StoreOverloadedError(`the WAL mailbox is full (${this.#mailbox.length} writes, ${this.#mailboxBytes} bytes queued)`),
+      );
+    }
+    this.#enqueue({ type: 'append', request }, request.recordBytes);
+  }
+
+  #enqueue(item: MailboxItem, bytes: number): void {
+    this.#mailbox.push(item);
+    this.#mailboxBytes += bytes;
+    if (!this.#writing) void this.#writeLoop();
+  }
+
+  async #writeLoop(): Promise<void> {
+    assert(!this.#writing, 'one write loop at a time');
+    this.#writing = true;
+    try {
+      while (this.#mailbox.length > 0 && this.#failure === undefined) {
+        const head = this.#mailbox.peekFront();
+        assert(head !== undefined, 'mailbox head');
+        if (head.type === 'rotate') {
+          this.#mailbox.shift();
+          await this.#rotateAtBarrier(head.requestId, head.freezeMemtable);
+        } else {
+          await this.#writeNextGroup();
+        }
+      }
+    } finally {
+      this.#writing = false;
+      if (this.#failure !== undefined) this.#rejectMailbox(this.#failure);
+      this.#notifyIfIdle();
+    }
+  }
+
+  async #writeNextGroup(): Promise<void> {
+    const current = this.#segments.at(-1);
+    assert(current !== undefined && this.#handle !== undefined, 'an open segment');
+    if (current.bytes >= this.#options.segmentBytesMax) {
+      await this.#rotate();
+      if (this.#failure !== undefined) return;
+    }
+    const group = this.#takeGroup();
+    const buffer = this.#encodeGroup(group);
+    try {
+      await this.#handle.append(buffer);
+    } catch (error) {
+      this.#fail(error, 'write', group.requests);
+      return;
+    }
+    if (this.#failure !== undefined) {
+      // An fsync failed while this group was being written: it will never be synced.
+      for (const request of group.requests) request.reject(this.#failure);
+      return;
+    }
+    this.#segments.at(-1)!.bytes += buffer.byteLength;
+    this.#bus.publish({ type: 'wal.groupWritten', records: group.requests.length, bytes: buffer.byteLength });
+    if (this.#options.sync === 'always') {
+      this.#unsynced.push(group);
+      this.#kickSync();
+    } else {
+      this.#commit([group]);
+    }
+  }
+
+  #takeGroup(): WrittenGroup {
+    const requests: WriteRequest[] = [];
+    let bytes = 0;
+    for (let head = this.#mailbox.peekFront(); head?.type === 'append'; head = this.#mailbox.peekFront()) {
+      if (requests.length > 0 && bytes + head.request.recordBytes > groupBytesMax) break;
+      this.#mailbox.shift();
+      requests.push(head.request);
+      bytes += head.request.recordBytes;
+    }
+    this.#mailboxBytes -= bytes;
+    const group = { firstSeq: this.#nextSeq, requests };
+    this.#nextSeq += requests.length;
+    return group;
+  }
+
+  #encodeGroup(group: WrittenGroup): Buffer {
+    let bytes = 0;
+    for (const request of group.requests) bytes += request.recordBytes;
+    const buffer = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    group.requests.forEach((request, index) => {
+      at = encodeWalRecord(buffer, at, group.firstSeq + index, request.ops);
+    });
+    assert(at === bytes, `encoded ${at} bytes, measured ${bytes}`);
+    return buffer;
+  }
+
+  #requestSync(): void {
+    this.#syncWanted = true;
+    this.#kickSync();
+  }
+
+  #kickSync(): void {
+    if (!this.#syncing && this.#failure === undefined) void this.#syncLoop();
+  }
+
+  async #syncLoop(): Promise<void> {
+    this.#syncing = true;
+    try {
+      while ((this.#unsynced.length > 0 || this.#syncWanted) && this.#failure === undefined) {
+        // Only groups whose write has finished are in #unsynced: this fsync covers all of them.
+        const groups = this.#unsynced;
+        this.#unsynced = [];
+        this.#syncWanted = false;
+        const startedAtMs = performance.now();
+        try {
+          assert(this.#handle !== undefined, 'an open segment to sync');
+          await this.#handle.sync();
+        } catch (error) {
+          this.#fail(error, 'fsync', groups.flatMap((group) => group.requests));
+          return;
+        }
+        const records = groups.reduce((sum, group) => sum + group.requests.length, 0);
+        this.#bus.publish({ type: 'wal.synced', records, latencyMs: performance.now() - startedAtMs });
+        this.#commit(groups);
+      }
+    } finally {
+      this.#syncing = false;
+      this.#notifyIfIdle();
+    }
+  }
+
+  #commit(groups: readonly WrittenGroup[]): void {
+    const records: CommittedRecord[] = [];
+    for (const group of groups) {
+      group.requests.forEach((request, index) => records.push({ seq: group.firstSeq + index, request }));
+    }
+    if (records.length === 0) return;
+    assert(records[0].seq === this.#lastCommittedSeq + 1, `commit of ${records[0].seq} after ${this.#lastCommittedSeq}`);
+    this.#lastCommittedSeq = records[records.length - 1].seq;
+    this.#bus.publish({ type: 'wal.committed', records });
+  }
+
+  /** The snapshot barrier: every earlier write committed, a fresh segment, then `wal.rotated` at once. */
+  async #rotateAtBarrier(requestId: number, freezeMemtable: boolean): Promise<void> {
+    await this.#waitForSyncs();
+    const current = this.#segments.at(-1);
+    if (this.#failure === undefined && current !== undefined && current.firstSeq < this.#nextSeq) {
+      await this.#rotate();
+    }
+    if (this.#failure !== undefined) {
+      this.#bus.publish({ type: 'wal.rotateFailed', requestId, error: this.#failure });
+      return;
+    }
+    assert(this.#lastCommittedSeq === this.#nextSeq - 1, 'barrier with uncommitted records');
+    this.#bus.publish({ type: 'wal.rotated', requestId, seq: this.#lastCommittedSeq, freezeMemtable });
+  }
+
+  /** Closes the current segment (synced, whatever the sync mode) and starts the next one. */
+  async #rotate(): Promise<void> {
+    await this.#waitForSyncs();
+    if (this.#failure !== undefined) return;
+    try {
+      assert(this.#handle !== undefined, 'an open segment to rotate');
+      // Synced even under 'never': then only the last segment can ever have a torn tail.
+      await this.#handle.sync();
+      await this.#handle.close();
+      this.#handle = undefined;
+      await this.#createSegment();
+    } catch (error) {
+      this.#fail(error, 'segment rotation', []);
+    }
+  }
+
+  /** A new segment's header and directory entry are durable before any record goes into it. */
+  async #createSegment(): Promise<void> {
+    const name = walSegmentName(this.#nextSeq);
+    const handle = await this.#options.fs.openAppend(this.#path(name), 'new');
+    try {
+      await handle.append(encodeSegmentHeader());
+      await handle.sync();
+      await this.#options.fs.syncDir(this.#options.dir);
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
+    this.#handle = handle;
+    this.#segments.push({ name, firstSeq: this.#nextSeq, bytes: walSegmentHeaderBytes });
+  }
+
+  async #compact(requestId: number, upToSeq: number): Promise<void> {
+    // A segment is covered when the next one starts at or before upToSeq + 1. The last never is.
+    const covered: WalSegment[] = [];
+    while (this.#segments.length > 1 && this.#segments[1].firstSeq <= upToSeq + 1) {
+      covered.push(this.#segments.shift()!);
+    }
+    try {
+      for (const segment of covered) await this.#options.fs.unlink(this.#path(segment.name));
+      if (covered.length > 0) await this.#options.fs.syncDir(this.#options.dir);
+      this.#bus.publish({ type: 'wal.compacted', requestId, segmentsDeleted: covered.length });
+    } catch (error) {
+      // A covered segment left behind is harmless (recovery skips it); report, do not fail the store.
+      this.#bus.publish({ type: 'wal.compacted', requestId, segmentsDeleted: 0, error: error as Error });
+    }
+  }
+
+  #fail(cause: unknown, during: string, requests: readonly WriteRequest[]): void {
+    if (this.#failure === undefined) {
+      const diskFull = fsErrorCode(cause) === 'ENOSPC';
+      const message = diskFull
+        ? `the disk is full (ENOSPC during ${during}): the store accepts no more writes; free space, then close and reopen it`
+        : `WAL ${during} failed (${fsErrorCode(cause) ?? 'error'}): the store accepts no more writes; close and reopen it`;
+      this.#failure = new StoreFailedError(message, { cause });
+      this.#bus.publish({ type: 'wal.failed', error: this.#failure });
+    }
+    for (const request of requests) request.reject(this.#failure);
+    for (const group of this.#unsynced) for (const request of group.requests) request.reject(this.#failure);
+    this.#unsynced = [];
+    this.#rejectMailbox(this.#failure);
+  }
+
+  #rejectMailbox(error: Error): void {
+    while (this.#mailbox.length > 0) {
+      const item = this.#mailbox.shift()!;
+      if (item.type === 'append') item.request.reject(error);
+      else this.#bus.publish({ type: 'wal.rotateFailed', requestId: item.requestId, error });
+    }
+    this.#mailboxBytes = 0;
+  }
+
+  async #waitForSyncs(): Promise<void> {
+    while (this.#syncing || (this.#unsynced.length > 0 && this.#failure === undefined)) {
+      await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    }
+  }
+
+  async #waitUntilIdle(): Promise<void> {
+    while (this.#writing || this.#syncing || (this.#mailbox.length > 0 && this.#failure === undefined)) {
+      await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    }
+  }
+
+  #notifyIfIdle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

@@ -1,0 +1,178 @@
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { filter, firstValueFrom, Subject, takeUntil } from 'rxjs';
+import type { EventEmitter } from 'eventemitter3';
+import type { FileLock } from './fs/file-system.js';
+import { fsErrorCode } from './fs/file-system.js';
+import { lockFileName } from './fs/file-names.js';
+import { Bus, type SnapshotResult, type WriteKind, type WriteRequest } from './messages/index.js';
+import { Memtable } from './actors/memtable.js';
+import { MemtableActor } from './actors/memtable-actor.js';
+import { SnapshotActor } from './actors/snapshot-actor.js';
+import { WalActor } from './actors/wal-actor.js';
+import { walRecordBytes, type EncodableOp } from './fs/wal-format.js';
+import { recover, type RecoveryReport } from './recovery.js';
+import { codecFor, type Codec } from './codec.js';
+import { assert, StoreFailedError, StoreLockedError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+import type { LifecycleSteps } from './lifecycle.js';
+import type { OperationEvent, StoreEvents } from './events.js';
+
+/** What runs once the store is open: the bus and the three actors. */
+interface Running {
+  bus: Bus;
+  memtable: Memtable;
+  wal: WalActor;
+  snapshots: SnapshotActor;
+  memtableActor: MemtableActor;
+}
+
+/**
+ * The engine behind the facade: it does the work of each lifecycle state (lock, recovery, shutdown)
+ * and turns calls into bus messages. It knows nothing of argument checking or public states.
+ */
+export class Engine implements LifecycleSteps {
+  readonly dir: string;
+  readonly options: ResolvedOptions;
+  readonly codec: Codec<unknown>;
+  readonly operations = new Subject<OperationEvent>();
+  readonly #events: EventEmitter<StoreEvents>;
+  readonly #onFailure: (error: StoreFailedError) => void;
+  #lock: FileLock | undefined;
+  #running: Running | undefined;
+  #recoveryReport: RecoveryReport | undefined;
+  #nextSnapshotId = 1;
+  #closing = false;
+  #failedBeforeClose = false;
+
+  constructor(dir: string, options: ResolvedOptions, events: EventEmitter<StoreEvents>, onFailure: (error: StoreFailedError) => void) {
+    this.dir = path.resolve(dir);
+    this.options = options;
+    this.codec = codecFor(options.valueEncoding);
+    this.#events = events;
+    this.#onFailure = onFailure;
+  }
+
+  get memtable(): Memtable {
+    assert(this.#running !== undefined, 'memtable read before recovery');
+    return this.#running.memtable;
+  }
+
+  get recoveryReport(): RecoveryReport | undefined {
+    return this.#recoveryReport;
+  }
+
+  get running(): Running | undefined {
+    return this.#running;
+  }
+
+  async acquire(): Promise<void> {
+    await this.options.fs.mkdir(this.dir);
+    try {
+      this.#lock = await this.options.fs.lock(path.join(this.dir, lockFileName));
+    } catch (error) {
+      if (fsErrorCode(error) === 'ELOCKED') throw new StoreLockedError(this.dir, { cause: error });
+      throw error;
+    }
+  }
+
+  async recover(): Promise<void> {
+    const { fs } = this.options;
+    const recovered = await recover({ fs, dir: this.dir, fromBytes: this.codec.fromBytes, mode: 'open' });
+    const bus = new Bus();
+    const memtable = new Memtable(recovered.map);
+    const memtableActor = new MemtableActor(bus, memtable, recovered.lastSeq);
+    const wal = new WalActor(bus, { ...this.options, dir: this.dir }, recovered);
+    const snapshots = new SnapshotActor(bus, { fs, dir: this.dir }, recovered.snapshotSeq);
+    this.#running = { bus, memtable, wal, snapshots, memtableActor };
+    this.#wireEvents(this.#running);
+    await wal.start();
+    this.#recoveryReport = recovered.report;
+    if (recovered.report.tornTail !== undefined) this.#events.emit('torn-tail', recovered.report.tornTail);
+    this.#events.emit('recovery', recovered.report);
+  }
+
+  async shutdown(): Promise<void> {
+    const running = this.#running;
+    this.#closing = true;
+    try {
+      if (running !== undefined) {
+        await running.snapshots.idle();
+        await running.wal.stop().catch((error: unknown) => {
+          // A failure the store already reported is not news at close; a new one is.
+          if (error !== running.wal.failure || !this.#failedBeforeClose) throw error;
+        });
+      }
+    } finally {
+      running?.bus.stop();
+      this.operations.complete();
+      await this.release();
+    }
+  }
+
+  async release(): Promise<void> {
+    const lock = this.#lock;
+    this.#lock = undefined;
+    await lock?.release();
+  }
+
+  /** Queues one write (one WAL record); resolves with its seq once durable and applied. */
+  write(kind: WriteKind, ops: EncodableOp[]): Promise<number> {
+    const running = this.#running;
+    assert(running !== undefined, 'write before recovery');
+    const recordBytes = walRecordBytes(ops);
+    const startedAtMs = this.operations.observed ? performance.now() : 0;
+    return new Promise<number>((resolve, reject) => {
+      const request: WriteRequest = { kind, ops, recordBytes, startedAtMs, resolve, reject };
+      running.bus.publish({ type: 'wal.append', request });
+    });
+  }
+
+  /** Runs a snapshot through the snapshot actor and waits for its result. */
+  async snapshot(reason: 'manual' | 'auto'): Promise<SnapshotResult> {
+    const running = this.#running;
+    assert(running !== undefined, 'snapshot before recovery');
+    const requestId = this.#nextSnapshotId++;
+    const reply = firstValueFrom(
+      running.bus.on('snapshot.completed', 'snapshot.failed').pipe(filter((message) => message.requestId === requestId)),
+    );
+    running.bus.publish({ type: 'snapshot.request', requestId, reason });
+    const message = await reply;
+    if (message.type === 'snapshot.failed') {
+      throw running.wal.failure ?? new StoreFailedError(`snapshot failed: ${message.error.message}`, { cause: message.error });
+    }
+    return message.result;
+  }
+
+  #wireEvents({ bus, wal, snapshots }: Running): void {
+    bus.on('memtable.applied').pipe(takeUntil(bus.stop$)).subscribe(({ records }) => {
+      for (const { seq, request } of records) {
+        request.resolve(seq);
+        if (request.startedAtMs !== 0 && this.operations.observed) this.operations.next(operationEvent(seq, request));
+      }
+    });
+    bus.on('wal.failed').pipe(takeUntil(bus.stop$)).subscribe(({ error }) => {
+      this.#failedBeforeClose = true;
+      this.#onFailure(error);
+    });
+    bus.on('snapshot.completed').pipe(takeUntil(bus.stop$)).subscribe(({ result }) => {
+      this.#events.emit('snapshot', result);
+      if (this.operations.observed) {
+        this.operations.next({ type: 'snapshot', seq: result.seq, durationMs: result.durationMs, bytes: result.bytes });
+      }
+    });
+    bus.on('wal.groupWritten').pipe(takeUntil(bus.stop$)).subscribe(() => {
+      const threshold = this.options.autoSnapshotWalBytes;
+      if (threshold === undefined || this.#closing || snapshots.inProgress || wal.failure !== undefined) return;
+      if (wal.walBytes < threshold) return;
+      this.snapshot('auto').catch((error: Error) => this.#events.emit('error', error));
+    });
+  }
+}
+
+function operationEvent(seq: number, request: WriteRequest): OperationEvent {
+  const durationMs = performance.now() - request.startedAtMs;
+  const bytes = request.recordBytes;
+  if (request.kind === 'batch') return { type: 'batch', count: request.ops.length, seq, durationMs, bytes };
+  return { type: request.kind, key: request.ops[0].key, seq, durationMs, bytes };
+}

@@ -1,0 +1,74 @@
+/**
+ * Errors with a stable `code`. Callers branch on `code`, never on the message.
+ */
+export type ErrorCode =
+  | 'ERR_INVALID_ARG'
+  | 'ERR_STORE_CLOSED'
+  | 'ERR_STORE_LOCKED'
+  | 'ERR_STORE_CORRUPT'
+  | 'ERR_STORE_FAILED'
+  | 'ERR_STORE_OVERLOADED';
+
+export class DurableKVError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A key, value, option or batch that the store refuses; nothing was written. */
+export class InvalidArgumentError extends DurableKVError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_ARG', message, options);
+  }
+}
+
+/** The store is closing or closed. */
+export class StoreClosedError extends DurableKVError {
+  constructor(message = 'the store is closed', options?: { cause?: unknown }) {
+    super('ERR_STORE_CLOSED', message, options);
+  }
+}
+
+/** Another store (in this process or another) has the directory open. */
+export class StoreLockedError extends DurableKVError {
+  readonly dir: string;
+  constructor(dir: string, options?: { cause?: unknown }) {
+    super('ERR_STORE_LOCKED', `the store at ${dir} is already open (in this process or another)`, options);
+    this.dir = dir;
+  }
+}
+
+/** Damage on disk that is not a torn tail: a record or block with valid data after it fails its check. */
+export class StoreCorruptError extends DurableKVError {
+  readonly file: string;
+  readonly offset: number;
+  readonly reason: string;
+  constructor(file: string, offset: number, reason: string, options?: { cause?: unknown }) {
+    super('ERR_STORE_CORRUPT', `corrupt data in ${file} at byte ${offset}: ${reason}`, options);
+    this.file = file;
+    this.offset = offset;
+    this.reason = reason;
+  }
+}
+
+/** A write or fsync failed; the store refuses writes until it is closed and reopened. */
+export class StoreFailedError extends DurableKVError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_STORE_FAILED', message, options);
+  }
+}
+
+/** The WAL mailbox is full; the write was not queued. Retry after some pending writes complete. */
+export class StoreOverloadedError extends DurableKVError {
+  constructor(message: string) {
+    super('ERR_STORE_OVERLOADED', message);
+  }
+}
+
+/** A broken invariant is a bug in durable-kv: stop, do not limp on. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`durable-kv invariant broken: ${message}`);
+}

@@ -1,0 +1,122 @@
+import { promises as fsp, constants as fsConstants } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { FileHandle, FileLock, FileSystem, ReadHandle } from './file-system.js';
+
+// fs-ext is CommonJS with a native addon: load it through require so ESM consumers need no interop.
+const require = createRequire(import.meta.url);
+const fsExt = require('fs-ext') as {
+  flock(fd: number, flags: 'exnb' | 'un', callback: (error: NodeJS.ErrnoException | null) => void): void;
+};
+
+/**
+ * The real file system, on `node:fs/promises`.
+ *
+ * Locking uses `flock(2)` through `fs-ext` rather than a PID file: the kernel drops an flock when its
+ * holder dies, so a store whose process was `kill -9`ed can be reopened at once, with no staleness
+ * timeout and no race between two processes "breaking" a stale lock. flock locks belong to an open
+ * file description, so a second open in the same process (or another worker thread) conflicts too.
+ */
+export class NodeFileSystem implements FileSystem {
+  async mkdir(dirPath: string): Promise<void> {
+    await fsp.mkdir(dirPath, { recursive: true });
+  }
+
+  async readdir(dirPath: string): Promise<string[]> {
+    return fsp.readdir(dirPath);
+  }
+
+  async readFile(filePath: string): Promise<Uint8Array> {
+    return fsp.readFile(filePath);
+  }
+
+  async openRead(filePath: string): Promise<ReadHandle> {
+    const handle = await fsp.open(filePath, 'r');
+    return {
+      async read(positionBytes, lengthBytes) {
+        const buffer = Buffer.allocUnsafe(lengthBytes);
+        let filled = 0;
+        while (filled < lengthBytes) {
+          const { bytesRead } = await handle.read(buffer, filled, lengthBytes - filled, positionBytes + filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        return buffer.subarray(0, filled);
+      },
+      close: () => handle.close(),
+    };
+  }
+
+  async openAppend(filePath: string, create: 'new' | 'truncate' | 'never'): Promise<FileHandle> {
+    const flags = { new: 'ax', truncate: 'w', never: 'r+' }[create];
+    const handle = await fsp.open(filePath, flags);
+    let positionBytes = create === 'never' ? (await handle.stat()).size : 0;
+    return {
+      async append(data) {
+        let written = 0;
+        while (written < data.byteLength) {
+          const { bytesWritten } = await handle.write(data, written, data.byteLength - written, positionBytes + written);
+          written += bytesWritten;
+        }
+        positionBytes += written;
+      },
+      sync: () => handle.datasync(),
+      close: () => handle.close(),
+    };
+  }
+
+  async rename(fromPath: string, toPath: string): Promise<void> {
+    await fsp.rename(fromPath, toPath);
+  }
+
+  async unlink(filePath: string): Promise<void> {
+    await fsp.unlink(filePath);
+  }
+
+  async truncate(filePath: string, lengthBytes: number): Promise<void> {
+    const handle = await fsp.open(filePath, 'r+');
+    try {
+      await handle.truncate(lengthBytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async size(filePath: string): Promise<number> {
+    return (await fsp.stat(filePath)).size;
+  }
+
+  async syncDir(dirPath: string): Promise<void> {
+    const handle = await fsp.open(dirPath, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async lock(filePath: string): Promise<FileLock> {
+    const handle = await fsp.open(filePath, 'a');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        fsExt.flock(handle.fd, 'exnb', (error) => (error ? reject(error) : resolve()));
+      });
+    } catch (error) {
+      await handle.close();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+        throw Object.assign(new Error(`lock held on ${filePath}`), { code: 'ELOCKED', cause: error });
+      }
+      throw error;
+    }
+    let released = false;
+    return {
+      async release() {
+        if (released) return;
+        released = true;
+        // Closing the descriptor drops the flock.
+        await handle.close();
+      },
+    };
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The snapshot file's on-disk format: the layout, an encoder of blocks, and a streaming reader.
+ *
+ * A snapshot file (`snap-<seq, 20 digits>.snap`) holds the whole map as of `seq`:
+ *
+ *   header (32 bytes)
+ *     0  magic        8 bytes  "DKVSNAP\n"
+ *     8  version      u32 LE   snapshotFormatVersion
+ *    12  reserved     u32 LE   0
+ *    16  seq          u64 LE   the last WAL record this snapshot includes
+ *    24  headerCrc    u32 LE   crc32c of bytes 0..24
+ *    28  reserved     u32 LE   0
+ *   then blocks, back to back:
+ *     0  crc          u32 LE   crc32c of bytes 4 .. 12+payloadBytes
+ *     4  payloadBytes u32 LE
+ *     8  kind         u32 LE   1 = entries, 2 = end
+ *    12  payload
+ *          entries: entryCount u32 LE, then entries: keyBytes u32 | valueBytes u32 | key | value
+ *          end:     totalEntries u64 LE | seq u64 LE      (must be the last bytes of the file)
+ *
+ * A snapshot is written to a temporary file, fsynced, renamed into place and the directory fsynced,
+ * so a `.snap` is never torn: any failed check in one is corruption, reported with its offset.
+ */
+import { recordBytesMax } from '../limits.js';
+import { StoreCorruptError } from '../errors.js';
+import { crc32c } from './crc32c.js';
+import type { ReadHandle } from './file-system.js';
+
+export const snapshotMagic = Buffer.from('DKVSNAP\n', 'latin1');
+export const snapshotFormatVersion = 1;
+export const snapshotHeaderBytes = 32;
+const blockHeaderBytes = 12;
+const blockKindEntries = 1;
+const blockKindEnd = 2;
+const endPayloadBytes = 16;
+const entryHeaderBytes = 8;
+
+export type SnapshotValue = string | Uint8Array;
+
+export function encodeSnapshotHeader(seq: number): Buffer {
+  const header = Buffer.alloc(snapshotHeaderBytes);
+  snapshotMagic.copy(header, 0);
+  header.writeUInt32LE(snapshotFormatVersion, 8);
+  header.writeBigUInt64LE(BigInt(seq), 16);
+  header.writeUInt32LE(crc32c(header.subarray(0, 24)), 24);
+  return header;
+}
+
+export function snapshotEntryBytes(key: string, value: SnapshotValue): number {
+  const valueBytes = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.byteLength;
+  return entryHeaderBytes + Buffer.byteLength(key, 'utf8') + valueBytes;
+}
+
+/** Encodes one block of entries. */
+export function encodeEntriesBlock(entries: ReadonlyArray<readonly [string, SnapshotValue]>): Buffer {
+  let payloadBytes = 4;
+  for (const [key, value] of entries) payloadBytes += snapshotEntryBytes(key, value);
+  const block = Buffer.allocUnsafe(blockHeaderBytes + payloadBytes);
+  let at = block.writeUInt32LE(entries.length, blockHeaderBytes);
+  for (const [key, value] of entries) {
+    const keyBytes = block.write(key, at + entryHeaderBytes, 'utf8');
+    const valueAt = at + entryHeaderBytes + keyBytes;
+    const valueBytes = typeof value === 'string' ? block.write(value, valueAt, 'utf8') : copyInto(value, block, valueAt);
+    block.writeUInt32LE(keyBytes, at);
+    block.writeUInt32LE(valueBytes, at + 4);
+    at = valueAt + valueBytes;
+  }
+  return sealBlock(block, blockKindEntries);
+}
+
+export function encodeEndBlock(totalEntries: number, seq: number): Buffer {
+  const block = Buffer.alloc(blockHeaderBytes + endPayloadBytes);
+  block.writeBigUInt64LE(BigInt(totalEntries), blockHeaderBytes);
+  block.writeBigUInt64LE(BigInt(seq), blockHeaderBytes + 8);
+  return sealBlock(block, blockKindEnd);
+}
+
+function copyInto(source: Uint8Array, target: Buffer, at: number): number {
+  target.set(source, at);
+  return source.byteLength;
+}
+
+function sealBlock(block: Buffer, kind: number): Buffer {
+  block.writeUInt32LE(block.byteLength - blockHeaderBytes, 4);
+  block.writeUInt32LE(kind, 8);
+  block.writeUInt32LE(crc32c(block.subarray(4)), 0);
+  return block;
+}
+
+export interface SnapshotReadResult {
+  seq: number;
+  entries: number;
+  bytes: number;
+}
+
+/**
+ * Streams a snapshot, checking each block's CRC before decoding it, and calls `onEntry` for every
+ * entry in file order. Throws StoreCorruptError(file, offset, reason) on any damage.
+ */
+export async function readSnapshot(
+  handle: ReadHandle,
+  fileName: string,
+  onEntry: (key: string, value: Buffer) => void,
+): Promise<SnapshotReadResult> {
+  const corrupt = (offset: number, reason: string) => new StoreCorruptError(fileName, offset, reason);
+  const header = Buffer.from(await handle.read(0, snapshotHeaderBytes));
+  const headerProblem = checkSnapshotHeader(header);
+  if (headerProblem !== undefined) throw corrupt(0, headerProblem);
+  const seq = Number(header.readBigUInt64LE(16));
+  let at = snapshotHeaderBytes;
+  let entries = 0;
+  for (;;) {
+    const blockHeader = Buffer.from(await handle.read(at, blockHeaderBytes));
+    if (blockHeader.byteLength < blockHeaderBytes) throw corrupt(at, 'snapshot ends without its end block');
+    const payloadBytes = blockHeader.readUInt32LE(4);
+    if (payloadBytes > recordBytesMax) throw corrupt(at, `block length ${payloadBytes} out of range`);
+    const payload = Buffer.from(await handle.read(at + blockHeaderBytes, payloadBytes));
+    if (payload.byteLength < payloadBytes) throw corrupt(at, 'block runs past the end of the file');
+    const crc = crc32c(payload, crc32c(blockHeader.subarray(4)));
+    if (crc !== blockHeader.readUInt32LE(0)) throw corrupt(at, 'block checksum mismatch');
+    const kind = blockHeader.readUInt32LE(8);
+    if (kind === blockKindEnd) {
+      await checkEnd(handle, payload, { at, seq, entries, corrupt });
+      return { seq, entries, bytes: at + blockHeaderBytes + payloadBytes };
+    }
+    if (kind !== blockKindEntries) throw corrupt(at, `unknown block kind ${kind}`);
+    const decoded = decodeEntries(payload, onEntry);
+    if (decoded === undefined) throw corrupt(at, 'block payload does not decode');
+    entries += decoded;
+    at += blockHeaderBytes + payloadBytes;
+  }
+}
+
+async function checkEnd(
+  handle: ReadHandle,
+  payload: Buffer,
+  context: { at: number; seq: number; entries: number; corrupt: (offset: number, reason: string) => Error },
+): Promise<void> {
+  const { at, seq, entries, corrupt } = context;
+  if (payload.byteLength !== endPayloadBytes) throw corrupt(at, 'end block has the wrong size');
+  if (Number(payload.readBigUInt64LE(0)) !== entries) throw corrupt(at, 'entry count does not match the end block');
+  if (Number(payload.readBigUInt64LE(8)) !== seq) throw corrupt(at, 'end block seq does not match the header');
+  const trailing = await handle.read(at + blockHeaderBytes + endPayloadBytes, 1);
+  if (trailing.byteLength !== 0) throw corrupt(at + blockHeaderBytes + endPayloadBytes, 'bytes after the end block');
+}
+
+function decodeEntries(payload: Buffer, onEntry: (key: string, value: Buffer) => void): number | undefined {
+  if (payload.byteLength < 4) return undefined;
+  const count = payload.readUInt32LE(0);
+  let at = 4;
+  // Decode everything first: a block that fails half-way must not have delivered half its entries.
+  const keys: string[] = [];
+  const values: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    if (at + entryHeaderBytes > payload.byteLength) return undefined;
+    const keyBytes = payload.readUInt32LE(at);
+    const valueBytes = payload.readUInt32LE(at + 4);
+    const valueAt = at + entryHeaderBytes + keyBytes;
+    if (valueAt + valueBytes > payload.byteLength) return undefined;
+    keys.push(payload.toString('utf8', at + entryHeaderBytes, valueAt));
+    values.push(payload.subarray(valueAt, valueAt + valueBytes));
+    at = valueAt + valueBytes;
+  }
+  if (at !== payload.byteLength) return undefined;
+  for (let i = 0; i < count; i++) onEntry(keys[i], values[i]);
+  return count;
+}
+
+export function checkSnapshotHeader(header: Buffer): string | undefined {
+  if (header.byteLength < snapshotHeaderBytes) return `incomplete snapshot header (${header.byteLength} bytes)`;
+  if (!header.subarray(0, 8).equals(snapshotMagic)) return 'not a durable-kv snapshot (bad magic)';
+  if (crc32c(header.subarray(0, 24)) !== header.readUInt32LE(24)) return 'snapshot header checksum mismatch';
+  const version = header.readUInt32LE(8);
+  if (version !== snapshotFormatVersion) return `unsupported snapshot format version ${version}`;
+  return undefined;
+}

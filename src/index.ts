@@ -1,0 +1,22 @@
+export { DurableKVStore, type BatchOperation, type StoreStats, type ValueFor } from './store.js';
+export type { StoreOptions } from './options.js';
+export type { StoreState } from './lifecycle.js';
+export type { StoreEvents, OperationEvent } from './events.js';
+export type { SnapshotResult } from './messages/index.js';
+export type { RecoveryReport, DamageReport } from './recovery.js';
+export type { RepairReport } from './repair.js';
+export type { ValueEncoding } from './codec.js';
+export type { SyncMode } from './actors/wal-actor.js';
+export type { FileSystem, FileHandle, ReadHandle, FileLock } from './fs/file-system.js';
+export { NodeFileSystem } from './fs/node-file-system.js';
+export { dumpWal } from './dump.js';
+export {
+  DurableKVError,
+  InvalidArgumentError,
+  StoreClosedError,
+  StoreLockedError,
+  StoreCorruptError,
+  StoreFailedError,
+  StoreOverloadedError,
+  type ErrorCode,
+} from './errors.js';

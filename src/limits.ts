@@ -1,0 +1,38 @@
+/**
+ * Every bound in durable-kv, in one place. Units and qualifiers come last in the names.
+ *
+ * The defaults that a user may change are options of `DurableKVStore.open` (see `StoreOptions`);
+ * they start from the values here. The rest are format limits fixed by the on-disk layout.
+ */
+
+/** Largest key, in UTF-8 bytes. Keys travel in every record and snapshot entry. */
+export const keyBytesMaxDefault = 64 * 1024;
+/** Largest value, in encoded bytes. */
+export const valueBytesMaxDefault = 16 * 1024 * 1024;
+/** Most operations in one `batch()` call (a batch is one WAL record). */
+export const batchOpsMaxDefault = 100_000;
+/** Largest WAL record payload the format accepts; bounds a reader's allocation on a garbled length. */
+export const recordBytesMax = 256 * 1024 * 1024;
+
+/** Writes queued in the WAL actor's mailbox before new writes are refused with ERR_STORE_OVERLOADED. */
+export const mailboxWritesMaxDefault = 1_000_000;
+/** Encoded bytes queued in the mailbox before new writes are refused. */
+export const mailboxBytesMaxDefault = 512 * 1024 * 1024;
+/** One group commit writes at most this many bytes (a single larger record still goes alone). */
+export const groupBytesMax = 8 * 1024 * 1024;
+
+/** A WAL segment is closed and a new one started once it grows past this. */
+export const segmentBytesMaxDefault = 64 * 1024 * 1024;
+/** With autoSnapshot on, a snapshot starts once the WAL holds this many bytes since the last one. */
+export const autoSnapshotWalBytesDefault = 64 * 1024 * 1024;
+/** `sync: 'interval'` fsyncs this often. */
+export const syncIntervalMsDefault = 1000;
+
+/** A snapshot is written in blocks of about this size, each with its own CRC; one block is one write. */
+export const snapshotBlockBytesTarget = 1024 * 1024;
+/** Snapshot blocks read back at once when loading. */
+export const snapshotReadBytes = 4 * 1024 * 1024;
+/** The snapshot writer yields to the event loop after encoding this many entries. */
+export const snapshotEntriesPerSlice = 20_000;
+/** Overlay entries merged back into the memtable per event-loop turn after a snapshot. */
+export const overlayMergeEntriesPerSlice = 50_000;

@@ -1,0 +1,15 @@
+/** What `snapshot()` resolves with. */
+export interface SnapshotResult {
+  /** The last seq the snapshot includes. */
+  seq: number;
+  keys: number;
+  bytes: number;
+  durationMs: number;
+}
+
+/** Messages the snapshot actor takes and publishes. */
+export type SnapshotMessage =
+  | { type: 'snapshot.request'; requestId: number; reason: 'manual' | 'auto' }
+  | { type: 'snapshot.started'; requestId: number; seq: number }
+  | { type: 'snapshot.completed'; requestId: number; result: SnapshotResult }
+  | { type: 'snapshot.failed'; requestId: number; error: Error };

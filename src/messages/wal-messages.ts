@@ -1,0 +1,49 @@
+import type { EncodableOp } from '../fs/wal-format.js';
+import type { StoreFailedError } from '../errors.js';
+
+export type WriteKind = 'put' | 'delete' | 'batch';
+
+/**
+ * One caller's write on its way through the WAL actor. Its ops become one WAL record (one seq);
+ * `resolve` runs once the record is durable (per the sync policy) and applied to the memtable,
+ * `reject` if it never will be.
+ */
+export interface WriteRequest {
+  kind: WriteKind;
+  ops: EncodableOp[];
+  /** Size of the record on disk, measured once when the request is made. */
+  recordBytes: number;
+  /** performance.now() when the caller asked, only when someone observes operations$ (else 0). */
+  startedAtMs: number;
+  resolve(seq: number): void;
+  reject(error: Error): void;
+}
+
+/** A record that is durable under the sync policy, in seq order. */
+export interface CommittedRecord {
+  seq: number;
+  request: WriteRequest;
+}
+
+/** Messages the WAL actor takes. */
+export type WalCommand =
+  | { type: 'wal.append'; request: WriteRequest }
+  /** Barrier: after every earlier write is committed, start a new segment and say where. */
+  | { type: 'wal.rotate'; requestId: number; freezeMemtable: boolean }
+  /** Delete the segments whose every record is covered by a durable snapshot at `seq`. */
+  | { type: 'wal.compact'; requestId: number; upToSeq: number }
+  /** Another actor hit an I/O error that leaves the store unsafe to write: fail as if the WAL had. */
+  | { type: 'wal.halt'; error: unknown; during: string };
+
+/** Messages the WAL actor publishes. */
+export type WalEvent =
+  | { type: 'wal.committed'; records: CommittedRecord[] }
+  /** Published synchronously at the barrier: every record <= seq is committed, none > seq written. */
+  | { type: 'wal.rotated'; requestId: number; seq: number; freezeMemtable: boolean }
+  | { type: 'wal.rotateFailed'; requestId: number; error: Error }
+  | { type: 'wal.compacted'; requestId: number; segmentsDeleted: number; error?: Error }
+  | { type: 'wal.failed'; error: StoreFailedError }
+  | { type: 'wal.groupWritten'; records: number; bytes: number }
+  | { type: 'wal.synced'; records: number; latencyMs: number };
+
+export type WalMessage = WalCommand | WalEvent;

@@ -1,0 +1,88 @@
+import type { FileSystem } from './fs/file-system.js';
+import type { SyncMode } from './actors/wal-actor.js';
+import type { ValueEncoding } from './codec.js';
+import { NodeFileSystem } from './fs/node-file-system.js';
+import { InvalidArgumentError } from './errors.js';
+import * as limits from './limits.js';
+import type { StoreEvents } from './events.js';
+
+export interface StoreOptions {
+  /** When a write is acknowledged: 'always' (after fdatasync, the default), 'interval', 'never'. */
+  sync?: SyncMode;
+  /** With sync: 'interval', how often the WAL is fsynced. Default 1000. */
+  syncIntervalMs?: number;
+  /** How values are given and returned: 'utf8' strings (default), 'json' values, 'binary' Uint8Array. */
+  valueEncoding?: ValueEncoding;
+  /** Snapshot by itself once the WAL grows past `walBytes` (default 64 MiB); `false` never does. */
+  autoSnapshot?: boolean | { walBytes: number };
+  /** The file system to use; `durable-kv/testing` has in-memory and fault-injecting ones. */
+  fs?: FileSystem;
+  /** Largest key in UTF-8 bytes. Default 64 KiB. */
+  keyBytesMax?: number;
+  /** Largest value in encoded bytes. Default 16 MiB. */
+  valueBytesMax?: number;
+  /** Most operations in one batch. Default 100,000. */
+  batchOpsMax?: number;
+  /** A WAL segment is closed once it is this big. Default 64 MiB. */
+  segmentBytesMax?: number;
+  /** Writes waiting in the WAL mailbox before new ones get ERR_STORE_OVERLOADED. Default 1,000,000. */
+  mailboxWritesMax?: number;
+  /** Bytes waiting in the WAL mailbox before new writes get ERR_STORE_OVERLOADED. Default 512 MiB. */
+  mailboxBytesMax?: number;
+  /** Listeners attached before recovery starts, so they also hear 'recovery' and 'torn-tail'. */
+  listeners?: Partial<{ [E in keyof StoreEvents]: (...args: StoreEvents[E]) => void }>;
+}
+
+export interface ResolvedOptions {
+  sync: SyncMode;
+  syncIntervalMs: number;
+  valueEncoding: ValueEncoding;
+  autoSnapshotWalBytes: number | undefined;
+  fs: FileSystem;
+  keyBytesMax: number;
+  valueBytesMax: number;
+  batchOpsMax: number;
+  segmentBytesMax: number;
+  mailboxWritesMax: number;
+  mailboxBytesMax: number;
+  listeners: StoreOptions['listeners'];
+}
+
+export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
+  const sync = oneOf('sync', options.sync, ['always', 'interval', 'never'] as const, 'always');
+  const valueEncoding = oneOf('valueEncoding', options.valueEncoding, ['utf8', 'json', 'binary'] as const, 'utf8');
+  return {
+    sync,
+    syncIntervalMs: positiveInteger('syncIntervalMs', options.syncIntervalMs, limits.syncIntervalMsDefault),
+    valueEncoding,
+    autoSnapshotWalBytes: autoSnapshotBytes(options.autoSnapshot),
+    fs: options.fs ?? new NodeFileSystem(),
+    keyBytesMax: positiveInteger('keyBytesMax', options.keyBytesMax, limits.keyBytesMaxDefault),
+    valueBytesMax: positiveInteger('valueBytesMax', options.valueBytesMax, limits.valueBytesMaxDefault),
+    batchOpsMax: positiveInteger('batchOpsMax', options.batchOpsMax, limits.batchOpsMaxDefault),
+    segmentBytesMax: positiveInteger('segmentBytesMax', options.segmentBytesMax, limits.segmentBytesMaxDefault),
+    mailboxWritesMax: positiveInteger('mailboxWritesMax', options.mailboxWritesMax, limits.mailboxWritesMaxDefault),
+    mailboxBytesMax: positiveInteger('mailboxBytesMax', options.mailboxBytesMax, limits.mailboxBytesMaxDefault),
+    listeners: options.listeners,
+  };
+}
+
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+function positiveInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || (value as number) <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return value as number;
+}
+
+function autoSnapshotBytes(value: StoreOptions['autoSnapshot']): number | undefined {
+  if (value === undefined || value === true) return limits.autoSnapshotWalBytesDefault;
+  if (value === false) return undefined;
+  if (typeof value === 'object' && value !== null) return positiveInteger('autoSnapshot.walBytes', value.walBytes, limits.autoSnapshotWalBytesDefault);
+  throw new InvalidArgumentError('autoSnapshot must be a boolean or { walBytes }');
+}

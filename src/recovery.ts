@@ -1,0 +1,204 @@
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { FileSystem } from './fs/file-system.js';
+import type { StoredValue } from './actors/memtable.js';
+import type { WalSegment } from './actors/wal-actor.js';
+import { classifyDirectory, type DirectoryListing } from './fs/file-names.js';
+import { readSnapshot } from './fs/snapshot-format.js';
+import { checkSegmentHeader, scanSegment, walSegmentHeaderBytes, type WalRecord } from './fs/wal-format.js';
+import { StoreCorruptError } from './errors.js';
+
+/** Damage found while reading the log, LevelDB-style: where, how many bytes dropped, and why. */
+export interface DamageReport {
+  file: string;
+  offset: number;
+  droppedBytes: number;
+  reason: string;
+}
+
+export interface RecoveryReport {
+  snapshot: { file: string; seq: number; entries: number; bytes: number } | undefined;
+  segmentsRead: number;
+  recordsReplayed: number;
+  bytesRead: number;
+  /** A torn tail (an incomplete or failing last record with nothing valid after it), cut off. */
+  tornTail: DamageReport | undefined;
+  /** With `mode: 'repair'`: the corruption cut off, and the segments deleted after it. */
+  repaired: (DamageReport & { segmentsDeleted: string[] }) | undefined;
+  /** Files removed: snapshot temporaries, segments a snapshot already covers. */
+  removedFiles: string[];
+  /** Files that are not durable-kv's: left alone. */
+  unknownFiles: string[];
+  durationMs: number;
+}
+
+export interface Recovered {
+  map: Map<string, StoredValue>;
+  lastSeq: number;
+  snapshotSeq: number;
+  segments: WalSegment[];
+  report: RecoveryReport;
+}
+
+export interface RecoveryOptions {
+  fs: FileSystem;
+  dir: string;
+  fromBytes: (bytes: Buffer) => StoredValue;
+  /** 'open' cuts a torn tail; 'repair' also cuts at corruption; 'inspect' changes nothing. */
+  mode: 'open' | 'repair' | 'inspect';
+}
+
+/** Newest valid snapshot, then every WAL record after it; see README "How recovery works". */
+export async function recover(options: RecoveryOptions): Promise<Recovered> {
+  const startedAtMs = performance.now();
+  const { fs, dir } = options;
+  const listing = classifyDirectory(await fs.readdir(dir));
+  const report: RecoveryReport = {
+    snapshot: undefined, segmentsRead: 0, recordsReplayed: 0, bytesRead: 0, tornTail: undefined,
+    repaired: undefined, removedFiles: [], unknownFiles: listing.unknown, durationMs: 0,
+  };
+  if (options.mode !== 'inspect') await removeTemporaries(options, listing, report);
+  const map = new Map<string, StoredValue>();
+  const snapshotSeq = await loadSnapshot(options, listing, map, report);
+  const live = await dropCoveredSegments(options, listing, snapshotSeq, report);
+  const replayed = await replaySegments(options, live, snapshotSeq, map, report);
+  report.durationMs = performance.now() - startedAtMs;
+  return { map, lastSeq: replayed.lastSeq, snapshotSeq, segments: replayed.segments, report };
+}
+
+async function removeTemporaries(options: RecoveryOptions, listing: DirectoryListing, report: RecoveryReport) {
+  for (const name of listing.temporaries) {
+    await options.fs.unlink(path.join(options.dir, name));
+    report.removedFiles.push(name);
+  }
+}
+
+/**
+ * Loads the newest snapshot. If it is damaged, an older one serves only when the WAL still holds
+ * every record after it (otherwise acknowledged writes would silently vanish): else ERR_STORE_CORRUPT.
+ */
+async function loadSnapshot(options: RecoveryOptions, listing: DirectoryListing, map: Map<string, StoredValue>, report: RecoveryReport) {
+  const firstWalSeq = listing.segments[0]?.firstSeq;
+  let firstError: StoreCorruptError | undefined;
+  for (const snapshot of listing.snapshots) {
+    if (firstError !== undefined && (firstWalSeq === undefined || firstWalSeq > snapshot.seq + 1)) break;
+    map.clear();
+    const handle = await options.fs.openRead(path.join(options.dir, snapshot.name));
+    try {
+      const read = await readSnapshot(handle, snapshot.name, (key, value) => map.set(key, options.fromBytes(value)));
+      report.snapshot = { file: snapshot.name, ...read };
+      report.bytesRead += read.bytes;
+      return read.seq;
+    } catch (error) {
+      if (!(error instanceof StoreCorruptError)) throw error;
+      firstError ??= error;
+    } finally {
+      await handle.close();
+    }
+  }
+  map.clear();
+  if (firstError !== undefined) throw firstError;
+  return 0;
+}
+
+/** Segments whose every record the snapshot holds are skipped (and, on open, deleted). */
+async function dropCoveredSegments(options: RecoveryOptions, listing: DirectoryListing, snapshotSeq: number, report: RecoveryReport) {
+  const segments = listing.segments;
+  let first = 0;
+  while (first + 1 < segments.length && segments[first + 1].firstSeq <= snapshotSeq + 1) first++;
+  if (options.mode !== 'inspect') {
+    for (const segment of segments.slice(0, first)) {
+      await options.fs.unlink(path.join(options.dir, segment.name));
+      report.removedFiles.push(segment.name);
+    }
+  }
+  const live = segments.slice(first);
+  if (live.length > 0 && live[0].firstSeq > snapshotSeq + 1) {
+    const missing = `records ${snapshotSeq + 1}..${live[0].firstSeq - 1} are missing (no snapshot or segment holds them)`;
+    throw new StoreCorruptError(live[0].name, 0, missing);
+  }
+  return live;
+}
+
+async function replaySegments(
+  options: RecoveryOptions,
+  segments: ReadonlyArray<{ name: string; firstSeq: number }>,
+  snapshotSeq: number,
+  map: Map<string, StoredValue>,
+  report: RecoveryReport,
+): Promise<{ lastSeq: number; segments: WalSegment[] }> {
+  let lastSeq = snapshotSeq;
+  const kept: WalSegment[] = [];
+  for (let index = 0; index < segments.length; index++) {
+    const segment = segments[index];
+    const later = segments.slice(index + 1);
+    if (index > 0 && segment.firstSeq !== lastSeq + 1) {
+      throw new StoreCorruptError(segment.name, 0, `segment starts at seq ${segment.firstSeq} but the log is at ${lastSeq}`);
+    }
+    const bytes = Buffer.from(await options.fs.readFile(path.join(options.dir, segment.name)));
+    report.segmentsRead++;
+    report.bytesRead += bytes.byteLength;
+    const headerProblem = checkSegmentHeader(bytes);
+    if (headerProblem !== undefined) {
+      if (later.length > 0 || !looksUnwritten(bytes)) throw new StoreCorruptError(segment.name, 0, headerProblem);
+      // Created but its header never became durable: a crash during rotation. Nothing lived here.
+      if (options.mode !== 'inspect') await options.fs.unlink(path.join(options.dir, segment.name));
+      report.tornTail = { file: segment.name, offset: 0, droppedBytes: bytes.byteLength, reason: headerProblem };
+      break;
+    }
+    const scan = scanSegment(bytes, segment.firstSeq - 1);
+    for (const record of scan.records) {
+      if (record.seq > snapshotSeq) applyRecord(record, map, options.fromBytes);
+    }
+    report.recordsReplayed += scan.records.filter((record) => record.seq > snapshotSeq).length;
+    lastSeq = scan.records.at(-1)?.seq ?? segment.firstSeq - 1;
+    kept.push({ name: segment.name, firstSeq: segment.firstSeq, bytes: scan.validBytes });
+    if (scan.damage === undefined) continue;
+    await handleDamage(options, { name: segment.name, bytes, scan, later }, report);
+    break;
+  }
+  return { lastSeq, segments: kept };
+}
+
+function looksUnwritten(bytes: Buffer): boolean {
+  return bytes.byteLength < walSegmentHeaderBytes || bytes.every((byte) => byte === 0);
+}
+
+function applyRecord(record: WalRecord, map: Map<string, StoredValue>, fromBytes: (bytes: Buffer) => StoredValue) {
+  for (const op of record.ops) {
+    if (op.type === 'put') map.set(op.key, fromBytes(op.value));
+    else map.delete(op.key);
+  }
+}
+
+/**
+ * Torn tail or corruption? A torn tail is damage with nothing valid after it — no valid record later
+ * in the file and no later segment: only a write that was never acknowledged can be there. Anything
+ * else is corruption, and acknowledged writes may sit behind it: refuse to open, unless repairing.
+ */
+async function handleDamage(
+  options: RecoveryOptions,
+  found: { name: string; bytes: Buffer; scan: ReturnType<typeof scanSegment>; later: ReadonlyArray<{ name: string }> },
+  report: RecoveryReport,
+) {
+  const { name, bytes, scan, later } = found;
+  const damage = scan.damage!;
+  const dropped: DamageReport = { file: name, offset: damage.offset, droppedBytes: bytes.byteLength - damage.offset, reason: damage.reason };
+  const torn = damage.validRecordAfter === undefined && later.length === 0;
+  if (!torn && options.mode !== 'repair') {
+    const after = damage.validRecordAfter ? ` (a valid record, seq ${damage.validRecordAfter.seq}, follows at byte ${damage.validRecordAfter.offset})` : ' (later segments follow)';
+    throw new StoreCorruptError(name, damage.offset, damage.reason + after);
+  }
+  if (options.mode !== 'inspect') await options.fs.truncate(path.join(options.dir, name), damage.offset);
+  if (torn) {
+    report.tornTail = dropped;
+    return;
+  }
+  for (const segment of later) {
+    const segmentPath = path.join(options.dir, segment.name);
+    dropped.droppedBytes += await options.fs.size(segmentPath);
+    await options.fs.unlink(segmentPath);
+  }
+  if (later.length > 0) await options.fs.syncDir(options.dir);
+  report.repaired = { ...dropped, segmentsDeleted: later.map((segment) => segment.name) };
+}

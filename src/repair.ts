@@ -1,0 +1,41 @@
+import path from 'node:path';
+import type { FileSystem } from './fs/file-system.js';
+import { NodeFileSystem } from './fs/node-file-system.js';
+import { lockFileName } from './fs/file-names.js';
+import { recover, type DamageReport } from './recovery.js';
+import { fsErrorCode } from './fs/file-system.js';
+import { StoreLockedError } from './errors.js';
+
+export interface RepairReport {
+  /** The corruption cut off (file, offset, bytes dropped, reason) and the segments deleted after it. */
+  repaired: (DamageReport & { segmentsDeleted: string[] }) | undefined;
+  /** A torn tail cut off (as a normal open would). */
+  tornTail: DamageReport | undefined;
+  /** Records that survive, and the last seq. */
+  recordsKept: number;
+  lastSeq: number;
+}
+
+/**
+ * Explicit repair: recover with permission to cut the WAL at the first corruption (deleting the
+ * segments after it). Takes the lock like an open, so it never races a live store.
+ * Snapshot damage is not repairable here: it throws ERR_STORE_CORRUPT as open does.
+ */
+export async function repairStore(dir: string, options: { fs?: FileSystem } = {}): Promise<RepairReport> {
+  const fs = options.fs ?? new NodeFileSystem();
+  const resolvedDir = path.resolve(dir);
+  let lock;
+  try {
+    lock = await fs.lock(path.join(resolvedDir, lockFileName));
+  } catch (error) {
+    if (fsErrorCode(error) === 'ELOCKED') throw new StoreLockedError(resolvedDir, { cause: error });
+    throw error;
+  }
+  try {
+    const recovered = await recover({ fs, dir: resolvedDir, fromBytes: (bytes) => bytes, mode: 'repair' });
+    const { report } = recovered;
+    return { repaired: report.repaired, tornTail: report.tornTail, recordsKept: report.recordsReplayed, lastSeq: recovered.lastSeq };
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,239 @@
+import { EventEmitter } from 'eventemitter3';
+import { BehaviorSubject, type Observable } from 'rxjs';
+import { createActor, type Actor } from 'xstate';
+import { Engine } from './engine.js';
+import { lifecycleMachine, publicState, type StoreState } from './lifecycle.js';
+import { resolveOptions, type StoreOptions } from './options.js';
+import { prepareDelete, preparePut, describe } from './codec.js';
+import { walRecordBytes, type EncodableOp } from './fs/wal-format.js';
+import { recordBytesMax } from './limits.js';
+import { InvalidArgumentError, StoreClosedError, StoreFailedError } from './errors.js';
+import { repairStore, type RepairReport } from './repair.js';
+import type { OperationEvent, StoreEvents } from './events.js';
+import type { RecoveryReport } from './recovery.js';
+import type { SnapshotResult } from './messages/index.js';
+import type { FileSystem } from './fs/file-system.js';
+
+/** The value type `get` returns for the chosen `valueEncoding`. */
+export type ValueFor<O> = O extends { valueEncoding: 'binary' } ? Uint8Array : O extends { valueEncoding: 'json' } ? unknown : string;
+
+export type BatchOperation<V> = { type: 'put'; key: string; value: V } | { type: 'delete'; key: string };
+
+export interface StoreStats {
+  state: StoreState;
+  keys: number;
+  /** Seq of the last committed (durable, applied) record. */
+  lastSeq: number;
+  /** Seq the newest durable snapshot covers (0: none yet). */
+  snapshotSeq: number;
+  walBytes: number;
+  walSegments: number;
+  /** Writes waiting in the WAL mailbox. */
+  pendingWrites: number;
+  snapshotInProgress: boolean;
+}
+
+/**
+ * An embedded, persistent key-value store: the data lives in memory, every write goes through a
+ * write-ahead log and is durable (per `sync`) before its promise resolves.
+ *
+ * ```ts
+ * const store = await DurableKVStore.open('./data');
+ * await store.put('user:1', 'Ada');
+ * store.get('user:1'); // 'Ada'
+ * await store.close();
+ * ```
+ */
+export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
+  readonly #engine: Engine;
+  readonly #actor: Actor<typeof lifecycleMachine>;
+  readonly #state$: BehaviorSubject<StoreState>;
+  #closeRequested = false;
+  #closed: Promise<void> | undefined;
+
+  private constructor(dir: string, options: StoreOptions) {
+    super();
+    const resolved = resolveOptions(options);
+    for (const [name, listener] of Object.entries(resolved.listeners ?? {})) {
+      if (typeof listener === 'function') this.on(name as keyof StoreEvents, listener as (...args: unknown[]) => void);
+    }
+    this.#engine = new Engine(dir, resolved, this, (error) => this.#fail(error));
+    this.#actor = createActor(lifecycleMachine, { input: { steps: this.#engine } });
+    this.#state$ = new BehaviorSubject<StoreState>('opening');
+    this.#actor.subscribe((snapshot) => this.#onTransition(publicState(String(snapshot.value))));
+  }
+
+  /** Opens (creating if missing) the store in `dir`: takes the lock, recovers, and resolves when ready. */
+  static async open<O extends StoreOptions = StoreOptions>(dir: string, options?: O): Promise<DurableKVStore<ValueFor<O>>> {
+    if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError(`dir must be a non-empty string, got ${describe(dir)}`);
+    const store = new DurableKVStore<ValueFor<O>>(dir, options ?? {});
+    await store.#opened();
+    return store;
+  }
+
+  /**
+   * Cuts the log at the first corruption so the store can open again, and reports what it dropped.
+   * Only on explicit request: what it drops may include acknowledged writes.
+   */
+  static repair(dir: string, options?: { fs?: FileSystem }): Promise<RepairReport> {
+    return repairStore(dir, options);
+  }
+
+  get state(): StoreState {
+    return this.#state$.value;
+  }
+
+  /** The current state on subscribe, then each transition; completes once closed. */
+  get state$(): Observable<StoreState> {
+    return this.#state$.asObservable();
+  }
+
+  /** Completed operations (put, delete, batch, snapshot). Costs nothing while nobody subscribes. */
+  get operations$(): Observable<OperationEvent> {
+    return this.#engine.operations.asObservable();
+  }
+
+  /** What recovery found and did when this store opened. */
+  get recoveryReport(): RecoveryReport {
+    return this.#engine.recoveryReport!;
+  }
+
+  get size(): number {
+    this.#checkReadable();
+    return this.#engine.memtable.size;
+  }
+
+  get(key: string): V | undefined {
+    this.#checkReadable();
+    const stored = this.#engine.memtable.get(key);
+    return stored === undefined ? undefined : (this.#engine.codec.fromStored(stored) as V);
+  }
+
+  has(key: string): boolean {
+    this.#checkReadable();
+    return this.#engine.memtable.has(key);
+  }
+
+  *keys(): IterableIterator<string> {
+    this.#checkReadable();
+    for (const [key] of this.#engine.memtable.entries()) yield key;
+  }
+
+  *entries(): IterableIterator<[string, V]> {
+    this.#checkReadable();
+    const codec = this.#engine.codec;
+    for (const [key, stored] of this.#engine.memtable.entries()) yield [key, codec.fromStored(stored) as V];
+  }
+
+  /** Resolves once the write is durable under the sync policy and visible to `get`. */
+  async put(key: string, value: V): Promise<void> {
+    this.#checkWritable();
+    const op = preparePut(key, value, this.#engine.codec, this.#engine.options);
+    await this.#engine.write('put', [op]);
+  }
+
+  /** Deleting a missing key is not an error (it is still logged, so it orders with other writes). */
+  async delete(key: string): Promise<void> {
+    this.#checkWritable();
+    const op = prepareDelete(key, this.#engine.options);
+    await this.#engine.write('delete', [op]);
+  }
+
+  /** Applies every operation or none, also across crashes: the batch is one WAL record. */
+  async batch(operations: ReadonlyArray<BatchOperation<V>>): Promise<void> {
+    this.#checkWritable();
+    const ops = this.#prepareBatch(operations);
+    if (ops.length === 0) return;
+    await this.#engine.write('batch', ops);
+  }
+
+  /** Writes a snapshot of the map and compacts the WAL behind it. */
+  async snapshot(): Promise<SnapshotResult> {
+    this.#checkWritable();
+    return this.#engine.snapshot('manual');
+  }
+
+  stats(): StoreStats {
+    this.#checkReadable();
+    const { wal, snapshots, memtable } = this.#engine.running!;
+    return {
+      state: this.state,
+      keys: memtable.size,
+      lastSeq: wal.lastSeq,
+      snapshotSeq: snapshots.lastSnapshotSeq,
+      walBytes: wal.walBytes,
+      walSegments: wal.segmentCount,
+      pendingWrites: wal.pendingWrites,
+      snapshotInProgress: snapshots.inProgress,
+    };
+  }
+
+  /** Drains pending writes, syncs and releases the directory. Calling it again is fine. */
+  close(): Promise<void> {
+    this.#closeRequested = true;
+    this.#closed ??= new Promise<void>((resolve, reject) => {
+      const subscription = this.#actor.subscribe((snapshot) => {
+        if (snapshot.value !== 'closed') return;
+        subscription.unsubscribe();
+        const error = snapshot.context.error;
+        if (error !== undefined && !(error instanceof StoreFailedError && this.#failedBeforeClose(error))) reject(error);
+        else resolve();
+      });
+      this.#actor.send({ type: 'CLOSE' });
+    });
+    return this.#closed;
+  }
+
+  #failedBeforeClose(error: StoreFailedError): boolean {
+    return this.#engine.running?.wal.failure === error;
+  }
+
+  #prepareBatch(operations: ReadonlyArray<BatchOperation<V>>): EncodableOp[] {
+    if (!Array.isArray(operations)) throw new InvalidArgumentError(`batch takes an array of operations, got ${describe(operations)}`);
+    const { batchOpsMax } = this.#engine.options;
+    if (operations.length > batchOpsMax) throw new InvalidArgumentError(`batch has ${operations.length} operations, over batchOpsMax (${batchOpsMax})`);
+    const ops = operations.map((operation, index) => {
+      if (typeof operation !== 'object' || operation === null) throw new InvalidArgumentError(`batch[${index}] is not an operation`);
+      if (operation.type === 'put') return preparePut(operation.key, operation.value, this.#engine.codec, this.#engine.options);
+      if (operation.type === 'delete') return prepareDelete(operation.key, this.#engine.options);
+      throw new InvalidArgumentError(`batch[${index}].type must be 'put' or 'delete'`);
+    });
+    const recordBytes = walRecordBytes(ops);
+    if (recordBytes > recordBytesMax) throw new InvalidArgumentError(`batch is ${recordBytes} bytes, over the ${recordBytesMax}-byte record limit`);
+    return ops;
+  }
+
+  #checkReadable(): void {
+    if (this.#state$.value === 'closed') throw new StoreClosedError();
+  }
+
+  #checkWritable(): void {
+    if (this.#closeRequested || this.#state$.value === 'closed') throw new StoreClosedError();
+    const failure = this.#engine.running?.wal.failure;
+    if (failure !== undefined) throw failure;
+  }
+
+  #fail(error: StoreFailedError): void {
+    this.#actor.send({ type: 'FAIL', error });
+    this.emit('error', error);
+  }
+
+  #onTransition(state: StoreState): void {
+    if (state === this.#state$.value) return;
+    this.#state$.next(state);
+    this.emit('state', state);
+    if (state === 'closed') this.#state$.complete();
+  }
+
+  #opened(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const subscription = this.#actor.subscribe((snapshot) => {
+        if (snapshot.value === 'ready') resolve();
+        else if (snapshot.value === 'openFailed') reject(snapshot.context.error);
+        else return;
+        queueMicrotask(() => subscription.unsubscribe());
+      });
+      this.#actor.start();
+    });
+  }
+}
