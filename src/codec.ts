@@ -11,8 +11,8 @@ export interface Codec<V> {
   toStored(value: unknown): StoredValue;
   /** What `get` returns: never the memtable's own object, so callers cannot change stored data. */
   fromStored(stored: StoredValue): V;
-  /** A value read back from a WAL record or a snapshot (a view into a larger buffer). */
-  fromBytes(bytes: Buffer): StoredValue;
+  /** A value read back from a WAL record or a snapshot: `bytes[start, end)` of a larger buffer. */
+  fromBytes(bytes: Buffer, start: number, end: number): StoredValue;
 }
 
 const utf8Codec: Codec<string> = {
@@ -23,7 +23,7 @@ const utf8Codec: Codec<string> = {
     return value;
   },
   fromStored: (stored) => stored as string,
-  fromBytes: (bytes) => bytes.toString('utf8'),
+  fromBytes: (bytes, start, end) => bytes.toString('utf8', start, end),
 };
 
 const jsonCodec: Codec<unknown> = {
@@ -41,7 +41,7 @@ const jsonCodec: Codec<unknown> = {
   },
   // Parsed anew on every read: each caller gets its own object.
   fromStored: (stored) => JSON.parse(stored as string) as unknown,
-  fromBytes: (bytes) => bytes.toString('utf8'),
+  fromBytes: (bytes, start, end) => bytes.toString('utf8', start, end),
 };
 
 const binaryCodec: Codec<Uint8Array> = {
@@ -53,7 +53,8 @@ const binaryCodec: Codec<Uint8Array> = {
     return Buffer.from(value); // a private copy: the caller may reuse its buffer
   },
   fromStored: (stored) => Buffer.from(stored as Uint8Array),
-  fromBytes: (bytes) => Buffer.from(bytes),
+  // A copy, so the memtable does not pin the whole segment or snapshot block it came from.
+  fromBytes: (bytes, start, end) => Buffer.from(bytes.subarray(start, end)),
 };
 
 export function codecFor(encoding: ValueEncoding): Codec<unknown> {

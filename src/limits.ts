@@ -21,6 +21,8 @@ export const mailboxBytesMaxDefault = 512 * 1024 * 1024;
 /** One group commit writes at most this many bytes (a single larger record still goes alone). */
 export const groupBytesMax = 8 * 1024 * 1024;
 
+/** Appends up to this size are written synchronously to the page cache (no thread-pool hop). */
+export const appendSyncBytesMax = 64 * 1024;
 /** A WAL segment is closed and a new one started once it grows past this. */
 export const segmentBytesMaxDefault = 64 * 1024 * 1024;
 /** With autoSnapshot on, a snapshot starts once the WAL holds this many bytes since the last one. */

@@ -4,8 +4,8 @@ import type { FileSystem } from './fs/file-system.js';
 import type { StoredValue } from './actors/memtable.js';
 import type { WalSegment } from './actors/wal-actor.js';
 import { classifyDirectory, type DirectoryListing } from './fs/file-names.js';
-import { readSnapshot } from './fs/snapshot-format.js';
-import { checkSegmentHeader, scanSegment, walSegmentHeaderBytes, type WalRecord } from './fs/wal-format.js';
+import { readSnapshotEntries } from './fs/snapshot-format.js';
+import { checkSegmentHeader, visitWalOps, walkSegment, walSegmentHeaderBytes, type OpVisitor } from './fs/wal-format.js';
 import { StoreCorruptError } from './errors.js';
 
 /** Damage found while reading the log, LevelDB-style: where, how many bytes dropped, and why. */
@@ -43,7 +43,7 @@ export interface Recovered {
 export interface RecoveryOptions {
   fs: FileSystem;
   dir: string;
-  fromBytes: (bytes: Buffer) => StoredValue;
+  fromBytes: (bytes: Buffer, start: number, end: number) => StoredValue;
   /** 'open' cuts a torn tail; 'repair' also cuts at corruption; 'inspect' changes nothing. */
   mode: 'open' | 'repair' | 'inspect';
 }
@@ -85,7 +85,9 @@ async function loadSnapshot(options: RecoveryOptions, listing: DirectoryListing,
     map.clear();
     const handle = await options.fs.openRead(path.join(options.dir, snapshot.name));
     try {
-      const read = await readSnapshot(handle, snapshot.name, (key, value) => map.set(key, options.fromBytes(value)));
+      const read = await readSnapshotEntries(handle, snapshot.name, (key, bytes, start, end) => {
+        map.set(key, options.fromBytes(bytes, start, end));
+      });
       report.snapshot = { file: snapshot.name, ...read };
       report.bytesRead += read.bytes;
       return read.seq;
@@ -146,12 +148,13 @@ async function replaySegments(
       report.tornTail = { file: segment.name, offset: 0, droppedBytes: bytes.byteLength, reason: headerProblem };
       break;
     }
-    const scan = scanSegment(bytes, segment.firstSeq - 1);
-    for (const record of scan.records) {
-      if (record.seq > snapshotSeq) applyRecord(record, map, options.fromBytes);
-    }
-    report.recordsReplayed += scan.records.filter((record) => record.seq > snapshotSeq).length;
-    lastSeq = scan.records.at(-1)?.seq ?? segment.firstSeq - 1;
+    const apply = mapVisitor(map, options.fromBytes);
+    const scan = walkSegment(bytes, segment.firstSeq - 1, (span) => {
+      if (span.seq <= snapshotSeq) return;
+      visitWalOps(bytes, span, apply);
+      report.recordsReplayed++;
+    });
+    lastSeq = Math.max(lastSeq, scan.lastSeq);
     kept.push({ name: segment.name, firstSeq: segment.firstSeq, bytes: scan.validBytes });
     if (scan.damage === undefined) continue;
     await handleDamage(options, { name: segment.name, bytes, scan, later }, report);
@@ -164,11 +167,11 @@ function looksUnwritten(bytes: Buffer): boolean {
   return bytes.byteLength < walSegmentHeaderBytes || bytes.every((byte) => byte === 0);
 }
 
-function applyRecord(record: WalRecord, map: Map<string, StoredValue>, fromBytes: (bytes: Buffer) => StoredValue) {
-  for (const op of record.ops) {
-    if (op.type === 'put') map.set(op.key, fromBytes(op.value));
-    else map.delete(op.key);
-  }
+function mapVisitor(map: Map<string, StoredValue>, fromBytes: RecoveryOptions['fromBytes']): OpVisitor {
+  return {
+    put: (key, bytes, start, end) => map.set(key, fromBytes(bytes, start, end)),
+    delete: (key) => map.delete(key),
+  };
 }
 
 /**
@@ -178,7 +181,7 @@ function applyRecord(record: WalRecord, map: Map<string, StoredValue>, fromBytes
  */
 async function handleDamage(
   options: RecoveryOptions,
-  found: { name: string; bytes: Buffer; scan: ReturnType<typeof scanSegment>; later: ReadonlyArray<{ name: string }> },
+  found: { name: string; bytes: Buffer; scan: ReturnType<typeof walkSegment>; later: ReadonlyArray<{ name: string }> },
   report: RecoveryReport,
 ) {
   const { name, bytes, scan, later } = found;

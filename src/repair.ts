@@ -32,7 +32,7 @@ export async function repairStore(dir: string, options: { fs?: FileSystem } = {}
     throw error;
   }
   try {
-    const recovered = await recover({ fs, dir: resolvedDir, fromBytes: (bytes) => bytes, mode: 'repair' });
+    const recovered = await recover({ fs, dir: resolvedDir, fromBytes: (bytes, start, end) => bytes.subarray(start, end), mode: 'repair' });
     const { report } = recovered;
     return { repaired: report.repaired, tornTail: report.tornTail, recordsKept: report.recordsReplayed, lastSeq: recovered.lastSeq };
   } finally {

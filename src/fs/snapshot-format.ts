@@ -93,14 +93,18 @@ export interface SnapshotReadResult {
   bytes: number;
 }
 
+/** Receives an entry without copies: the value is `bytes[valueStart, valueEnd)`. */
+export type SnapshotEntryVisitor = (key: string, bytes: Buffer, valueStart: number, valueEnd: number) => void;
+
 /**
- * Streams a snapshot, checking each block's CRC before decoding it, and calls `onEntry` for every
- * entry in file order. Throws StoreCorruptError(file, offset, reason) on any damage.
+ * Streams a snapshot, checking each block's CRC and structure before decoding it, and hands every
+ * entry to `onEntry` in file order. Throws StoreCorruptError(file, offset, reason) on any damage;
+ * a block that fails delivers none of its entries.
  */
-export async function readSnapshot(
+export async function readSnapshotEntries(
   handle: ReadHandle,
   fileName: string,
-  onEntry: (key: string, value: Buffer) => void,
+  onEntry: SnapshotEntryVisitor,
 ): Promise<SnapshotReadResult> {
   const corrupt = (offset: number, reason: string) => new StoreCorruptError(fileName, offset, reason);
   const header = Buffer.from(await handle.read(0, snapshotHeaderBytes));
@@ -124,11 +128,19 @@ export async function readSnapshot(
       return { seq, entries, bytes: at + blockHeaderBytes + payloadBytes };
     }
     if (kind !== blockKindEntries) throw corrupt(at, `unknown block kind ${kind}`);
-    const decoded = decodeEntries(payload, onEntry);
-    if (decoded === undefined) throw corrupt(at, 'block payload does not decode');
-    entries += decoded;
+    if (!entriesFitExactly(payload)) throw corrupt(at, 'block payload does not decode');
+    entries += visitEntries(payload, onEntry);
     at += blockHeaderBytes + payloadBytes;
   }
+}
+
+/** `readSnapshotEntries` with each value as its own Buffer view: for tools and tests. */
+export function readSnapshot(
+  handle: ReadHandle,
+  fileName: string,
+  onEntry: (key: string, value: Buffer) => void,
+): Promise<SnapshotReadResult> {
+  return readSnapshotEntries(handle, fileName, (key, bytes, start, end) => onEntry(key, bytes.subarray(start, end)));
 }
 
 async function checkEnd(
@@ -144,25 +156,28 @@ async function checkEnd(
   if (trailing.byteLength !== 0) throw corrupt(at + blockHeaderBytes + endPayloadBytes, 'bytes after the end block');
 }
 
-function decodeEntries(payload: Buffer, onEntry: (key: string, value: Buffer) => void): number | undefined {
-  if (payload.byteLength < 4) return undefined;
+/** Whether the entries, walked by their lengths, end exactly at the end of the payload. */
+function entriesFitExactly(payload: Buffer): boolean {
+  if (payload.byteLength < 4) return false;
   const count = payload.readUInt32LE(0);
   let at = 4;
-  // Decode everything first: a block that fails half-way must not have delivered half its entries.
-  const keys: string[] = [];
-  const values: Buffer[] = [];
   for (let i = 0; i < count; i++) {
-    if (at + entryHeaderBytes > payload.byteLength) return undefined;
-    const keyBytes = payload.readUInt32LE(at);
-    const valueBytes = payload.readUInt32LE(at + 4);
-    const valueAt = at + entryHeaderBytes + keyBytes;
-    if (valueAt + valueBytes > payload.byteLength) return undefined;
-    keys.push(payload.toString('utf8', at + entryHeaderBytes, valueAt));
-    values.push(payload.subarray(valueAt, valueAt + valueBytes));
-    at = valueAt + valueBytes;
+    if (at + entryHeaderBytes > payload.byteLength) return false;
+    at += entryHeaderBytes + payload.readUInt32LE(at) + payload.readUInt32LE(at + 4);
   }
-  if (at !== payload.byteLength) return undefined;
-  for (let i = 0; i < count; i++) onEntry(keys[i], values[i]);
+  return at === payload.byteLength;
+}
+
+function visitEntries(payload: Buffer, onEntry: SnapshotEntryVisitor): number {
+  const count = payload.readUInt32LE(0);
+  let at = 4;
+  for (let i = 0; i < count; i++) {
+    const keyStart = at + entryHeaderBytes;
+    const valueStart = keyStart + payload.readUInt32LE(at);
+    const valueEnd = valueStart + payload.readUInt32LE(at + 4);
+    onEntry(payload.toString('utf8', keyStart, valueStart), payload, valueStart, valueEnd);
+    at = valueEnd;
+  }
   return count;
 }
 

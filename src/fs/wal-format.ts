@@ -101,14 +101,28 @@ function copyBytes(source: Uint8Array, target: Buffer, at: number): number {
 /** Why a position in a segment does not hold a valid record. */
 export type RecordDamage = { offset: number; reason: string };
 
+/** Where a checked record sits in its file. */
+export interface RecordSpan {
+  seq: number;
+  offset: number;
+  bytes: number;
+}
+
+export type RecordCheck = { ok: true; span: RecordSpan } | { ok: false; reason: string };
 export type ParseResult = { ok: true; record: WalRecord } | { ok: false; reason: string };
 
+/** Receives a checked record's operations without copies: a put's value is `bytes[valueStart, valueEnd)`. */
+export interface OpVisitor {
+  put(key: string, bytes: Buffer, valueStart: number, valueEnd: number): void;
+  delete(key: string): void;
+}
+
 /**
- * Parses the record at `offset`, checking everything before trusting any of it: the length is
- * bounded by what the file holds, the CRC is checked before the payload is decoded, and the payload
- * must decode to exactly its length.
+ * Checks the record at `offset` before trusting any of it: the length is bounded by what the file
+ * holds, the CRC is checked before the payload is looked at, and the payload must walk to exactly
+ * its length. Allocates nothing: recovery runs this for every record of every segment.
  */
-export function parseWalRecord(bytes: Buffer, offset: number): ParseResult {
+export function checkWalRecord(bytes: Buffer, offset: number): RecordCheck {
   const remaining = bytes.byteLength - offset;
   if (remaining < walRecordHeaderBytes) return { ok: false, reason: `incomplete record header (${remaining} bytes)` };
   const payloadBytes = bytes.readUInt32LE(offset + 4);
@@ -119,41 +133,69 @@ export function parseWalRecord(bytes: Buffer, offset: number): ParseResult {
   if (end > bytes.byteLength) {
     return { ok: false, reason: `record of ${payloadBytes} payload bytes runs past the end of the file` };
   }
-  const crcStored = bytes.readUInt32LE(offset);
-  if (crc32c(bytes.subarray(offset + 4, end)) !== crcStored) return { ok: false, reason: 'checksum mismatch' };
-  const seq = Number(bytes.readBigUInt64LE(offset + 8));
+  if (crc32c(bytes.subarray(offset + 4, end)) !== bytes.readUInt32LE(offset)) return { ok: false, reason: 'checksum mismatch' };
+  const seq = readSeq(bytes, offset + 8);
   if (!Number.isSafeInteger(seq) || seq < 1) return { ok: false, reason: `sequence number ${seq} out of range` };
-  const ops = decodeOps(bytes, offset + walRecordHeaderBytes, end);
-  if (ops === undefined) return { ok: false, reason: 'payload does not decode' };
-  return { ok: true, record: { seq, ops, offset, bytes: end - offset } };
+  if (!opsFitExactly(bytes, offset + walRecordHeaderBytes, end)) return { ok: false, reason: 'payload does not decode' };
+  return { ok: true, span: { seq, offset, bytes: end - offset } };
 }
 
-function decodeOps(bytes: Buffer, start: number, end: number): DecodedOp[] | undefined {
+/** Hands the operations of a record that `checkWalRecord` accepted to `visitor`, in order. */
+export function visitWalOps(bytes: Buffer, span: RecordSpan, visitor: OpVisitor): void {
+  const start = span.offset + walRecordHeaderBytes;
   const opCount = bytes.readUInt32LE(start);
-  const ops: DecodedOp[] = [];
   let at = start + opCountBytes;
   for (let i = 0; i < opCount; i++) {
-    if (at + opHeaderBytes > end) return undefined;
     const type = bytes[at];
-    const keyBytes = bytes.readUInt32LE(at + 1);
-    at += opHeaderBytes;
-    if (at + keyBytes > end) return undefined;
-    const key = bytes.toString('utf8', at, at + keyBytes);
-    at += keyBytes;
+    const keyStart = at + opHeaderBytes;
+    const keyEnd = keyStart + bytes.readUInt32LE(at + 1);
+    const key = bytes.toString('utf8', keyStart, keyEnd);
     if (type === opTypeDelete) {
-      ops.push({ type: 'delete', key });
-    } else if (type === opTypePut) {
-      if (at + valueLengthBytes > end) return undefined;
-      const valueBytes = bytes.readUInt32LE(at);
-      at += valueLengthBytes;
-      if (at + valueBytes > end) return undefined;
-      ops.push({ type: 'put', key, value: bytes.subarray(at, at + valueBytes) });
-      at += valueBytes;
+      visitor.delete(key);
+      at = keyEnd;
     } else {
-      return undefined;
+      const valueStart = keyEnd + valueLengthBytes;
+      const valueEnd = valueStart + bytes.readUInt32LE(keyEnd);
+      visitor.put(key, bytes, valueStart, valueEnd);
+      at = valueEnd;
     }
   }
-  return at === end ? ops : undefined;
+}
+
+/** Checks and decodes one record into objects: for dumps, tools and tests, not for recovery. */
+export function parseWalRecord(bytes: Buffer, offset: number): ParseResult {
+  const checked = checkWalRecord(bytes, offset);
+  if (!checked.ok) return checked;
+  const ops: DecodedOp[] = [];
+  visitWalOps(bytes, checked.span, {
+    put: (key, source, valueStart, valueEnd) => ops.push({ type: 'put', key, value: source.subarray(valueStart, valueEnd) }),
+    delete: (key) => ops.push({ type: 'delete', key }),
+  });
+  return { ok: true, record: { ...checked.span, ops } };
+}
+
+function readSeq(bytes: Buffer, at: number): number {
+  // Two 32-bit reads instead of a BigInt: this runs for every record and at every offset of a damaged tail.
+  return bytes.readUInt32LE(at) + bytes.readUInt32LE(at + 4) * 2 ** 32;
+}
+
+/** Whether the payload's ops, walked by their lengths, end exactly at `end` (and have known types). */
+function opsFitExactly(bytes: Buffer, start: number, end: number): boolean {
+  const opCount = bytes.readUInt32LE(start);
+  let at = start + opCountBytes;
+  for (let i = 0; i < opCount; i++) {
+    if (at + opHeaderBytes > end) return false;
+    const type = bytes[at];
+    at += opHeaderBytes + bytes.readUInt32LE(at + 1);
+    if (type === opTypePut) {
+      if (at + valueLengthBytes > end) return false;
+      at += valueLengthBytes + bytes.readUInt32LE(at);
+    } else if (type !== opTypeDelete) {
+      return false;
+    }
+    if (at > end) return false;
+  }
+  return at === end;
 }
 
 /** Checks a segment header; returns a reason when it is not valid. */
@@ -171,52 +213,66 @@ export function checkSegmentHeader(bytes: Buffer): string | undefined {
  * tells real corruption (acknowledged records after the damage) from a torn tail (nothing after it).
  * The seq window makes a chance CRC match on garbage practically impossible.
  */
-export function findValidRecordAfter(bytes: Buffer, offset: number, lastSeq: number): WalRecord | undefined {
+export function findValidRecordAfter(bytes: Buffer, offset: number, lastSeq: number): RecordSpan | undefined {
   const seqMax = lastSeq + 1 + Math.ceil((bytes.byteLength - offset) / recordBytesMin);
   for (let at = offset + 1; at + recordBytesMin <= bytes.byteLength; at++) {
-    const seq = readSeqCandidate(bytes, at);
+    const seq = readSeq(bytes, at + 8);
     if (seq <= lastSeq || seq > seqMax) continue;
-    const parsed = parseWalRecord(bytes, at);
-    if (parsed.ok) return parsed.record;
+    const checked = checkWalRecord(bytes, at);
+    if (checked.ok) return checked.span;
   }
   return undefined;
 }
 
-function readSeqCandidate(bytes: Buffer, at: number): number {
-  // Two 32-bit reads instead of a BigInt: this runs at every byte offset of a damaged tail.
-  return bytes.readUInt32LE(at + 8) + bytes.readUInt32LE(at + 12) * 2 ** 32;
-}
-
-export interface SegmentScan {
-  records: WalRecord[];
+export interface SegmentWalk {
+  /** Valid records read, and the seq of the last one (`seqBefore` if none). */
+  records: number;
+  lastSeq: number;
   /** End of the last valid record: where a torn tail would be cut. */
   validBytes: number;
-  damage?: RecordDamage & { validRecordAfter: WalRecord | undefined };
+  damage?: RecordDamage & { validRecordAfter: RecordSpan | undefined };
 }
 
 /**
- * Reads every record of a segment whose header is valid. Stops at the first position that is not a
- * valid record or whose seq does not follow; reports it as `damage`, with whether a valid record
- * follows it in the same file. The caller decides torn tail vs. corruption.
+ * Walks every record of a segment whose header is valid, handing each checked record to `onRecord`.
+ * Stops at the first position that is not a valid record or whose seq does not follow, and reports
+ * it as `damage`, with whether a valid record follows it in the same file. The caller decides: torn
+ * tail or corruption.
  */
-export function scanSegment(bytes: Buffer, seqBefore: number): SegmentScan {
-  const records: WalRecord[] = [];
+export function walkSegment(bytes: Buffer, seqBefore: number, onRecord: (span: RecordSpan) => void): SegmentWalk {
   let at = walSegmentHeaderBytes;
   let lastSeq = seqBefore;
+  let records = 0;
   while (at < bytes.byteLength) {
-    const parsed = parseWalRecord(bytes, at);
-    if (!parsed.ok) {
+    const checked = checkWalRecord(bytes, at);
+    if (!checked.ok) {
       const validRecordAfter = findValidRecordAfter(bytes, at, lastSeq);
-      return { records, validBytes: at, damage: { offset: at, reason: parsed.reason, validRecordAfter } };
+      return { records, lastSeq, validBytes: at, damage: { offset: at, reason: checked.reason, validRecordAfter } };
     }
-    if (parsed.record.seq !== lastSeq + 1) {
+    if (checked.span.seq !== lastSeq + 1) {
       // A record that checks out but is out of order was written and acknowledged: never a torn tail.
-      const reason = `sequence number ${parsed.record.seq} where ${lastSeq + 1} was expected`;
-      return { records, validBytes: at, damage: { offset: at, reason, validRecordAfter: parsed.record } };
+      const reason = `sequence number ${checked.span.seq} where ${lastSeq + 1} was expected`;
+      return { records, lastSeq, validBytes: at, damage: { offset: at, reason, validRecordAfter: checked.span } };
     }
-    records.push(parsed.record);
-    lastSeq = parsed.record.seq;
-    at += parsed.record.bytes;
+    onRecord(checked.span);
+    records++;
+    lastSeq = checked.span.seq;
+    at += checked.span.bytes;
   }
-  return { records, validBytes: at };
+  return { records, lastSeq, validBytes: at };
+}
+
+export interface SegmentScan extends Omit<SegmentWalk, 'records'> {
+  records: WalRecord[];
+}
+
+/** `walkSegment`, decoding every record into objects: for dumps, tools and tests. */
+export function scanSegment(bytes: Buffer, seqBefore: number): SegmentScan {
+  const records: WalRecord[] = [];
+  const walk = walkSegment(bytes, seqBefore, (span) => {
+    const parsed = parseWalRecord(bytes, span.offset);
+    assert(parsed.ok, 'a walked record parses');
+    records.push(parsed.record);
+  });
+  return { ...walk, records };
 }

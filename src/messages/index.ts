@@ -5,7 +5,7 @@ import type { SnapshotMessage } from './snapshot-messages.js';
 export type { WalMessage, WalCommand, WalEvent, WriteRequest, WriteKind, CommittedRecord } from './wal-messages.js';
 export type { MemtableMessage } from './memtable-messages.js';
 export type { SnapshotMessage, SnapshotResult } from './snapshot-messages.js';
-export { Bus, ofType } from './bus.js';
+export { Bus } from './bus.js';
 
 /** Every message on the bus: a discriminated union on `type`. */
 export type Message = WalMessage | MemtableMessage | SnapshotMessage;
