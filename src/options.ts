@@ -63,7 +63,7 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
     syncIntervalMs: positiveInteger('syncIntervalMs', options.syncIntervalMs, limits.syncIntervalMsDefault),
     valueEncoding,
     autoSnapshotWalBytes: autoSnapshotBytes(options.autoSnapshot),
-    fs: options.fs ?? new NodeFileSystem(),
+    fs: fileSystem(options.fs),
     keyBytesMax: positiveInteger('keyBytesMax', options.keyBytesMax, limits.keyBytesMaxDefault),
     valueBytesMax: positiveInteger('valueBytesMax', options.valueBytesMax, limits.valueBytesMaxDefault),
     batchOpsMax: positiveInteger('batchOpsMax', options.batchOpsMax, limits.batchOpsMaxDefault),
@@ -71,8 +71,29 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
     mailboxWritesMax: positiveInteger('mailboxWritesMax', options.mailboxWritesMax, limits.mailboxWritesMaxDefault),
     mailboxBytesMax: positiveInteger('mailboxBytesMax', options.mailboxBytesMax, limits.mailboxBytesMaxDefault),
     walRetentionMs: nonNegativeInteger('walRetentionMs', options.walRetentionMs, 0),
-    listeners: options.listeners,
+    listeners: listenersOption(options.listeners),
   };
+}
+
+/** What the engine calls on a file system: checked up front, or a wrong `fs` fails later as a bare TypeError. */
+const fileSystemMethods = ['mkdir', 'readdir', 'readFile', 'openRead', 'openAppend', 'rename', 'unlink', 'truncate', 'size', 'syncDir', 'lock'] as const;
+
+/** The `fs` option (also `repair`'s): the real file system if absent, else something that implements FileSystem. */
+export function fileSystem(value: unknown): FileSystem {
+  if (value === undefined) return new NodeFileSystem();
+  if (typeof value !== 'object' || value === null) throw new InvalidArgumentError('fs must be an object implementing FileSystem');
+  const missing = fileSystemMethods.find((name) => typeof (value as Record<string, unknown>)[name] !== 'function');
+  if (missing !== undefined) throw new InvalidArgumentError(`fs must implement FileSystem: it has no ${missing}() method`);
+  return value as FileSystem;
+}
+
+function listenersOption(value: unknown): StoreOptions['listeners'] {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) throw new InvalidArgumentError('listeners must be an object of event listeners');
+  for (const [name, listener] of Object.entries(value)) {
+    if (listener !== undefined && typeof listener !== 'function') throw new InvalidArgumentError(`listeners.${name} must be a function`);
+  }
+  return value as StoreOptions['listeners'];
 }
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {

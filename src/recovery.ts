@@ -182,6 +182,19 @@ function mapVisitor(map: Map<string, StoredValue>, fromBytes: RecoveryOptions['f
 }
 
 /**
+ * Cutting is for good, so first make sure the damage is on the disk and not in one read of it: a
+ * flipped bit in the read of the last record looks exactly like a torn tail, and cutting it would
+ * drop an acknowledged write. If a second read disagrees, refuse to open (a retry may succeed).
+ */
+async function confirmDamage(options: RecoveryOptions, name: string, bytes: Buffer): Promise<void> {
+  const again = Buffer.from(await options.fs.readFile(path.join(options.dir, name)));
+  if (again.equals(bytes)) return;
+  let offset = 0;
+  while (offset < bytes.byteLength && bytes[offset] === again[offset]) offset++;
+  throw new StoreCorruptError(name, offset, 'two reads of the segment disagree (unreliable storage); nothing was cut');
+}
+
+/**
  * Torn tail or corruption? A torn tail is damage with nothing valid after it — no valid record later
  * in the file and no later segment: only a write that was never acknowledged can be there. Anything
  * else is corruption, and acknowledged writes may sit behind it: refuse to open, unless repairing.
@@ -199,7 +212,10 @@ async function handleDamage(
     const after = damage.validRecordAfter ? ` (a valid record, seq ${damage.validRecordAfter.seq}, follows at byte ${damage.validRecordAfter.offset})` : ' (later segments follow)';
     throw new StoreCorruptError(name, damage.offset, damage.reason + after);
   }
-  if (options.mode !== 'inspect') await options.fs.truncate(path.join(options.dir, name), damage.offset);
+  if (options.mode !== 'inspect') {
+    await confirmDamage(options, name, bytes);
+    await options.fs.truncate(path.join(options.dir, name), damage.offset);
+  }
   if (torn) {
     report.tornTail = dropped;
     return;

@@ -3,7 +3,7 @@ import { BehaviorSubject, of, type Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import { Engine } from './engine.js';
 import { lifecycleMachine, publicState, type StoreState } from './lifecycle.js';
-import { resolveOptions, type StoreOptions } from './options.js';
+import { fileSystem, resolveOptions, type StoreOptions } from './options.js';
 import { prepareDelete, preparePut, describe } from './codec.js';
 import { walRecordBytes, type EncodableOp } from './fs/wal-format.js';
 import { recordBytesMax } from './limits.js';
@@ -79,8 +79,10 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
    * Cuts the log at the first corruption so the store can open again, and reports what it dropped.
    * Only on explicit request: what it drops may include acknowledged writes.
    */
-  static repair(dir: string, options?: { fs?: FileSystem }): Promise<RepairReport> {
-    return repairStore(dir, options);
+  static async repair(dir: string, options?: { fs?: FileSystem }): Promise<RepairReport> {
+    if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError(`dir must be a non-empty string, got ${describe(dir)}`);
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('options must be an object');
+    return repairStore(dir, { fs: fileSystem(options?.fs) });
   }
 
   get state(): StoreState {
@@ -115,6 +117,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
    */
   changes(options: { since?: number } = {}): Observable<Change<V>> {
     this.#checkReadable();
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`changes takes { since }, got ${describe(options)}`);
     const since = options.since ?? 0;
     if (!Number.isSafeInteger(since) || since < 0) throw new InvalidArgumentError('changes: since must be a non-negative integer seq');
     const { fs } = this.#engine.options;
@@ -134,12 +137,14 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
 
   get(key: string): V | undefined {
     this.#checkReadable();
+    checkReadKey(key);
     const stored = this.#engine.memtable.get(key);
     return stored === undefined ? undefined : (this.#engine.codec.fromStored(stored) as V);
   }
 
   has(key: string): boolean {
     this.#checkReadable();
+    checkReadKey(key);
     return this.#engine.memtable.has(key);
   }
 
@@ -231,7 +236,8 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     if (!Array.isArray(operations)) throw new InvalidArgumentError(`batch takes an array of operations, got ${describe(operations)}`);
     const { batchOpsMax } = this.#engine.options;
     if (operations.length > batchOpsMax) throw new InvalidArgumentError(`batch has ${operations.length} operations, over batchOpsMax (${batchOpsMax})`);
-    const ops = operations.map((operation, index) => {
+    // Array.from, not map: map skips the holes of a sparse array, which would reach the encoder as undefined.
+    const ops = Array.from(operations, (operation, index) => {
       if (typeof operation !== 'object' || operation === null) throw new InvalidArgumentError(`batch[${index}] is not an operation`);
       if (operation.type === 'put') return preparePut(operation.key, operation.value, this.#engine.codec, this.#engine.options);
       if (operation.type === 'delete') return prepareDelete(operation.key, this.#engine.options);
@@ -280,4 +286,9 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
       this.#actor.start();
     });
   }
+}
+
+/** A read takes any string (one that could not be stored is simply absent), but not a non-string. */
+function checkReadKey(key: unknown): void {
+  if (typeof key !== 'string') throw new InvalidArgumentError(`key must be a string, got ${describe(key)}`);
 }

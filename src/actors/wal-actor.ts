@@ -99,7 +99,18 @@ export class WalActor {
     if (last === undefined) {
       await this.#createSegment();
     } else {
-      this.#handle = await this.#options.fs.openAppend(this.#path(last.name), 'never');
+      const handle = await this.#options.fs.openAppend(this.#path(last.name), 'never');
+      // Recovery may have replayed records, or a whole segment, that were readable but not durable
+      // (the last store died before its fsync, or failed on one and was closed). The memtable now
+      // serves them, so they must survive a crash from here on: sync the segment and the directory.
+      try {
+        await handle.sync();
+        await this.#options.fs.syncDir(this.#options.dir);
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        throw error;
+      }
+      this.#handle = handle;
     }
     if (this.#options.sync === 'interval') {
       this.#syncTimer = setInterval(() => this.#requestSync(), this.#options.syncIntervalMs);
@@ -264,7 +275,7 @@ export class WalActor {
         const startedAtMs = performance.now();
         try {
           assert(this.#handle !== undefined, 'an open segment to sync');
-          // await this.#handle.sync();
+          await this.#handle.sync();
         } catch (error) {
           this.#fail(error, 'fsync', groups.flatMap((group) => group.requests));
           return;

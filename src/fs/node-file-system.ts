@@ -6,9 +6,24 @@ import type { FileHandle, FileLock, FileSystem, ReadHandle } from './file-system
 
 // fs-ext is CommonJS with a native addon: load it through require so ESM consumers need no interop.
 const require = createRequire(import.meta.url);
-const fsExt = require('fs-ext') as {
-  flock(fd: number, flags: 'exnb' | 'un', callback: (error: NodeJS.ErrnoException | null) => void): void;
-};
+
+interface FsExt {
+  flockSync(fd: number, flags: 'exnb'): void;
+}
+let fsExt: FsExt | undefined;
+
+/**
+ * fs-ext, loaded on the first lock rather than at import. Its addon is not safe in worker threads:
+ * its init shares V8 handles across threads (loading it in a second thread can abort the process),
+ * so a thread that only imports durable-kv (a worker using `connectStore`, or the error classes)
+ * must not load it. Only flockSync is used: the async flock queues its completion on the main
+ * thread's loop, which aborts the process when called from a worker. A non-blocking ('nb') flock
+ * returns at once, so the sync call does not stall the event loop.
+ */
+function flockApi(): FsExt {
+  fsExt ??= require('fs-ext') as FsExt;
+  return fsExt;
+}
 
 /**
  * The real file system, on `node:fs/promises`.
@@ -99,9 +114,7 @@ export class NodeFileSystem implements FileSystem {
   async lock(filePath: string): Promise<FileLock> {
     const handle = await fsp.open(filePath, 'a');
     try {
-      await new Promise<void>((resolve, reject) => {
-        fsExt.flock(handle.fd, 'exnb', (error) => (error ? reject(error) : resolve()));
-      });
+      flockApi().flockSync(handle.fd, 'exnb');
     } catch (error) {
       await handle.close();
       const code = (error as NodeJS.ErrnoException).code;

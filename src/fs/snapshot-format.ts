@@ -185,6 +185,8 @@ export function checkSnapshotHeader(header: Buffer): string | undefined {
   if (header.byteLength < snapshotHeaderBytes) return `incomplete snapshot header (${header.byteLength} bytes)`;
   if (!header.subarray(0, 8).equals(snapshotMagic)) return 'not a durable-kv snapshot (bad magic)';
   if (crc32c(header.subarray(0, 24)) !== header.readUInt32LE(24)) return 'snapshot header checksum mismatch';
+  // The CRC stops at byte 24: the reserved word after it is checked here, so no header byte goes unchecked.
+  if (header.readUInt32LE(28) !== 0) return 'snapshot header reserved bytes are not zero';
   const version = header.readUInt32LE(8);
   if (version !== snapshotFormatVersion) return `unsupported snapshot format version ${version}`;
   return undefined;

@@ -1,0 +1,45 @@
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DurableKVStore } from '../../src/index.js';
+import { closeAfterTest, tempDir } from '../helpers/temp-dir.js';
+import { directoryContents, firstSegment, recordSpans, runCli, seedStore } from './run-cli.js';
+
+/** A store of 5 records whose third record has a flipped byte; returns where that record starts. */
+async function corruptStore(dir: string): Promise<number> {
+  await seedStore(dir, 5);
+  const segment = path.join(dir, firstSegment);
+  const { offset } = (await recordSpans(segment))[2];
+  const bytes = await readFile(segment);
+  bytes[offset + 20] ^= 0xff;
+  await writeFile(segment, bytes);
+  return offset;
+}
+
+describe('repair', () => {
+  it('without --yes says what it would cut, exits non-zero and changes nothing', async () => {
+    const dir = await tempDir();
+    const offset = await corruptStore(dir);
+    const before = await directoryContents(dir);
+
+    const dryRun = await runCli(['repair', dir]);
+    expect(dryRun.code).toBe(4);
+    expect(dryRun.stdout).toContain(`repair would cut ${firstSegment} from byte ${offset}`);
+    expect(dryRun.stdout).toContain('--yes');
+    expect(await directoryContents(dir)).toEqual(before);
+    await expect(DurableKVStore.open(dir)).rejects.toMatchObject({ code: 'ERR_STORE_CORRUPT' });
+  });
+
+  it('with --yes cuts the log at the damage; the store then opens with the records before it', async () => {
+    const dir = await tempDir();
+    const offset = await corruptStore(dir);
+
+    const repair = await runCli(['--json', 'repair', dir, '--yes']);
+    expect(repair.code).toBe(0);
+    expect(JSON.parse(repair.stdout)).toMatchObject({ dryRun: false, repaired: { file: firstSegment, offset }, lastSeq: 2 });
+    expect((await stat(path.join(dir, firstSegment))).size).toBe(offset);
+
+    const store = closeAfterTest(await DurableKVStore.open(dir));
+    expect([...store.keys()].sort()).toEqual(['k0', 'k1']);
+  });
+});
