@@ -1,0 +1,103 @@
+import { expect } from 'vitest';
+import { DurableKVStore, type StoreOptions } from '../../src/index.js';
+import type { ErrorCode } from '../../src/errors.js';
+import type { FileSystem } from '../../src/fs/file-system.js';
+import { MemoryFileSystem } from '../../src/testing/index.js';
+
+/** Where every in-memory store of this suite lives. */
+export const dir = '/db';
+
+/** Every code a durable-kv error may carry: anything else escaping the store is a bug. */
+export const storeErrorCodes: readonly ErrorCode[] = [
+  'ERR_INVALID_ARG', 'ERR_STORE_CLOSED', 'ERR_STORE_LOCKED', 'ERR_STORE_CORRUPT', 'ERR_STORE_FAILED', 'ERR_STORE_OVERLOADED',
+];
+
+export type CodedError = Error & { code?: string; file?: string; offset?: number; reason?: string };
+
+/** Opens a utf8 store in `dir` on `fs`, with automatic snapshots off so tests decide when they run. */
+export function openStore(fs: FileSystem, options: StoreOptions = {}): Promise<DurableKVStore<string>> {
+  return DurableKVStore.open(dir, { fs, autoSnapshot: false, ...options }) as Promise<DurableKVStore<string>>;
+}
+
+/** The rejection of `promise`; fails the test if it resolves. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<CodedError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as CodedError;
+  }
+  throw new Error('expected a rejection, but the promise resolved');
+}
+
+/** What `fn` throws synchronously; fails the test if it returns. */
+export function thrownBy(fn: () => unknown): CodedError {
+  try {
+    fn();
+  } catch (error) {
+    return error as CodedError;
+  }
+  throw new Error('expected a throw, but the call returned');
+}
+
+/** Asserts a typed durable-kv error with `code`: never a raw TypeError or fs error. */
+export function expectCode(error: CodedError, code: ErrorCode): void {
+  expect(error, `${error.name}: ${error.message}`).toBeInstanceOf(Error);
+  expect(error.code, `${error.name}: ${error.message}`).toBe(code);
+}
+
+/** The store's whole contents as a sorted plain object, for readable diffs. */
+export function contentsOf(store: DurableKVStore<string>): Record<string, string> {
+  return Object.fromEntries([...store.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+export function modelContents(model: ReadonlyMap<string, string>): Record<string, string> {
+  return Object.fromEntries([...model].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Reopens the store on `fs`, checks its contents against `model`, closes it again. */
+export async function expectReopenedContents(fs: FileSystem, model: ReadonlyMap<string, string>): Promise<void> {
+  const store = await openStore(fs);
+  try {
+    expect(contentsOf(store)).toEqual(modelContents(model));
+  } finally {
+    await store.close();
+  }
+}
+
+/** Puts `count` keys `${prefix}0..` one after another, recording each acknowledged write in `model`. */
+export async function putMany(store: DurableKVStore<string>, model: Map<string, string>, count: number, prefix = 'k'): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const key = `${prefix}${i}`;
+    const value = `value of ${key}`;
+    await store.put(key, value);
+    model.set(key, value);
+  }
+}
+
+/**
+ * A fresh MemoryFileSystem holding exactly what `memory` would hold after a power loss now (every
+ * durable entry of `dir` with its durable bytes), minus the names in `dropped`: a crash image taken
+ * without disturbing the running store.
+ */
+export function crashImage(memory: MemoryFileSystem, dropped: readonly string[] = []): MemoryFileSystem {
+  const image = new MemoryFileSystem();
+  for (const name of memory.listDurable(dir)) {
+    if (dropped.includes(name)) continue;
+    image.writeFileDurable(`${dir}/${name}`, memory.durableFileBytes(`${dir}/${name}`)!);
+  }
+  return image;
+}
+
+/** `inner`, with `before(op, args)` called ahead of every file-system call (not handle calls). */
+export function withHook(inner: FileSystem, before: (op: string, args: unknown[]) => void): FileSystem {
+  return new Proxy(inner, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        before(String(property), args);
+        return (value as (...args: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
