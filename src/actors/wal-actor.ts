@@ -103,14 +103,7 @@ export class WalActor {
       // Recovery may have replayed records, or a whole segment, that were readable but not durable
       // (the last store died before its fsync, or failed on one and was closed). The memtable now
       // serves them, so they must survive a crash from here on: sync the segment and the directory.
-      try {
-        await handle.sync();
-        await this.#options.fs.syncDir(this.#options.dir);
-      } catch (error) {
-        await handle.close().catch(() => undefined);
-        throw error;
-      }
-      this.#handle = handle;
+      this.#handle = await this.#makeDurable(handle);
     }
     if (this.#options.sync === 'interval') {
       this.#syncTimer = setInterval(() => this.#requestSync(), this.#options.syncIntervalMs);
@@ -336,16 +329,21 @@ export class WalActor {
   async #createSegment(): Promise<void> {
     const name = walSegmentName(this.#nextSeq);
     const handle = await this.#options.fs.openAppend(this.#path(name), 'new');
+    this.#handle = await this.#makeDurable(handle, encodeSegmentHeader());
+    this.#segments.push({ name, firstSeq: this.#nextSeq, bytes: walSegmentHeaderBytes });
+  }
+
+  /** Appends `header` if given, then fsyncs the file and the directory; closes the handle on failure. */
+  async #makeDurable(handle: FileHandle, header?: Buffer): Promise<FileHandle> {
     try {
-      await handle.append(encodeSegmentHeader());
+      if (header !== undefined) await handle.append(header);
       await handle.sync();
       await this.#options.fs.syncDir(this.#options.dir);
+      return handle;
     } catch (error) {
       await handle.close().catch(() => undefined);
       throw error;
     }
-    this.#handle = handle;
-    this.#segments.push({ name, firstSeq: this.#nextSeq, bytes: walSegmentHeaderBytes });
   }
 
   async #compact(requestId: number, upToSeq: number): Promise<void> {

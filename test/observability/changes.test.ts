@@ -1,19 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { DurableKVStore, type Change } from '../../src/index.js';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'dkv-changes-'));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 function expectContiguous(changes: Array<Change<unknown>>, fromSeq: number, toSeq: number): void {
   expect(changes.map((change) => change.seq)).toEqual(Array.from({ length: toSeq - fromSeq + 1 }, (_, i) => fromSeq + i));
@@ -21,7 +10,7 @@ function expectContiguous(changes: Array<Change<unknown>>, fromSeq: number, toSe
 
 describe('changes({ since })', () => {
   it('replays history from the WAL on disk, after a restart, then continues live', async () => {
-    const dir = tempDir();
+    const dir = await tempDir();
     const first = await DurableKVStore.open(dir);
     for (let i = 1; i <= 5; i++) await first.put(`k${i}`, `v${i}`);
     await first.close();
@@ -39,7 +28,7 @@ describe('changes({ since })', () => {
   });
 
   it('delivers a batch as one change with all its operations', async () => {
-    const store = await DurableKVStore.open(tempDir(), { valueEncoding: 'json' });
+    const store = await DurableKVStore.open(await tempDir(), { valueEncoding: 'json' });
     const next = firstValueFrom(store.changes({ since: 0 }));
     await store.batch([{ type: 'put', key: 'a', value: { n: 1 } }, { type: 'delete', key: 'b' }]);
     expect(await next).toEqual({ seq: 1, ops: [{ type: 'put', key: 'a', value: { n: 1 } }, { type: 'delete', key: 'b' }] });
@@ -47,7 +36,7 @@ describe('changes({ since })', () => {
   });
 
   it('has no gap and no duplicate at the switch from history to live under concurrent writes', async () => {
-    const store = await DurableKVStore.open(tempDir(), { autoSnapshot: false, segmentBytesMax: 8 * 1024 });
+    const store = await DurableKVStore.open(await tempDir(), { autoSnapshot: false, segmentBytesMax: 8 * 1024 });
     const total = 4_000;
     let issued = 0;
     const writers = Array.from({ length: 32 }, async () => {
@@ -66,7 +55,7 @@ describe('changes({ since })', () => {
   });
 
   it('values match what was written, for every seq', async () => {
-    const store = await DurableKVStore.open(tempDir(), { autoSnapshot: false });
+    const store = await DurableKVStore.open(await tempDir(), { autoSnapshot: false });
     for (let i = 0; i < 50; i++) await store.put(`key-${i % 7}`, `value-${i}`);
     const changes = await firstValueFrom(store.changes({ since: 0 }).pipe(take(50), toArray()));
     changes.forEach((change, i) => expect(change.ops).toEqual([{ type: 'put', key: `key-${i % 7}`, value: `value-${i}` }]));
@@ -74,7 +63,7 @@ describe('changes({ since })', () => {
   });
 
   it('errors with ERR_CHANGES_UNAVAILABLE when a snapshot compacted the history asked for', async () => {
-    const store = await DurableKVStore.open(tempDir(), { autoSnapshot: false });
+    const store = await DurableKVStore.open(await tempDir(), { autoSnapshot: false });
     for (let i = 0; i < 10; i++) await store.put(`k${i}`, 'v');
     await store.snapshot();
     await store.put('after', 'v');
@@ -85,7 +74,7 @@ describe('changes({ since })', () => {
   });
 
   it('keeps covered WAL history for walRetentionMs, also across a restart', async () => {
-    const dir = tempDir();
+    const dir = await tempDir();
     const options = { autoSnapshot: false, walRetentionMs: 60_000 } as const;
     const first = await DurableKVStore.open(dir, options);
     for (let i = 1; i <= 10; i++) await first.put(`k${i}`, `v${i}`);
@@ -98,7 +87,7 @@ describe('changes({ since })', () => {
   });
 
   it('completes when the store closes', async () => {
-    const store = await DurableKVStore.open(tempDir());
+    const store = await DurableKVStore.open(await tempDir());
     let completed = false;
     store.changes().subscribe({ complete: () => (completed = true) });
     await store.close();

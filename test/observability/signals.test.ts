@@ -1,18 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { DurableKVStore, RollingMetrics, type StoreSignal } from '../../src/index.js';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'dkv-signals-'));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 async function writeConcurrently(store: DurableKVStore, count: number, inFlight: number): Promise<void> {
   let next = 0;
@@ -26,7 +15,7 @@ async function writeConcurrently(store: DurableKVStore, count: number, inFlight:
 
 describe('signals$', () => {
   it('starts with the recovery report of this open', async () => {
-    const dir = tempDir();
+    const dir = await tempDir();
     const first = await DurableKVStore.open(dir);
     await first.put('a', '1');
     await first.close();
@@ -39,7 +28,7 @@ describe('signals$', () => {
   });
 
   it('reports group commits whose records add up to the writes, and one fsync signal per fsync under sync always', async () => {
-    const store = await DurableKVStore.open(tempDir(), { autoSnapshot: false });
+    const store = await DurableKVStore.open(await tempDir(), { autoSnapshot: false });
     const groups: number[] = [];
     const fsyncRecords: number[] = [];
     store.signals$.subscribe((signal) => {
@@ -56,7 +45,7 @@ describe('signals$', () => {
   });
 
   it('reports snapshot start and finish, and lifecycle transitions', async () => {
-    const store = await DurableKVStore.open(tempDir());
+    const store = await DurableKVStore.open(await tempDir());
     const types: string[] = [];
     store.signals$.subscribe((signal) => types.push(signal.type === 'state' ? `state:${signal.state}` : signal.type));
     await store.put('a', '1');
@@ -67,7 +56,7 @@ describe('signals$', () => {
   });
 
   it('completes when the store closes', async () => {
-    const store = await DurableKVStore.open(tempDir());
+    const store = await DurableKVStore.open(await tempDir());
     let completed = false;
     store.signals$.subscribe({ complete: () => (completed = true) });
     await store.close();
@@ -77,7 +66,7 @@ describe('signals$', () => {
 
 describe('RollingMetrics', () => {
   it('counts writes and summarizes latencies and group commits from the streams', async () => {
-    const store = await DurableKVStore.open(tempDir(), { autoSnapshot: false });
+    const store = await DurableKVStore.open(await tempDir(), { autoSnapshot: false });
     const metrics = new RollingMetrics(store, { windowMs: 60_000 });
     await writeConcurrently(store, 1_000, 32);
     await store.snapshot();
