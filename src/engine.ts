@@ -50,7 +50,6 @@ export class Engine implements LifecycleSteps {
   #recoveryReport: RecoveryReport | undefined;
   #nextSnapshotId = 1;
   #closing = false;
-  #failedBeforeClose = false;
 
   constructor(dir: string, options: ResolvedOptions, events: EventEmitter<StoreEvents>, onFailure: (error: StoreFailedError) => void) {
     this.dir = path.resolve(dir);
@@ -107,9 +106,11 @@ export class Engine implements LifecycleSteps {
     try {
       if (running !== undefined) {
         await running.snapshots.idle();
+        const failedBeforeClose = running.wal.failure !== undefined;
         await running.wal.stop().catch((error: unknown) => {
-          // A failure the store already reported is not news at close; a new one is.
-          if (error !== running.wal.failure || !this.#failedBeforeClose) throw error;
+          // A failure the store already reported is not news at close; a new one (the final fsync
+          // of 'interval' or 'never' writes failing) is, and close() must reject with it.
+          if (!failedBeforeClose) throw error;
         });
       }
     } finally {
@@ -182,7 +183,6 @@ export class Engine implements LifecycleSteps {
       }
     });
     bus.on('wal.failed').pipe(takeUntil(bus.stop$)).subscribe(({ error }) => {
-      this.#failedBeforeClose = true;
       this.#onFailure(error);
     });
     bus.on('snapshot.completed').pipe(takeUntil(bus.stop$)).subscribe(({ result }) => {

@@ -25,7 +25,8 @@ type LifecycleEvent = { type: 'CLOSE' } | { type: 'FAIL'; error: unknown };
  */
 export const lifecycleMachine = setup({
   types: {
-    context: {} as { steps: LifecycleSteps; error: unknown },
+    /** `error`: why the store failed; `closeError`: what went wrong while closing (close() rejects with it). */
+    context: {} as { steps: LifecycleSteps; error: unknown; closeError: unknown },
     input: {} as { steps: LifecycleSteps },
     events: {} as LifecycleEvent,
   },
@@ -37,11 +38,12 @@ export const lifecycleMachine = setup({
   },
   actions: {
     recordError: assign({ error: (_, params: { error: unknown }) => params.error }),
+    recordCloseError: assign({ closeError: (_, params: { error: unknown }) => params.error }),
   },
 }).createMachine({
   id: 'durable-kv',
   initial: 'opening',
-  context: ({ input }) => ({ steps: input.steps, error: undefined }),
+  context: ({ input }) => ({ steps: input.steps, error: undefined, closeError: undefined }),
   states: {
     opening: {
       invoke: {
@@ -83,7 +85,7 @@ export const lifecycleMachine = setup({
         src: 'shutdown',
         input: ({ context }) => ({ steps: context.steps }),
         onDone: 'closed',
-        onError: { target: 'closed', actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) } },
+        onError: { target: 'closed', actions: { type: 'recordCloseError', params: ({ event }) => ({ error: event.error }) } },
       },
     },
     closed: { type: 'final' },

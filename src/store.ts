@@ -219,17 +219,13 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
       const subscription = this.#actor.subscribe((snapshot) => {
         if (snapshot.value !== 'closed') return;
         subscription.unsubscribe();
-        const error = snapshot.context.error;
-        if (error !== undefined && !(error instanceof StoreFailedError && this.#failedBeforeClose(error))) reject(error);
+        const { closeError } = snapshot.context;
+        if (closeError !== undefined) reject(closeError);
         else resolve();
       });
       this.#actor.send({ type: 'CLOSE' });
     });
     return this.#closed;
-  }
-
-  #failedBeforeClose(error: StoreFailedError): boolean {
-    return this.#engine.running?.wal.failure === error;
   }
 
   #prepareBatch(operations: ReadonlyArray<BatchOperation<V>>): EncodableOp[] {

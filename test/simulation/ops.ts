@@ -1,0 +1,207 @@
+/**
+ * The simulation's operations: what a run does, step by step, as plain data.
+ *
+ * A run is fully described by its seed (which fixes the store configuration and seeds the
+ * FaultyFileSystem's random choices) and this list. The list is generated from the seed, but the
+ * runner only ever reads the list, so a failing history can be cut down (see shrink.ts) and replayed.
+ */
+import type { FaultCode, FaultOp } from '../../src/testing/index.js';
+import { Prng } from '../../src/testing/index.js';
+
+/** One operation of a batch: `value` undefined means delete. */
+export interface BatchEntry {
+  key: string;
+  value?: string;
+}
+
+export type SimOp =
+  /** Starts a put (not awaited: it stays in flight until a settle, a close or a crash). */
+  | { type: 'put'; key: string; value: string }
+  | { type: 'delete'; key: string }
+  | { type: 'batch'; entries: BatchEntry[] }
+  /** Starts a manual snapshot (not awaited). */
+  | { type: 'snapshot' }
+  /** Lets `turns` microtask turns pass, so writes, syncs and snapshots interleave. */
+  | { type: 'yield'; turns: number }
+  /** Waits for every write and snapshot in flight, then checks reads against the model. */
+  | { type: 'settle' }
+  /** Arms a fault: the `nth` next call of `op` fails with `code`. */
+  | { type: 'fault'; op: FaultOp; nth: number; code: FaultCode }
+  /** Arms a torn append: the `nth` next append writes a strict prefix and fails. */
+  | { type: 'torn'; nth: number }
+  /**
+   * Power loss at the `afterCalls`-th next file-system call of the store (0: now), with whatever is
+   * in flight; then reopen. `openCrashAfter`: the reopen itself loses power at that call.
+   * `flip`: the reopen reads with bit flips at that probability per read.
+   */
+  | { type: 'crash'; afterCalls: number; openCrashAfter?: number; flip?: number }
+  /** close() with whatever is in flight, then open again. */
+  | { type: 'reopen'; flip?: number };
+
+/** The store configuration a seed chooses. */
+export interface SimConfig {
+  segmentBytesMax: number;
+  autoSnapshotWalBytes: number | false;
+  /** Whether this seed's reopenings may read with bit flips. */
+  flipMode: boolean;
+}
+
+export interface PlanOptions {
+  /** Probability that a step arms a fault. Default 0.03. */
+  faultRate?: number;
+  /** Share of seeds in bit-flip mode. Default 0.1. */
+  flipShare?: number;
+  /** Steps per run. Default: 60..180, drawn from the seed. */
+  steps?: number;
+}
+
+export interface Plan {
+  seed: number;
+  config: SimConfig;
+  ops: SimOp[];
+}
+
+const keyPool = ['a', 'b', 'c', 'k1', 'k2', 'user/7', 'z', 'ключ', '🔑', 'long:' + 'x'.repeat(40), 'é', 'k3'];
+const padAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const padWide = ['é', '漢', '🙂'];
+
+/** The faults a step can arm, with weights: mostly the write path, some on reads and recovery. */
+const faultWeights: Array<[FaultOp | 'torn', number]> = [
+  ['append', 4], ['sync', 4], ['syncDir', 3], ['rename', 2], ['openAppend', 2], ['torn', 3],
+  ['unlink', 1], ['readdir', 1], ['readFile', 1], ['read', 1], ['openRead', 1], ['truncate', 1], ['lock', 0.5], ['mkdir', 0.5],
+];
+
+type OpKind = 'put' | 'delete' | 'batch' | 'snapshot' | 'yield' | 'settle' | 'crash' | 'reopen';
+const opWeights: Array<[OpKind, number]> = [
+  ['put', 30], ['delete', 6], ['batch', 8], ['snapshot', 3], ['yield', 16], ['settle', 7], ['crash', 3], ['reopen', 2],
+];
+
+function weighted<T>(prng: Prng, choices: ReadonlyArray<readonly [T, number]>): T {
+  const total = choices.reduce((sum, [, weight]) => sum + weight, 0);
+  let draw = prng.next() * total;
+  for (const [choice, weight] of choices) {
+    draw -= weight;
+    if (draw < 0) return choice;
+  }
+  return choices[choices.length - 1][0];
+}
+
+/**
+ * A value names its write and key (`<id>|<key>|<padding>`), so every value is unique and a value that
+ * was never written, or was written for another key, or is cut short, is recognisable.
+ */
+export function valueFor(id: number, key: string, padding: string): string {
+  return `${id}|${key}|${padding}`;
+}
+
+/** The write id a value names, if it has the shape of one. */
+export function writeIdOf(value: string): number | undefined {
+  const match = /^(\d+)\|/.exec(value);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Generates the store configuration and the op list for a seed. */
+export function planFor(seed: number, options: PlanOptions = {}): Plan {
+  const prng = new Prng(seed);
+  const faultRate = options.faultRate ?? 0.03;
+  const config: SimConfig = {
+    segmentBytesMax: prng.pick([256, 512, 1024, 4096]),
+    autoSnapshotWalBytes: prng.chance(0.15) ? false : prng.pick([512, 1024, 2048, 8192]),
+    flipMode: prng.chance(options.flipShare ?? 0.1),
+  };
+  const keys = keyPool.filter(() => prng.chance(0.6));
+  if (keys.length < 2) keys.push('a', 'b');
+  const steps = options.steps ?? 60 + prng.int(121);
+  let nextId = 1;
+  const padding = (): string => {
+    const length = prng.chance(0.1) ? 100 + prng.int(400) : prng.int(40);
+    let text = '';
+    for (let i = 0; i < length; i++) text += prng.chance(0.05) ? prng.pick(padWide) : padAlphabet[prng.int(padAlphabet.length)];
+    return text;
+  };
+  const put = (key: string): { key: string; value: string } => ({ key, value: valueFor(nextId++, key, padding()) });
+  const flip = (): number | undefined => (config.flipMode && prng.chance(0.5) ? 0.1 + prng.int(5) / 10 : undefined);
+
+  const ops: SimOp[] = [];
+  for (let step = 0; step < steps; step++) {
+    if (prng.chance(faultRate)) {
+      const op = weighted(prng, faultWeights);
+      const nth = 1 + prng.int(4);
+      ops.push(op === 'torn' ? { type: 'torn', nth } : { type: 'fault', op, nth, code: prng.chance(0.7) ? 'EIO' : 'ENOSPC' });
+      continue;
+    }
+    switch (weighted(prng, opWeights)) {
+      case 'put':
+        ops.push({ type: 'put', ...put(prng.pick(keys)) });
+        break;
+      case 'delete':
+        ops.push({ type: 'delete', key: prng.pick(keys) });
+        break;
+      case 'batch': {
+        const size = 1 + prng.int(5);
+        const entries: BatchEntry[] = [];
+        for (let i = 0; i < size; i++) {
+          const key = prng.pick(keys);
+          entries.push(prng.chance(0.25) ? { key } : put(key));
+        }
+        ops.push({ type: 'batch', entries });
+        break;
+      }
+      case 'snapshot':
+        ops.push({ type: 'snapshot' });
+        break;
+      case 'yield':
+        ops.push({ type: 'yield', turns: 1 + prng.int(prng.chance(0.2) ? 200 : 20) });
+        break;
+      case 'settle':
+        ops.push({ type: 'settle' });
+        break;
+      case 'crash': {
+        const crash: SimOp = { type: 'crash', afterCalls: prng.chance(0.2) ? 0 : 1 + prng.int(40) };
+        if (prng.chance(0.15)) crash.openCrashAfter = 1 + prng.int(15);
+        const p = flip();
+        if (p !== undefined) crash.flip = p;
+        ops.push(crash);
+        break;
+      }
+      case 'reopen': {
+        const p = flip();
+        ops.push(p === undefined ? { type: 'reopen' } : { type: 'reopen', flip: p });
+        break;
+      }
+    }
+  }
+  return { seed, config, ops };
+}
+
+/** One line per op, for histories. Values show as their write id and length. */
+export function formatOp(op: SimOp): string {
+  const value = (text: string) => `#${writeIdOf(text) ?? '?'} (${Buffer.byteLength(text)} B)`;
+  switch (op.type) {
+    case 'put':
+      return `put ${op.key} = ${value(op.value)}`;
+    case 'delete':
+      return `delete ${op.key}`;
+    case 'batch':
+      return `batch [${op.entries.map((entry) => (entry.value === undefined ? `delete ${entry.key}` : `put ${entry.key} = ${value(entry.value)}`)).join(', ')}]`;
+    case 'snapshot':
+      return 'snapshot';
+    case 'yield':
+      return `yield ${op.turns}`;
+    case 'settle':
+      return 'settle';
+    case 'fault':
+      return `arm fault: ${op.op} #${op.nth} fails ${op.code}`;
+    case 'torn':
+      return `arm fault: append #${op.nth} torn`;
+    case 'crash':
+      return `crash after ${op.afterCalls} fs calls${op.openCrashAfter ? `, reopen crashes after ${op.openCrashAfter}` : ''}${op.flip ? `, reopen flips bits p=${op.flip}` : ''}`;
+    case 'reopen':
+      return `close + reopen${op.flip ? `, flips bits p=${op.flip}` : ''}`;
+  }
+}
+
+export function formatHistory(ops: readonly SimOp[]): string {
+  const width = String(ops.length).length;
+  return ops.map((op, index) => `  ${String(index + 1).padStart(width)}. ${formatOp(op)}`).join('\n');
+}
