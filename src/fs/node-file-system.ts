@@ -4,34 +4,20 @@ import { promisify } from 'node:util';
 import { appendSyncBytesMax } from '../limits.js';
 import type { FileHandle, FileLock, FileSystem, ReadHandle } from './file-system.js';
 
-// fs-ext is CommonJS with a native addon: load it through require so ESM consumers need no interop.
+// fs-native-extensions is CommonJS with a native addon: load it through require so ESM consumers need no interop.
 const require = createRequire(import.meta.url);
-
-interface FsExt {
-  flockSync(fd: number, flags: 'exnb'): void;
-}
-let fsExt: FsExt | undefined;
-
-/**
- * fs-ext, loaded on the first lock rather than at import. Its addon is not safe in worker threads:
- * its init shares V8 handles across threads (loading it in a second thread can abort the process),
- * so a thread that only imports durable-kv (a worker using `connectStore`, or the error classes)
- * must not load it. Only flockSync is used: the async flock queues its completion on the main
- * thread's loop, which aborts the process when called from a worker. A non-blocking ('nb') flock
- * returns at once, so the sync call does not stall the event loop.
- */
-function flockApi(): FsExt {
-  fsExt ??= require('fs-ext') as FsExt;
-  return fsExt;
-}
+const nativeExtensions = require('fs-native-extensions') as { tryLock(fd: number): boolean };
 
 /**
  * The real file system, on `node:fs/promises`.
  *
- * Locking uses `flock(2)` through `fs-ext` rather than a PID file: the kernel drops an flock when its
- * holder dies, so a store whose process was `kill -9`ed can be reopened at once, with no staleness
- * timeout and no race between two processes "breaking" a stale lock. flock locks belong to an open
- * file description, so a second open in the same process (or another worker thread) conflicts too.
+ * Locking uses a kernel lock through `fs-native-extensions` (maintained, prebuilt for each platform,
+ * safe in worker threads; on Linux an open-file-description lock, `fcntl(F_OFD_SETLK)`) rather than
+ * a PID file: the kernel drops the lock when its holder dies, so a store whose process was `kill -9`ed
+ * can be reopened at once, with no staleness timeout and no race between two processes "breaking" a
+ * stale lock. The lock belongs to an open file description, so a second open in the same process or
+ * in another worker thread conflicts too. (fs-ext's flock was used first: its addon aborts the
+ * process when loaded in a second thread.)
  */
 export class NodeFileSystem implements FileSystem {
   async mkdir(dirPath: string): Promise<void> {
@@ -113,22 +99,23 @@ export class NodeFileSystem implements FileSystem {
 
   async lock(filePath: string): Promise<FileLock> {
     const handle = await fsp.open(filePath, 'a');
+    let locked: boolean;
     try {
-      flockApi().flockSync(handle.fd, 'exnb');
+      locked = nativeExtensions.tryLock(handle.fd); // non-blocking: returns false if someone holds it
     } catch (error) {
       await handle.close();
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
-        throw Object.assign(new Error(`lock held on ${filePath}`), { code: 'ELOCKED', cause: error });
-      }
       throw error;
+    }
+    if (!locked) {
+      await handle.close();
+      throw Object.assign(new Error(`lock held on ${filePath}`), { code: 'ELOCKED' });
     }
     let released = false;
     return {
       async release() {
         if (released) return;
         released = true;
-        // Closing the descriptor drops the flock.
+        // Closing the descriptor drops the lock.
         await handle.close();
       },
     };

@@ -61,6 +61,8 @@ class PortServer implements StoreServer {
   readonly #inFlightMax: number;
   #inFlight = 0;
   #storeClosed = false;
+  /** close() was called: the port's 'close' event is still to come. */
+  #closing = false;
   #stopped = false;
   readonly stopped: Promise<void>;
   #resolveStopped!: () => void;
@@ -82,11 +84,13 @@ class PortServer implements StoreServer {
   }
 
   close(): void {
+    this.#closing = true;
     this.#port.close(); // 'close' follows, on both ends
   }
 
   #onRequest(message: unknown): void {
-    if (this.#stopped) return;
+    // Requests still queued on the port when it closes are not applied: their callers get ERR_STORE_CLOSED.
+    if (this.#closing || this.#stopped) return;
     if (!isStoreRequest(message)) {
       // Without an id there is nobody to answer; with one, say what is wrong.
       const id = (message as { id?: unknown } | null)?.id;
@@ -149,7 +153,7 @@ class PortServer implements StoreServer {
     assert(this.#inFlight > 0, `reply ${id} without a request in flight`);
     this.#inFlight--;
     this.#post(reply, transfer);
-    if (this.#storeClosed && this.#inFlight === 0) this.close();
+    if (this.#storeClosed && this.#inFlight === 0 && !this.#closing) this.close();
   }
 
   #post(reply: StoreReply, transfer: ArrayBuffer[] = []): void {
@@ -165,12 +169,13 @@ class PortServer implements StoreServer {
   #storeStateChanged(state: StoreState): void {
     if (state !== 'closed') return;
     this.#storeClosed = true;
-    if (this.#inFlight === 0) this.close();
+    if (this.#inFlight === 0 && !this.#closing) this.close();
   }
 
   #stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#closing = true;
     this.#store.off('state', this.#onState);
     this.#resolveStopped();
   }
