@@ -1,0 +1,54 @@
+/** What every store adapter offers the workloads. Values are 100-byte strings, keys 16-byte strings. */
+export interface BenchStore {
+  /** Resolves once the write is acknowledged: durable when opened with `durable: true`. */
+  put(key: string, value: string): Promise<void>;
+  /** A point read. Every adapter reads synchronously (classic-level through getSync). */
+  get(key: string): string | undefined;
+  /** Bulk prefill of `count` entries, as fast as the store allows; durable once it resolves. */
+  load(count: number, key: (i: number) => string, value: (i: number) => string): Promise<void>;
+  close(): Promise<void>;
+  /** durable-kv only: a manual snapshot. */
+  snapshot?(): Promise<void>;
+  /** Store-specific facts worth keeping in the results (e.g. durable-kv's recovery report). */
+  info?(): Record<string, unknown>;
+  /** Cumulative counters (durable-kv with BENCH_COMMIT_STATS=1: group commits and fsyncs). */
+  counters?(): Record<string, number>;
+}
+
+export interface OpenOptions {
+  /** true: a put resolves only once it is on disk (fsynced). false: no fsync at all. */
+  durable: boolean;
+  /** durable-kv: automatic snapshots (default: the store's default). */
+  autoSnapshot?: boolean;
+}
+
+export type StoreName = 'durable-kv' | 'raw' | 'lmdb' | 'classic-level' | 'better-sqlite3';
+
+export const storeNames: readonly StoreName[] = ['durable-kv', 'raw', 'lmdb', 'classic-level', 'better-sqlite3'];
+/** The stores that count as peers ("best peer"); durable-kv and the raw baseline do not. */
+export const peerNames: readonly StoreName[] = ['lmdb', 'classic-level', 'better-sqlite3'];
+
+export type StoreOpener = (dir: string, options: OpenOptions) => Promise<BenchStore>;
+
+/** Loads a store's adapter (and the store's own modules): do this before timing an open. */
+export async function storeOpener(name: StoreName): Promise<StoreOpener> {
+  switch (name) {
+    case 'durable-kv':
+      return (await import('./durable-kv.js')).open;
+    case 'raw':
+      return (await import('./raw.js')).open;
+    case 'lmdb':
+      return (await import('./lmdb.js')).open;
+    case 'classic-level':
+      return (await import('./classic-level.js')).open;
+    case 'better-sqlite3':
+      return (await import('./better-sqlite3.js')).open;
+  }
+}
+
+export async function openStore(name: StoreName, dir: string, options: OpenOptions): Promise<BenchStore> {
+  return (await storeOpener(name))(dir, options);
+}
+
+/** Prefill in chunks, so no store has to hold a million-op batch at once. */
+export const loadChunk = 10_000;
