@@ -34,7 +34,7 @@ export const syncIntervalMsDefault = 1000;
 export const snapshotBlockBytesTarget = 1024 * 1024;
 /** Snapshot blocks read back at once when loading. */
 export const snapshotReadBytes = 4 * 1024 * 1024;
-/** The snapshot writer yields to the event loop after encoding this many entries. */
-export const snapshotEntriesPerSlice = 20_000;
-/** Overlay entries merged back into the memtable per event-loop turn after a snapshot. */
-export const overlayMergeEntriesPerSlice = 50_000;
+/** The snapshot writer yields to the event loop after encoding for this long: short, so writers get a turn between slices. */
+export const snapshotSliceMs = 0.1;
+/** Merging the overlay back into the memtable after a snapshot yields after this long. */
+export const overlayMergeSliceMs = 2;

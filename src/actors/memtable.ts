@@ -1,5 +1,5 @@
 import { assert } from '../errors.js';
-import { overlayMergeEntriesPerSlice } from '../limits.js';
+import { overlayMergeSliceMs } from '../limits.js';
 
 /** A value as the memtable holds it: a string for 'utf8'/'json', a private byte copy for 'binary'. */
 export type StoredValue = string | Uint8Array;
@@ -91,7 +91,7 @@ export class Memtable {
     assert(this.#frozen, 'thaw without freeze');
     this.#frozen = false;
     while (this.#overlay !== undefined && !this.#frozen) {
-      this.#mergeSlice(overlayMergeEntriesPerSlice);
+      this.#mergeSlice(performance.now() + overlayMergeSliceMs);
       if (this.#overlay !== undefined) await new Promise((resolve) => setImmediate(resolve));
     }
   }
@@ -100,7 +100,8 @@ export class Memtable {
     this.#mergeSlice(Number.POSITIVE_INFINITY);
   }
 
-  #mergeSlice(entriesMax: number): void {
+  /** Moves overlay entries into the base until `deadlineMs` (checked every 256 entries). */
+  #mergeSlice(deadlineMs: number): void {
     const overlay = this.#overlay;
     assert(overlay !== undefined, 'merge without overlay');
     let merged = 0;
@@ -108,7 +109,7 @@ export class Memtable {
       if (value === tombstone) this.#base.delete(key);
       else this.#base.set(key, value);
       overlay.delete(key);
-      if (++merged >= entriesMax) break;
+      if ((++merged & 255) === 0 && performance.now() >= deadlineMs) break;
     }
     if (overlay.size === 0) this.#overlay = undefined;
   }

@@ -3,10 +3,11 @@ import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import type { Bus, SnapshotResult } from '../messages/index.js';
 import type { FileSystem } from '../fs/file-system.js';
-import type { FrozenView, StoredValue } from './memtable.js';
-import { encodeEndBlock, encodeEntriesBlock, encodeSnapshotHeader, snapshotEntryBytes } from '../fs/snapshot-format.js';
+import type { FrozenView } from './memtable.js';
+import { encodeEndBlock, encodeSnapshotHeader, SnapshotBlockWriter } from '../fs/snapshot-format.js';
 import { classifyDirectory, snapshotName, temporarySuffix } from '../fs/file-names.js';
-import { snapshotBlockBytesTarget, snapshotEntriesPerSlice } from '../limits.js';
+import { snapshotBlockBytesTarget, snapshotSliceMs } from '../limits.js';
+import { assert } from '../errors.js';
 
 export interface SnapshotActorOptions {
   fs: FileSystem;
@@ -131,26 +132,27 @@ export class SnapshotActor {
     }
   }
 
+  /**
+   * Encodes the frozen map block by block, yielding to the event loop every `snapshotSliceMs` so
+   * writers keep committing while a large snapshot runs.
+   */
   async #writeEntries(view: FrozenView, append: (data: Buffer) => Promise<void>): Promise<number> {
-    let block: Array<readonly [string, StoredValue]> = [];
-    let blockBytes = 0;
+    const writer = new SnapshotBlockWriter(snapshotBlockBytesTarget);
     let keys = 0;
-    let sliceEntries = 0;
-    for (const entry of view.map) {
-      block.push(entry);
-      blockBytes += snapshotEntryBytes(entry[0], entry[1]);
-      keys++;
-      if (blockBytes >= snapshotBlockBytesTarget) {
-        await append(encodeEntriesBlock(block));
-        block = [];
-        blockBytes = 0;
+    let sliceStartedAtMs = performance.now();
+    for (const [key, value] of view.map) {
+      if (!writer.tryAdd(key, value)) {
+        await append(writer.take());
+        assert(writer.tryAdd(key, value), 'an empty block takes any entry');
       }
-      if (++sliceEntries >= snapshotEntriesPerSlice) {
-        sliceEntries = 0;
+      keys++;
+      // Reading the clock every entry would cost more than the check saves.
+      if ((keys & 255) === 0 && performance.now() - sliceStartedAtMs >= snapshotSliceMs) {
         await new Promise((resolve) => setImmediate(resolve));
+        sliceStartedAtMs = performance.now();
       }
     }
-    if (block.length > 0) await append(encodeEntriesBlock(block));
+    if (writer.entries > 0) await append(writer.take());
     return keys;
   }
 
