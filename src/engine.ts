@@ -125,14 +125,14 @@ export class Engine implements LifecycleSteps {
     await lock?.release();
   }
 
-  /** Queues one write (one WAL record); resolves with its seq once durable and applied. */
-  write(kind: WriteKind, ops: EncodableOp[]): Promise<number> {
+  /** Queues one write (one WAL record); resolves once it is durable and applied. */
+  write(kind: WriteKind, ops: EncodableOp[]): Promise<void> {
     const running = this.#running;
     assert(running !== undefined, 'write before recovery');
     const recordBytes = walRecordBytes(ops);
     const startedAtMs = this.operations.observed ? performance.now() : 0;
-    return new Promise<number>((resolve, reject) => {
-      const request: WriteRequest = { kind, ops, recordBytes, startedAtMs, resolve, reject };
+    return new Promise<void>((resolve, reject) => {
+      const request: WriteRequest = { kind, ops, recordBytes, startedAtMs, resolve: () => resolve(), reject };
       running.bus.publish({ type: 'wal.append', request });
     });
   }

@@ -170,25 +170,36 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
   }
 
   /** Resolves once the write is durable under the sync policy and visible to `get`. */
-  async put(key: string, value: V): Promise<void> {
-    this.#checkWritable();
-    const op = preparePut(key, value, this.#engine.codec, this.#engine.options);
-    await this.#engine.write('put', [op]);
+  put(key: string, value: V): Promise<void> {
+    // Not an async function: one promise per write, not two (this is the hot path).
+    try {
+      this.#checkWritable();
+      return this.#engine.write('put', [preparePut(key, value, this.#engine.codec, this.#engine.options)]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Deleting a missing key is not an error (it is still logged, so it orders with other writes). */
-  async delete(key: string): Promise<void> {
-    this.#checkWritable();
-    const op = prepareDelete(key, this.#engine.options);
-    await this.#engine.write('delete', [op]);
+  delete(key: string): Promise<void> {
+    try {
+      this.#checkWritable();
+      return this.#engine.write('delete', [prepareDelete(key, this.#engine.options)]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Applies every operation or none, also across crashes: the batch is one WAL record. */
-  async batch(operations: ReadonlyArray<BatchOperation<V>>): Promise<void> {
-    this.#checkWritable();
-    const ops = this.#prepareBatch(operations);
-    if (ops.length === 0) return;
-    await this.#engine.write('batch', ops);
+  batch(operations: ReadonlyArray<BatchOperation<V>>): Promise<void> {
+    // Like put: the engine's own promise, so acknowledgements of all writes keep their seq order.
+    try {
+      this.#checkWritable();
+      const ops = this.#prepareBatch(operations);
+      return ops.length === 0 ? Promise.resolve() : this.#engine.write('batch', ops);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Writes a snapshot of the map and compacts the WAL behind it. */

@@ -61,6 +61,7 @@ export class WalActor {
   #nextSeq: number;
   #lastCommittedSeq: number;
   #writing = false;
+  #writeScheduled = false;
   #syncing = false;
   #syncWanted = false;
   #unsynced: WrittenGroup[] = [];
@@ -167,7 +168,16 @@ export class WalActor {
   #enqueue(item: MailboxItem, bytes: number): void {
     this.#mailbox.push(item);
     this.#mailboxBytes += bytes;
-    if (!this.#writing) void this.#writeLoop();
+    if (this.#writing || this.#writeScheduled) return;
+    // Start on the next turn, not now. When a commit acknowledges many callers at once, each one's
+    // next write arrives a few promise hops later; starting at the first would write a group of one,
+    // whose fsync would then make all the others wait (and the split repeats, round after round).
+    // One turn later they have all arrived, and one write and one fsync take them all.
+    this.#writeScheduled = true;
+    setImmediate(() => {
+      this.#writeScheduled = false;
+      if (!this.#writing) void this.#writeLoop();
+    });
   }
 
   async #writeLoop(): Promise<void> {

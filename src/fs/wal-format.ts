@@ -88,7 +88,9 @@ export function encodeWalRecord(target: Buffer, offset: number, seq: number, ops
   const payloadBytes = at - offset - walRecordHeaderBytes;
   assert(payloadBytes <= recordBytesMax, `record payload ${payloadBytes} bytes exceeds recordBytesMax`);
   target.writeUInt32LE(payloadBytes, offset + 4);
-  target.writeBigUInt64LE(BigInt(seq), offset + 8);
+  // Two 32-bit writes: a BigInt per record costs more than the rest of the header.
+  target.writeUInt32LE(seq % 2 ** 32, offset + 8);
+  target.writeUInt32LE(Math.floor(seq / 2 ** 32), offset + 12);
   target.writeUInt32LE(crc32c(target.subarray(offset + 4, at)), offset);
   return at;
 }

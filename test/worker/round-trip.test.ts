@@ -106,6 +106,8 @@ describe('the wire protocol', () => {
   /** Sends raw messages to a served port and collects the replies. */
   async function exchange(messages: unknown[], count: number): Promise<StoreReply[]> {
     const store = closeAfterTest(await DurableKVStore.open('/db', { fs: new MemoryFileSystem() }));
+    // Present before the exchange: a get sent right behind an unacknowledged put need not see it.
+    await store.put('k', 'v');
     const { port1, port2 } = new MessageChannel();
     serveStore(store, port1);
     const replies: StoreReply[] = [];
