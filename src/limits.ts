@@ -35,6 +35,6 @@ export const snapshotBlockBytesTarget = 1024 * 1024;
 /** Snapshot blocks read back at once when loading. */
 export const snapshotReadBytes = 4 * 1024 * 1024;
 /** The snapshot writer yields to the event loop after encoding for this long: short, so writers get a turn between slices. */
-export const snapshotSliceMs = 0.1;
+export const snapshotSliceMs = 0.05;
 /** Merging the overlay back into the memtable after a snapshot yields after this long. */
 export const overlayMergeSliceMs = 2;
