@@ -1,3 +1,9 @@
+/**
+ * `durable-kv`: the store ({@link DurableKVStore}), its options, events, reports and errors, and the
+ * {@link FileSystem} interface it does its I/O through.
+ *
+ * @module durable-kv
+ */
 export { DurableKVStore, type BatchOperation, type StoreStats, type ValueFor } from './store.js';
 export type { StoreOptions } from './options.js';
 export type { StoreState } from './lifecycle.js';

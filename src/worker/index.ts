@@ -39,6 +39,8 @@
  *   `StoreFailedError`, ...) with the same `code`. A closed connection rejects with ERR_STORE_CLOSED.
  * - Backpressure: the owner answers at most `requestsInFlightMax` (default 4096) requests per port
  *   at once and refuses more with ERR_STORE_OVERLOADED.
+ *
+ * @module durable-kv/worker
  */
 export { serveStore, createStorePort, type ServeOptions, type StoreServer } from './host.js';
 export { connectStore, RemoteStore } from './client.js';

@@ -22,6 +22,7 @@ import {
 } from '../errors.js';
 
 export const storeMethods = ['put', 'get', 'has', 'delete', 'batch', 'snapshot', 'stats'] as const;
+/** A store method that a {@link RemoteStore} call names: put, get, has, delete, batch, snapshot or stats. */
 export type StoreMethod = (typeof storeMethods)[number];
 
 export interface StoreRequest {
