@@ -119,6 +119,8 @@ export class Engine implements LifecycleSteps {
   }
 
   async release(): Promise<void> {
+    // After a failed open the WAL may already hold a segment open (and a timer): stop it too.
+    await this.#running?.wal.stop().catch(() => undefined);
     this.#running?.bus.stop();
     const lock = this.#lock;
     this.#lock = undefined;
@@ -195,7 +197,10 @@ export class Engine implements LifecycleSteps {
       const threshold = this.options.autoSnapshotWalBytes;
       if (threshold === undefined || this.#closing || snapshots.inProgress || wal.failure !== undefined) return;
       if (wal.walBytes < threshold) return;
-      this.snapshot('auto').catch((error: Error) => this.#events.emit('error', error));
+      this.snapshot('auto').catch((error: Error) => {
+        // A store failure was already reported as 'error' when it happened.
+        if (error !== wal.failure) this.#events.emit('error', error);
+      });
     });
   }
 }

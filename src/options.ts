@@ -58,7 +58,7 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
   const sync = oneOf('sync', options.sync, ['always', 'interval', 'never'] as const, 'always');
   const valueEncoding = oneOf('valueEncoding', options.valueEncoding, ['utf8', 'json', 'binary'] as const, 'utf8');
-  return {
+  const resolved = {
     sync,
     syncIntervalMs: positiveInteger('syncIntervalMs', options.syncIntervalMs, limits.syncIntervalMsDefault),
     valueEncoding,
@@ -73,6 +73,11 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
     walRetentionMs: nonNegativeInteger('walRetentionMs', options.walRetentionMs, 0),
     listeners: listenersOption(options.listeners),
   };
+  // One put must fit one WAL record, or it could be accepted and then never be written.
+  if (resolved.keyBytesMax + resolved.valueBytesMax + putRecordOverheadBytes > limits.recordBytesMax) {
+    throw new InvalidArgumentError(`keyBytesMax + valueBytesMax must stay under the ${limits.recordBytesMax}-byte WAL record limit`);
+  }
+  return resolved;
 }
 
 /** What the engine calls on a file system: checked up front, or a wrong `fs` fails later as a bare TypeError. */
@@ -95,6 +100,9 @@ function listenersOption(value: unknown): StoreOptions['listeners'] {
   }
   return value as StoreOptions['listeners'];
 }
+
+/** A one-put record's bytes besides key and value: header 16, op count 4, op type 1, two lengths 8. */
+const putRecordOverheadBytes = 29;
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;

@@ -72,8 +72,11 @@ export class Memtable {
       yield* this.#base.entries();
       return;
     }
-    for (const entry of this.#base) if (!overlay.has(entry[0])) yield entry;
-    for (const [key, value] of overlay) if (value !== tombstone) yield [key, value];
+    // A copy: while the caller pauses between entries, the merge after a snapshot moves overlay
+    // entries into the base, and a key could otherwise slip between the two passes.
+    const pinned = new Map(overlay);
+    for (const entry of this.#base) if (!pinned.has(entry[0])) yield entry;
+    for (const [key, value] of pinned) if (value !== tombstone) yield [key, value];
   }
 
   /** Freezes the base map as the view of `seq`; writes go to the overlay until `thaw`. */

@@ -2,7 +2,7 @@ import { filter, firstValueFrom, takeUntil } from 'rxjs';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import type { Bus, SnapshotResult } from '../messages/index.js';
-import type { FileSystem } from '../fs/file-system.js';
+import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import type { FrozenView } from './memtable.js';
 import { encodeEndBlock, encodeSnapshotHeader, SnapshotBlockWriter } from '../fs/snapshot-format.js';
 import { classifyDirectory, snapshotName, temporarySuffix } from '../fs/file-names.js';
@@ -63,8 +63,8 @@ export class SnapshotActor {
       const view = await this.#barrier();
       this.#bus.publish({ type: 'snapshot.started', requestId, seq: view.seq });
       const written = await this.#writeDurably(view);
-      await this.#compact(view.seq);
       this.#lastSnapshotSeq = view.seq;
+      await this.#compact(view.seq);
       const result: SnapshotResult = { ...written, seq: view.seq, durationMs: performance.now() - startedAtMs };
       this.#bus.publish({ type: 'snapshot.completed', requestId, result });
     } catch (error) {
@@ -108,27 +108,29 @@ export class SnapshotActor {
 
   /** Writes and fsyncs the file; thaws the memtable as soon as the frozen map has been read. */
   async #writeFile(filePath: string, view: FrozenView): Promise<{ keys: number; bytes: number }> {
-    const handle = await this.#options.fs.openAppend(filePath, 'truncate');
     let thawed = false;
     const thaw = () => {
       if (!thawed) this.#bus.publish({ type: 'memtable.thaw' });
       thawed = true;
     };
+    let handle: FileHandle | undefined;
     try {
+      handle = await this.#options.fs.openAppend(filePath, 'truncate');
+      const file = handle;
       let bytes = 0;
       const append = async (data: Buffer) => {
-        await handle.append(data);
+        await file.append(data);
         bytes += data.byteLength;
       };
       await append(encodeSnapshotHeader(view.seq));
       const keys = await this.#writeEntries(view, append);
       thaw();
       await append(encodeEndBlock(keys, view.seq));
-      await handle.sync();
+      await file.sync();
       return { keys, bytes };
     } finally {
       thaw();
-      await handle.close().catch(() => undefined);
+      await handle?.close().catch(() => undefined);
     }
   }
 
@@ -156,15 +158,23 @@ export class SnapshotActor {
     return keys;
   }
 
-  /** Deletes what the durable snapshot at `seq` covers: WAL segments, then older snapshots. */
+  /**
+   * Deletes what the durable snapshot at `seq` covers: WAL segments, then older snapshots. Both are
+   * clean-up: a failure leaves a covered file behind, harmless (recovery picks the newest snapshot
+   * and skips covered segments; the next snapshot tries again), so it does not fail the snapshot.
+   */
   async #compact(seq: number): Promise<void> {
     const requestId = this.#nextRequestId++;
     const reply = firstValueFrom(this.#bus.on('wal.compacted').pipe(filter((message) => message.requestId === requestId)));
     this.#bus.publish({ type: 'wal.compact', requestId, upToSeq: seq });
     await reply;
     const { fs, dir } = this.#options;
-    const older = classifyDirectory(await fs.readdir(dir)).snapshots.filter((snapshot) => snapshot.seq < seq);
-    for (const snapshot of older) await fs.unlink(path.join(dir, snapshot.name));
-    if (older.length > 0) await fs.syncDir(dir);
+    try {
+      const older = classifyDirectory(await fs.readdir(dir)).snapshots.filter((snapshot) => snapshot.seq < seq);
+      for (const snapshot of older) await fs.unlink(path.join(dir, snapshot.name));
+      if (older.length > 0) await fs.syncDir(dir);
+    } catch {
+      // See above: left for the next snapshot.
+    }
   }
 }

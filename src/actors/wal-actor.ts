@@ -72,6 +72,15 @@ export class WalActor {
   /** Segments a snapshot covers, kept for `walRetentionMs` from when they were covered. */
   #retained: Array<WalSegment & { coveredAtMs: number }> = [];
   #pruneTimer: NodeJS.Timeout | undefined;
+  #pruning: Promise<unknown> = Promise.resolve();
+  /** True while a segment is closed and the next created: no fsync may touch the handle then. */
+  #rotating = false;
+  /**
+   * Bytes of the current segment known durable: up to the end of the last group whose fsync
+   * succeeded. After a failure under 'always', everything past it was never acknowledged, and close
+   * cuts it off, so a reopen cannot serve a write that was refused.
+   */
+  #durableBytes = 0;
 
   constructor(
     bus: Bus,
@@ -105,7 +114,9 @@ export class WalActor {
       // (the last store died before its fsync, or failed on one and was closed). The memtable now
       // serves them, so they must survive a crash from here on: sync the segment and the directory.
       this.#handle = await this.#makeDurable(handle);
+      this.#durableBytes = last.bytes;
     }
+    if (this.#retained.length > 0) this.#pruning = this.#pruneRetained().catch(() => undefined);
     if (this.#options.sync === 'interval') {
       this.#syncTimer = setInterval(() => this.#requestSync(), this.#options.syncIntervalMs);
       this.#syncTimer.unref();
@@ -117,6 +128,7 @@ export class WalActor {
     this.#closed = true;
     clearInterval(this.#syncTimer);
     clearTimeout(this.#pruneTimer);
+    await this.#pruning;
     await this.#waitUntilIdle();
     if (this.#failure === undefined && this.#handle !== undefined) {
       // Under 'interval' and 'never' acknowledged writes may still be unsynced: a clean close syncs.
@@ -126,7 +138,23 @@ export class WalActor {
     }
     await this.#handle?.close().catch(() => undefined);
     this.#handle = undefined;
-    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#failure !== undefined) {
+      await this.#cutUnacknowledgedTail();
+      throw this.#failure;
+    }
+  }
+
+  /**
+   * After a failure under sync 'always', cuts the current segment back to its last durable byte:
+   * what lies past it was written but never acknowledged (its fsync failed or never ran), and the
+   * page cache may still serve it. Best effort: if the cut fails, recovery still never returns
+   * anything half-written. Under 'interval' and 'never' bytes past the last fsync were acknowledged,
+   * so nothing is cut.
+   */
+  async #cutUnacknowledgedTail(): Promise<void> {
+    const current = this.#segments.at(-1);
+    if (this.#options.sync !== 'always' || current === undefined) return;
+    await this.#options.fs.truncate(this.#path(current.name), this.#durableBytes).catch(() => undefined);
   }
 
   get failure(): StoreFailedError | undefined {
@@ -209,8 +237,9 @@ export class WalActor {
       if (this.#failure !== undefined) return;
     }
     const group = this.#takeGroup();
-    const buffer = this.#encodeGroup(group);
+    let buffer: Buffer;
     try {
+      buffer = this.#encodeGroup(group);
       await this.#handle.append(buffer);
     } catch (error) {
       this.#fail(error, 'write', group.requests);
@@ -264,7 +293,10 @@ export class WalActor {
   }
 
   #kickSync(): void {
-    if (!this.#syncing && this.#failure === undefined) void this.#syncLoop();
+    // During a rotation the old handle is being closed and the new one does not exist yet; the
+    // rotation syncs the old segment itself, and the new one starts out synced.
+    if (this.#syncing || this.#rotating || this.#failure !== undefined) return;
+    void this.#syncLoop();
   }
 
   async #syncLoop(): Promise<void> {
@@ -276,13 +308,16 @@ export class WalActor {
         this.#unsynced = [];
         this.#syncWanted = false;
         const startedAtMs = performance.now();
+        const handle = this.#handle;
+        assert(handle !== undefined, 'an open segment to sync');
+        const bytesCovered = this.#segments.at(-1)!.bytes;
         try {
-          assert(this.#handle !== undefined, 'an open segment to sync');
-          await this.#handle.sync();
+          await handle.sync();
         } catch (error) {
           this.#fail(error, 'fsync', groups.flatMap((group) => group.requests));
           return;
         }
+        this.#durableBytes = bytesCovered;
         const records = groups.reduce((sum, group) => sum + group.requests.length, 0);
         this.#bus.publish({ type: 'wal.synced', records, latencyMs: performance.now() - startedAtMs });
         this.#commit(groups);
@@ -323,15 +358,20 @@ export class WalActor {
   async #rotate(): Promise<void> {
     await this.#waitForSyncs();
     if (this.#failure !== undefined) return;
+    this.#rotating = true;
     try {
       assert(this.#handle !== undefined, 'an open segment to rotate');
       // Synced even under 'never': then only the last segment can ever have a torn tail.
       await this.#handle.sync();
+      this.#durableBytes = this.#segments.at(-1)!.bytes;
       await this.#handle.close();
       this.#handle = undefined;
       await this.#createSegment();
+      this.#syncWanted = false; // the old segment was just synced; the new one holds nothing yet
     } catch (error) {
       this.#fail(error, 'segment rotation', []);
+    } finally {
+      this.#rotating = false;
     }
   }
 
@@ -341,6 +381,7 @@ export class WalActor {
     const handle = await this.#options.fs.openAppend(this.#path(name), 'new');
     this.#handle = await this.#makeDurable(handle, encodeSegmentHeader());
     this.#segments.push({ name, firstSeq: this.#nextSeq, bytes: walSegmentHeaderBytes });
+    this.#durableBytes = walSegmentHeaderBytes;
   }
 
   /** Appends `header` if given, then fsyncs the file and the directory; closes the handle on failure. */
@@ -363,7 +404,9 @@ export class WalActor {
       this.#retained.push({ ...this.#segments.shift()!, coveredAtMs });
     }
     try {
-      const segmentsDeleted = await this.#pruneRetained();
+      const pruning = this.#pruneRetained();
+      this.#pruning = pruning.catch(() => undefined);
+      const segmentsDeleted = await pruning;
       this.#bus.publish({ type: 'wal.compacted', requestId, segmentsDeleted });
     } catch (error) {
       // A covered segment left behind is harmless (recovery skips it); report, do not fail the store.
@@ -380,7 +423,9 @@ export class WalActor {
     for (const segment of expired) await this.#options.fs.unlink(this.#path(segment.name));
     if (expired.length > 0) await this.#options.fs.syncDir(this.#options.dir);
     if (this.#retained.length > 0 && !this.#closed) {
-      this.#pruneTimer = setTimeout(() => void this.#pruneRetained().catch(() => undefined), this.#options.walRetentionMs);
+      this.#pruneTimer = setTimeout(() => {
+        this.#pruning = this.#pruneRetained().catch(() => undefined);
+      }, this.#options.walRetentionMs);
       this.#pruneTimer.unref();
     }
     return expired.length;

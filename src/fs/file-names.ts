@@ -10,6 +10,8 @@
 const seqDigits = 20;
 const walPattern = /^wal-(\d{20})\.wal$/;
 const snapshotPattern = /^snap-(\d{20})\.snap$/;
+/** Only durable-kv's own temporaries are ever removed: any other `.tmp` file is the user's. */
+const snapshotTemporaryPattern = /^snap-\d{20}\.snap\.tmp$/;
 export const lockFileName = 'LOCK';
 export const temporarySuffix = '.tmp';
 
@@ -53,7 +55,7 @@ export function classifyDirectory(names: readonly string[]): DirectoryListing {
     const snapSeq = parseSnapshotName(name);
     if (firstSeq !== undefined) listing.segments.push({ name, firstSeq });
     else if (snapSeq !== undefined) listing.snapshots.push({ name, seq: snapSeq });
-    else if (name.endsWith(temporarySuffix)) listing.temporaries.push(name);
+    else if (snapshotTemporaryPattern.test(name)) listing.temporaries.push(name);
     else if (name !== lockFileName) listing.unknown.push(name);
   }
   listing.segments.sort((a, b) => a.firstSeq - b.firstSeq);
