@@ -13,7 +13,8 @@ import { WalActor } from './actors/wal-actor.js';
 import { walRecordBytes, type EncodableOp } from './fs/wal-format.js';
 import { recover, type RecoveryReport } from './recovery.js';
 import { codecFor, type Codec } from './codec.js';
-import { assert, StoreFailedError, StoreLockedError } from './errors.js';
+import { assert, InvalidArgumentError, StoreFailedError, StoreLockedError } from './errors.js';
+import { recordBytesMax } from './limits.js';
 import type { ResolvedOptions } from './options.js';
 import type { LifecycleSteps } from './lifecycle.js';
 import type { OperationEvent, StoreEvents } from './events.js';
@@ -132,6 +133,10 @@ export class Engine implements LifecycleSteps {
     const running = this.#running;
     assert(running !== undefined, 'write before recovery');
     const recordBytes = walRecordBytes(ops);
+    // Checked here for every write (a put's size is bounded by the options, a batch's is not).
+    if (recordBytes > recordBytesMax) {
+      throw new InvalidArgumentError(`the ${kind} is ${recordBytes} bytes, over the ${recordBytesMax}-byte WAL record limit`);
+    }
     const startedAtMs = this.operations.observed ? performance.now() : 0;
     return new Promise<void>((resolve, reject) => {
       const request: WriteRequest = { kind, ops, recordBytes, startedAtMs, resolve: () => resolve(), reject };

@@ -5,8 +5,7 @@ import { Engine } from './engine.js';
 import { lifecycleMachine, publicState, type StoreState } from './lifecycle.js';
 import { fileSystem, resolveOptions, type StoreOptions } from './options.js';
 import { prepareDelete, preparePut, describe } from './codec.js';
-import { walRecordBytes, type EncodableOp } from './fs/wal-format.js';
-import { recordBytesMax } from './limits.js';
+import type { EncodableOp } from './fs/wal-format.js';
 import { InvalidArgumentError, StoreClosedError, StoreFailedError } from './errors.js';
 import { repairStore, type RepairReport } from './repair.js';
 import type { OperationEvent, StoreEvents } from './events.js';
@@ -250,8 +249,6 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
       if (operation.type === 'delete') return prepareDelete(operation.key, this.#engine.options);
       throw new InvalidArgumentError(`batch[${index}].type must be 'put' or 'delete'`);
     });
-    const recordBytes = walRecordBytes(ops);
-    if (recordBytes > recordBytesMax) throw new InvalidArgumentError(`batch is ${recordBytes} bytes, over the ${recordBytesMax}-byte record limit`);
     return ops;
   }
 
