@@ -26,7 +26,6 @@ interface Running {
   memtable: Memtable;
   wal: WalActor;
   snapshots: SnapshotActor;
-  memtableActor: MemtableActor;
 }
 
 /**
@@ -89,10 +88,10 @@ export class Engine implements LifecycleSteps {
     const recovered = await recover({ fs, dir: this.dir, fromBytes: this.codec.fromBytes, mode: 'open', retainCovered });
     const bus = new Bus();
     const memtable = new Memtable(recovered.map);
-    const memtableActor = new MemtableActor(bus, memtable, recovered.lastSeq);
+    new MemtableActor(bus, memtable, recovered.lastSeq); // lives on through its bus subscriptions
     const wal = new WalActor(bus, { ...this.options, dir: this.dir }, recovered);
     const snapshots = new SnapshotActor(bus, { fs, dir: this.dir }, recovered.snapshotSeq);
-    this.#running = { bus, memtable, wal, snapshots, memtableActor };
+    this.#running = { bus, memtable, wal, snapshots };
     this.#wireEvents(this.#running);
     this.#wireSignals(this.#running);
     await wal.start();
