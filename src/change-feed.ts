@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Observable, takeUntil } from 'rxjs';
 import type { Codec } from './codec.js';
 import type { FileSystem } from './fs/file-system.js';
-import type { Bus, CommittedRecord } from './messages/index.js';
+import type { Bus, WriteRequest } from './messages/index.js';
 import { classifyDirectory } from './fs/file-names.js';
 import { checkSegmentHeader, visitWalOps, walkSegment, type RecordSpan } from './fs/wal-format.js';
 import { assert, ChangesUnavailableError } from './errors.js';
@@ -35,15 +35,16 @@ export interface ChangeFeedSource {
  */
 export function changeFeed<V>(source: ChangeFeedSource, since: number): Observable<Change<V>> {
   return new Observable<Change<V>>((subscriber) => {
-    let buffered: CommittedRecord[] | undefined = [];
-    const toChange = (record: CommittedRecord) => liveChange<V>(record, source.codec);
+    let buffered: Array<Change<V>> | undefined = [];
     const live = source.bus.on('memtable.applied').pipe(takeUntil(source.bus.stop$)).subscribe({
-      next: ({ records }) => {
-        for (const record of records) {
-          if (record.seq <= since) continue;
-          if (buffered !== undefined) buffered.push(record);
-          else subscriber.next(toChange(record));
-        }
+      next: ({ run }) => {
+        run.requests.forEach((request, index) => {
+          const seq = run.firstSeq + index;
+          if (seq <= since) return;
+          const change = liveChange<V>(seq, request, source.codec);
+          if (buffered !== undefined) buffered.push(change);
+          else subscriber.next(change);
+        });
       },
       complete: () => subscriber.complete(),
     });
@@ -53,7 +54,7 @@ export function changeFeed<V>(source: ChangeFeedSource, since: number): Observab
       () => {
         const pending = buffered ?? [];
         buffered = undefined;
-        for (const record of pending) if (record.seq > upTo) subscriber.next(toChange(record));
+        for (const change of pending) if (change.seq > upTo) subscriber.next(change);
       },
       (error: unknown) => subscriber.error(error),
     );
@@ -61,11 +62,11 @@ export function changeFeed<V>(source: ChangeFeedSource, since: number): Observab
   });
 }
 
-function liveChange<V>(record: CommittedRecord, codec: Codec<unknown>): Change<V> {
-  const ops = record.request.ops.map((op): ChangeOp<V> =>
+function liveChange<V>(seq: number, request: WriteRequest, codec: Codec<unknown>): Change<V> {
+  const ops = request.ops.map((op): ChangeOp<V> =>
     op.type === 'put' ? { type: 'put', key: op.key, value: codec.fromStored(op.value) as V } : { type: 'delete', key: op.key },
   );
-  return { seq: record.seq, ops };
+  return { seq, ops };
 }
 
 /** Replays records (since, upTo] from the WAL segments on disk, in order, or fails with ERR_CHANGES_UNAVAILABLE. */

@@ -138,8 +138,7 @@ export class Engine implements LifecycleSteps {
     }
     const startedAtMs = this.operations.observed ? performance.now() : 0;
     return new Promise<void>((resolve, reject) => {
-      const request: WriteRequest = { kind, ops, recordBytes, startedAtMs, resolve: () => resolve(), reject };
-      running.bus.publish({ type: 'wal.append', request });
+      running.bus.publish({ type: 'wal.append', request: { kind, ops, recordBytes, startedAtMs, resolve, reject } });
     });
   }
 
@@ -182,11 +181,13 @@ export class Engine implements LifecycleSteps {
   }
 
   #wireEvents({ bus, wal, snapshots }: Running): void {
-    bus.on('memtable.applied').pipe(takeUntil(bus.stop$)).subscribe(({ records }) => {
-      for (const { seq, request } of records) {
-        request.resolve(seq);
-        if (request.startedAtMs !== 0 && this.operations.observed) this.operations.next(operationEvent(seq, request));
-      }
+    bus.on('memtable.applied').pipe(takeUntil(bus.stop$)).subscribe(({ run }) => {
+      const { firstSeq, requests } = run;
+      for (const request of requests) request.resolve();
+      if (!this.operations.observed) return;
+      requests.forEach((request, index) => {
+        if (request.startedAtMs !== 0) this.operations.next(operationEvent(firstSeq + index, request));
+      });
     });
     bus.on('wal.failed').pipe(takeUntil(bus.stop$)).subscribe(({ error }) => {
       this.#onFailure(error);

@@ -1,5 +1,5 @@
 import { takeUntil } from 'rxjs';
-import type { Bus, CommittedRecord } from '../messages/index.js';
+import type { Bus, CommittedRun } from '../messages/index.js';
 import { Memtable } from './memtable.js';
 import { assert } from '../errors.js';
 
@@ -17,9 +17,9 @@ export class MemtableActor {
   constructor(bus: Bus, memtable: Memtable, lastAppliedSeq: number) {
     this.memtable = memtable;
     this.#lastAppliedSeq = lastAppliedSeq;
-    bus.on('wal.committed').pipe(takeUntil(bus.stop$)).subscribe(({ records }) => {
-      this.#apply(records);
-      bus.publish({ type: 'memtable.applied', records });
+    bus.on('wal.committed').pipe(takeUntil(bus.stop$)).subscribe(({ run }) => {
+      this.#apply(run);
+      bus.publish({ type: 'memtable.applied', run });
     });
     bus.on('wal.rotated').pipe(takeUntil(bus.stop$)).subscribe(({ requestId, seq, freezeMemtable }) => {
       if (!freezeMemtable) return;
@@ -33,15 +33,17 @@ export class MemtableActor {
     return this.#lastAppliedSeq;
   }
 
-  #apply(records: readonly CommittedRecord[]): void {
+  #apply({ firstSeq, requests }: CommittedRun): void {
+    assert(firstSeq === this.#lastAppliedSeq + 1, `applying seq ${firstSeq} after ${this.#lastAppliedSeq}`);
     const memtable = this.memtable;
-    for (const { seq, request } of records) {
-      assert(seq === this.#lastAppliedSeq + 1, `applying seq ${seq} after ${this.#lastAppliedSeq}`);
-      for (const op of request.ops) {
+    for (const request of requests) {
+      const ops = request.ops;
+      for (let index = 0; index < ops.length; index++) {
+        const op = ops[index];
         if (op.type === 'put') memtable.set(op.key, op.value);
         else memtable.delete(op.key);
       }
-      this.#lastAppliedSeq = seq;
     }
+    this.#lastAppliedSeq = firstSeq + requests.length - 1;
   }
 }

@@ -2,7 +2,7 @@ import Denque from 'denque';
 import { takeUntil } from 'rxjs';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
-import type { Bus, CommittedRecord, WriteRequest } from '../messages/index.js';
+import type { Bus, WriteRequest } from '../messages/index.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { encodeSegmentHeader, encodeWalRecord, walSegmentHeaderBytes } from '../fs/wal-format.js';
 import { walSegmentName } from '../fs/file-names.js';
@@ -30,9 +30,15 @@ export interface WalActorOptions {
   walRetentionMs: number;
 }
 
-type MailboxItem =
-  | { type: 'append'; request: WriteRequest }
-  | { type: 'rotate'; requestId: number; freezeMemtable: boolean };
+/** A snapshot barrier waiting its turn in the mailbox between writes. */
+interface RotateRequest {
+  readonly kind: 'rotate';
+  readonly requestId: number;
+  readonly freezeMemtable: boolean;
+}
+
+/** Writes go into the mailbox as they are, not wrapped: one object fewer per write. */
+type MailboxItem = WriteRequest | RotateRequest;
 
 interface WrittenGroup {
   firstSeq: number;
@@ -95,7 +101,7 @@ export class WalActor {
     this.#lastCommittedSeq = recovered.lastSeq;
     bus.on('wal.append').pipe(takeUntil(bus.stop$)).subscribe(({ request }) => this.#enqueueAppend(request));
     bus.on('wal.rotate').pipe(takeUntil(bus.stop$)).subscribe(({ requestId, freezeMemtable }) => {
-      this.#enqueue({ type: 'rotate', requestId, freezeMemtable }, 0);
+      this.#enqueue({ kind: 'rotate', requestId, freezeMemtable }, 0);
     });
     bus.on('wal.compact').pipe(takeUntil(bus.stop$)).subscribe(({ requestId, upToSeq }) => {
       void this.#compact(requestId, upToSeq);
@@ -190,7 +196,7 @@ export class WalActor {
         new StoreOverloadedError(`the WAL mailbox is full (${this.#mailbox.length} writes, ${this.#mailboxBytes} bytes queued)`),
       );
     }
-    this.#enqueue({ type: 'append', request }, request.recordBytes);
+    this.#enqueue(request, request.recordBytes);
   }
 
   #enqueue(item: MailboxItem, bytes: number): void {
@@ -215,7 +221,7 @@ export class WalActor {
       while (this.#mailbox.length > 0 && this.#failure === undefined) {
         const head = this.#mailbox.peekFront();
         assert(head !== undefined, 'mailbox head');
-        if (head.type === 'rotate') {
+        if (head.kind === 'rotate') {
           this.#mailbox.shift();
           await this.#rotateAtBarrier(head.requestId, head.freezeMemtable);
         } else {
@@ -263,11 +269,11 @@ export class WalActor {
   #takeGroup(): WrittenGroup {
     const requests: WriteRequest[] = [];
     let bytes = 0;
-    for (let head = this.#mailbox.peekFront(); head?.type === 'append'; head = this.#mailbox.peekFront()) {
-      if (requests.length > 0 && bytes + head.request.recordBytes > groupBytesMax) break;
+    for (let head = this.#mailbox.peekFront(); head !== undefined && head.kind !== 'rotate'; head = this.#mailbox.peekFront()) {
+      if (requests.length > 0 && bytes + head.recordBytes > groupBytesMax) break;
       this.#mailbox.shift();
-      requests.push(head.request);
-      bytes += head.request.recordBytes;
+      requests.push(head);
+      bytes += head.recordBytes;
     }
     this.#mailboxBytes -= bytes;
     const group = { firstSeq: this.#nextSeq, requests };
@@ -280,9 +286,8 @@ export class WalActor {
     for (const request of group.requests) bytes += request.recordBytes;
     const buffer = Buffer.allocUnsafe(bytes);
     let at = 0;
-    group.requests.forEach((request, index) => {
-      at = encodeWalRecord(buffer, at, group.firstSeq + index, request.ops);
-    });
+    const { firstSeq, requests } = group;
+    for (let index = 0; index < requests.length; index++) at = encodeWalRecord(buffer, at, firstSeq + index, requests[index].ops);
     assert(at === bytes, `encoded ${at} bytes, measured ${bytes}`);
     return buffer;
   }
@@ -328,15 +333,18 @@ export class WalActor {
     }
   }
 
+  /** Publishes the groups as one run of consecutive seqs (they were written back to back). */
   #commit(groups: readonly WrittenGroup[]): void {
-    const records: CommittedRecord[] = [];
-    for (const group of groups) {
-      group.requests.forEach((request, index) => records.push({ seq: group.firstSeq + index, request }));
+    if (groups.length === 0) return;
+    const firstSeq = groups[0].firstSeq;
+    const requests = groups.length === 1 ? groups[0].requests : groups.flatMap((group) => group.requests);
+    assert(firstSeq === this.#lastCommittedSeq + 1, `commit of ${firstSeq} after ${this.#lastCommittedSeq}`);
+    for (let index = 1; index < groups.length; index++) {
+      const before = groups[index - 1];
+      assert(groups[index].firstSeq === before.firstSeq + before.requests.length, 'committed groups are consecutive');
     }
-    if (records.length === 0) return;
-    assert(records[0].seq === this.#lastCommittedSeq + 1, `commit of ${records[0].seq} after ${this.#lastCommittedSeq}`);
-    this.#lastCommittedSeq = records[records.length - 1].seq;
-    this.#bus.publish({ type: 'wal.committed', records });
+    this.#lastCommittedSeq = firstSeq + requests.length - 1;
+    this.#bus.publish({ type: 'wal.committed', run: { firstSeq, requests } });
   }
 
   /** The snapshot barrier: every earlier write committed, a fresh segment, then `wal.rotated` at once. */
@@ -449,7 +457,7 @@ export class WalActor {
   #rejectMailbox(error: Error): void {
     while (this.#mailbox.length > 0) {
       const item = this.#mailbox.shift()!;
-      if (item.type === 'append') item.request.reject(error);
+      if (item.kind !== 'rotate') item.reject(error);
       else this.#bus.publish({ type: 'wal.rotateFailed', requestId: item.requestId, error });
     }
     this.#mailboxBytes = 0;

@@ -6,23 +6,26 @@ export type WriteKind = 'put' | 'delete' | 'batch';
 /**
  * One caller's write on its way through the WAL actor. Its ops become one WAL record (one seq);
  * `resolve` runs once the record is durable (per the sync policy) and applied to the memtable,
- * `reject` if it never will be.
+ * `reject` if it never will be. It is the caller's promise's own `resolve`: no closure per write.
  */
 export interface WriteRequest {
-  kind: WriteKind;
+  readonly kind: WriteKind;
   ops: EncodableOp[];
   /** Size of the record on disk, measured once when the request is made. */
   recordBytes: number;
   /** performance.now() when the caller asked, only when someone observes operations$ (else 0). */
   startedAtMs: number;
-  resolve(seq: number): void;
+  resolve(): void;
   reject(error: Error): void;
 }
 
-/** A record that is durable under the sync policy, in seq order. */
-export interface CommittedRecord {
-  seq: number;
-  request: WriteRequest;
+/**
+ * Records that are durable under the sync policy: `requests[i]` has seq `firstSeq + i`. One run per
+ * commit, not one object per record: the write path allocates as little as it can.
+ */
+export interface CommittedRun {
+  readonly firstSeq: number;
+  readonly requests: readonly WriteRequest[];
 }
 
 /** Messages the WAL actor takes. */
@@ -37,7 +40,7 @@ export type WalCommand =
 
 /** Messages the WAL actor publishes. */
 export type WalEvent =
-  | { type: 'wal.committed'; records: CommittedRecord[] }
+  | { type: 'wal.committed'; run: CommittedRun }
   /** Published synchronously at the barrier: every record <= seq is committed, none > seq written. */
   | { type: 'wal.rotated'; requestId: number; seq: number; freezeMemtable: boolean }
   | { type: 'wal.rotateFailed'; requestId: number; error: Error }

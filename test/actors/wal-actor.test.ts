@@ -33,22 +33,28 @@ async function startWal(fs: FileSystem, options: Partial<WalActorOptions> = {}) 
   const committed: number[] = [];
   const groupsWritten: number[] = [];
   const failures: StoreFailedError[] = [];
-  bus.on('wal.committed').subscribe(({ records }) => {
-    for (const { seq, request } of records) {
-      committed.push(seq);
-      request.resolve(seq);
-    }
+  bus.on('wal.committed').subscribe(({ run }) => {
+    run.requests.forEach((request, index) => {
+      committed.push(run.firstSeq + index);
+      seqOf.set(request, run.firstSeq + index);
+      request.resolve();
+    });
   });
   bus.on('wal.groupWritten').subscribe(({ records }) => groupsWritten.push(records));
   bus.on('wal.failed').subscribe(({ error }) => failures.push(error));
   return { bus, wal, committed, groupsWritten, failures };
 }
 
+/** The seq each committed request got, as the `wal.committed` run said. */
+const seqOf = new WeakMap<WriteRequest, number>();
+
 /** Publishes one put as a WAL append; resolves with its seq once committed. */
 function append(bus: Bus, key: string, value = 'value'): Promise<number> {
   const ops: EncodableOp[] = [{ type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes: Buffer.byteLength(value) }];
   return new Promise<number>((resolve, reject) => {
-    const request: WriteRequest = { kind: 'put', ops, recordBytes: walRecordBytes(ops), startedAtMs: 0, resolve, reject };
+    const request: WriteRequest = {
+      kind: 'put', ops, recordBytes: walRecordBytes(ops), startedAtMs: 0, resolve: () => resolve(seqOf.get(request)!), reject,
+    };
     bus.publish({ type: 'wal.append', request });
   });
 }

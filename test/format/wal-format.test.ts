@@ -77,6 +77,16 @@ describe('record encode/parse round-trip', () => {
     }
   });
 
+  it('writes ASCII and non-ASCII strings alike as UTF-8 (the encoder takes a latin1 fast path only for ASCII)', () => {
+    const texts = ['plain ascii', 'café', 'ключ', '🎉', 'ÿ', '\u0080', 'mixed ascii and é at the end é', '\u07ff\u0800\uffff'];
+    for (const text of texts) {
+      const parsed = parseWalRecord(encodeRecord(7, [put(text, text)]), 0);
+      expect(parsed.ok).toBe(true);
+      if (!parsed.ok) continue;
+      expect(parsed.record.ops).toEqual([{ type: 'put', key: text, value: Buffer.from(text, 'utf8') }]);
+    }
+  });
+
   it('handles seqs beyond 32 bits', () => {
     const seq = 2 ** 40 + 3;
     const parsed = parseWalRecord(encodeRecord(seq, [put('k', 'v')]), 0);
