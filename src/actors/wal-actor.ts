@@ -210,7 +210,7 @@ export class WalActor {
     this.#writeScheduled = true;
     setImmediate(() => {
       this.#writeScheduled = false;
-      if (!this.#writing) void this.#writeLoop();
+      this.#startWriting();
     });
   }
 
@@ -345,6 +345,16 @@ export class WalActor {
     }
     this.#lastCommittedSeq = firstSeq + requests.length - 1;
     this.#bus.publish({ type: 'wal.committed', run: { firstSeq, requests } });
+    // The writers this commit acknowledged send their next writes from promise callbacks; a tick
+    // runs once every such callback has, so it finds them all queued: one group, written at once,
+    // without the trip through the event loop's check phase (where a snapshot slice may be first).
+    process.nextTick(() => {
+      if (this.#mailbox.length > 0) this.#startWriting();
+    });
+  }
+
+  #startWriting(): void {
+    if (!this.#writing) void this.#writeLoop();
   }
 
   /** The snapshot barrier: every earlier write committed, a fresh segment, then `wal.rotated` at once. */

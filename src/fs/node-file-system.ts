@@ -61,7 +61,7 @@ export class NodeFileSystem implements FileSystem {
         else await writeAll(fd, data, positionBytes);
         positionBytes += data.byteLength;
       },
-      sync: () => promisify(fs.fdatasync)(fd),
+      sync: () => fdatasync(fd),
       close: () => promisify(fs.close)(fd),
     };
   }
@@ -121,6 +121,8 @@ export class NodeFileSystem implements FileSystem {
     };
   }
 }
+
+const fdatasync = promisify(fs.fdatasync);
 
 function writeAllSync(fd: number, data: Uint8Array, positionBytes: number): void {
   for (let written = 0; written < data.byteLength; ) {
