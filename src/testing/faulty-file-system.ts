@@ -4,7 +4,7 @@ import { Prng } from './prng.js';
 /** Every file-system call a fault can be attached to. */
 export type FaultOp =
   | 'append'
-  | 'extend'
+  | 'extend' // FileHandle.extendWithZeros
   | 'sync'
   | 'syncDir'
   | 'rename'
