@@ -261,9 +261,9 @@ export function checkSegmentHeader(bytes: Buffer): string | undefined {
 }
 
 /**
- * Whether any valid record starts after `offset` with a seq that could follow `lastSeq`: this is what
- * tells real corruption (acknowledged records after the damage) from a torn tail (nothing after it).
- * The seq window makes a chance CRC match on garbage practically impossible.
+ * The first valid record after `offset` with a seq that could follow `lastSeq`, if any:
+ * `findRecordsAfter` starts each run of records past damage with it. The seq window makes a chance
+ * CRC match on garbage practically impossible.
  */
 export function findValidRecordAfter(bytes: Buffer, offset: number, lastSeq: number): RecordSpan | undefined {
   const seqMax = lastSeq + 1 + Math.ceil((bytes.byteLength - offset) / recordBytesMin);
