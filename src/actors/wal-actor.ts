@@ -283,7 +283,8 @@ export class WalActor {
     try {
       const offset = this.#segments.at(-1)!.bytes;
       buffer = this.#encodeGroup(group, offset);
-      await this.#preallocate(offset + buffer.byteLength);
+      // Only a group that passes the zeros awaits: an await per group costs the non-durable hot path.
+      if (this.#passesPreallocation(offset + buffer.byteLength)) await this.#preallocate(offset + buffer.byteLength);
       await this.#handle.append(buffer);
     } catch (error) {
       this.#fail(error, 'write', group.requests);
@@ -344,14 +345,18 @@ export class WalActor {
     return this.#options.sync === 'always' && handle.extendWithZeros !== undefined;
   }
 
+  /** Whether a write ending at `endBytes` needs the segment grown first (never without preallocation). */
+  #passesPreallocation(endBytes: number): boolean {
+    return endBytes > this.#allocatedBytes && this.#handle !== undefined && this.#preallocates(this.#handle);
+  }
+
   /**
    * Before a write would end at `endBytes`, past the zeros already there: grows the file by a chunk
    * (or by as much as the write needs). The write's own fdatasync makes the new size durable.
    */
   async #preallocate(endBytes: number): Promise<void> {
     const handle = this.#handle;
-    assert(handle !== undefined, 'an open segment to preallocate');
-    if (!this.#preallocates(handle) || endBytes <= this.#allocatedBytes) return;
+    assert(handle !== undefined && this.#passesPreallocation(endBytes), 'a write past the preallocated zeros');
     const toBytes = this.#allocatedBytes + Math.max(walPreallocateBytes, endBytes - this.#allocatedBytes);
     await handle.extendWithZeros!(toBytes);
     this.#allocatedBytes = toBytes;
