@@ -25,6 +25,18 @@ export const groupBytesMax = 8 * 1024 * 1024;
 export const appendSyncBytesMax = 64 * 1024;
 /** A WAL segment is closed and a new one started once it grows past this. */
 export const segmentBytesMaxDefault = 64 * 1024 * 1024;
+/**
+ * The largest `segmentBytesMax` accepted. Offsets inside a segment travel in records as u32
+ * (durableBytes), and a segment may pass `segmentBytesMax` by one group before it rotates: at most
+ * groupBytesMax, or a single larger record (recordBytesMax of payload plus a header well under 1 KiB).
+ */
+export const segmentBytesMaxLimit = 2 ** 32 - 1 - Math.max(groupBytesMax, recordBytesMax + 1024);
+/**
+ * Under sync 'always', WAL segments are grown by this many zero bytes ahead of the writes (more if
+ * one group needs more): the group's fdatasync then overwrites allocated blocks, cheaper than an
+ * append, which must also commit the new file size. One slow fsync per chunk, not per group.
+ */
+export const walPreallocateBytes = 1024 * 1024;
 /** With autoSnapshot on, a snapshot starts once the WAL holds this many bytes since the last one. */
 export const autoSnapshotWalBytesDefault = 64 * 1024 * 1024;
 /** `sync: 'interval'` fsyncs this often. */

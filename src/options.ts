@@ -23,7 +23,7 @@ export interface StoreOptions {
   valueBytesMax?: number;
   /** Most operations in one batch. Default 100,000. */
   batchOpsMax?: number;
-  /** A WAL segment is closed once it is this big. Default 64 MiB. */
+  /** A WAL segment is closed once it is this big. Default 64 MiB; at most about 3.7 GiB (`segmentBytesMaxLimit`), as offsets in a segment are u32. */
   segmentBytesMax?: number;
   /** Writes waiting in the WAL mailbox before new ones get ERR_STORE_OVERLOADED. Default 1,000,000. */
   mailboxWritesMax?: number;
@@ -67,7 +67,7 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
     keyBytesMax: positiveInteger('keyBytesMax', options.keyBytesMax, limits.keyBytesMaxDefault),
     valueBytesMax: positiveInteger('valueBytesMax', options.valueBytesMax, limits.valueBytesMaxDefault),
     batchOpsMax: positiveInteger('batchOpsMax', options.batchOpsMax, limits.batchOpsMaxDefault),
-    segmentBytesMax: positiveInteger('segmentBytesMax', options.segmentBytesMax, limits.segmentBytesMaxDefault),
+    segmentBytesMax: segmentBytesMaxOption(options.segmentBytesMax),
     mailboxWritesMax: positiveInteger('mailboxWritesMax', options.mailboxWritesMax, limits.mailboxWritesMaxDefault),
     mailboxBytesMax: positiveInteger('mailboxBytesMax', options.mailboxBytesMax, limits.mailboxBytesMaxDefault),
     walRetentionMs: nonNegativeInteger('walRetentionMs', options.walRetentionMs, 0),
@@ -101,8 +101,15 @@ function listenersOption(value: unknown): StoreOptions['listeners'] {
   return value as StoreOptions['listeners'];
 }
 
-/** A one-put record's bytes besides key and value: header 16, op count 4, op type 1, two lengths 8. */
-const putRecordOverheadBytes = 29;
+/** A one-put record's bytes besides key and value: header 20, op count 4, op type 1, two lengths 8. */
+const putRecordOverheadBytes = 33;
+
+/** Offsets in a segment must fit the records' u32 durableBytes field (see segmentBytesMaxLimit). */
+function segmentBytesMaxOption(value: unknown): number {
+  const bytes = positiveInteger('segmentBytesMax', value, limits.segmentBytesMaxDefault);
+  if (bytes > limits.segmentBytesMaxLimit) throw new InvalidArgumentError(`segmentBytesMax must be at most ${limits.segmentBytesMaxLimit}`);
+  return bytes;
+}
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;

@@ -5,7 +5,7 @@ import type { StoredValue } from './actors/memtable.js';
 import type { WalSegment } from './actors/wal-actor.js';
 import { classifyDirectory, type DirectoryListing } from './fs/file-names.js';
 import { readSnapshotEntries } from './fs/snapshot-format.js';
-import { checkSegmentHeader, visitWalOps, walkSegment, walSegmentHeaderBytes, type OpVisitor } from './fs/wal-format.js';
+import { checkSegmentHeader, corruptionContext, isTornTail, visitWalOps, walkSegment, walSegmentHeaderBytes, type OpVisitor } from './fs/wal-format.js';
 import { StoreCorruptError } from './errors.js';
 
 /** Damage found while reading the log, LevelDB-style: where, how many bytes dropped, and why. */
@@ -195,9 +195,10 @@ async function confirmDamage(options: RecoveryOptions, name: string, bytes: Buff
 }
 
 /**
- * Torn tail or corruption? A torn tail is damage with nothing valid after it — no valid record later
- * in the file and no later segment: only a write that was never acknowledged can be there. Anything
- * else is corruption, and acknowledged writes may sit behind it: refuse to open, unless repairing.
+ * Torn tail or corruption (`isTornTail`)? A torn tail is damage in the last segment that no later
+ * record proves durable: only writes that were never acknowledged can be there, or after it, and
+ * all of it is cut. Anything else is corruption, and acknowledged writes may sit behind it: refuse
+ * to open, unless repairing.
  */
 async function handleDamage(
   options: RecoveryOptions,
@@ -207,10 +208,9 @@ async function handleDamage(
   const { name, bytes, scan, later } = found;
   const damage = scan.damage!;
   const dropped: DamageReport = { file: name, offset: damage.offset, droppedBytes: bytes.byteLength - damage.offset, reason: damage.reason };
-  const torn = damage.validRecordAfter === undefined && later.length === 0;
+  const torn = isTornTail(damage, later.length === 0);
   if (!torn && options.mode !== 'repair') {
-    const after = damage.validRecordAfter ? ` (a valid record, seq ${damage.validRecordAfter.seq}, follows at byte ${damage.validRecordAfter.offset})` : ' (later segments follow)';
-    throw new StoreCorruptError(name, damage.offset, damage.reason + after);
+    throw new StoreCorruptError(name, damage.offset, damage.reason + corruptionContext(damage, later.length > 0));
   }
   if (options.mode !== 'inspect') {
     await confirmDamage(options, name, bytes);

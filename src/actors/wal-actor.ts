@@ -8,7 +8,7 @@ import { encodeSegmentHeader, encodeWalRecord, walSegmentHeaderBytes } from '../
 import { walSegmentName } from '../fs/file-names.js';
 import { assert, StoreClosedError, StoreFailedError, StoreOverloadedError } from '../errors.js';
 import { fsErrorCode } from '../fs/file-system.js';
-import { groupBytesMax } from '../limits.js';
+import { groupBytesMax, walPreallocateBytes } from '../limits.js';
 
 export type SyncMode = 'always' | 'interval' | 'never';
 
@@ -56,6 +56,13 @@ interface WrittenGroup {
  *
  * Failure (fsyncgate): the first failed write or fsync moves the actor to failed for good. The
  * requests it could not make durable are rejected, never acknowledged; nothing is retried.
+ *
+ * Preallocation (sync 'always' only): the segment file is grown with zeros ahead of the writes, a
+ * chunk at a time, so most groups overwrite allocated blocks and their fdatasync need not commit a
+ * new file size through the journal. Each record carries how far its segment was known durable
+ * when it was encoded (`#durableBytes`), which is what lets recovery tell the hole a power loss
+ * can leave in overwritten space from corruption (see src/fs/wal-format.ts). Under 'interval' and
+ * 'never' there is no fsync per group to speed up, so preallocating would only cost bandwidth.
  */
 export class WalActor {
   readonly #bus: Bus;
@@ -87,6 +94,8 @@ export class WalActor {
    * cuts it off, so a reopen cannot serve a write that was refused.
    */
   #durableBytes = 0;
+  /** Size of the current segment file: records end at its `bytes`, zeros follow up to here. */
+  #allocatedBytes = 0;
 
   constructor(
     bus: Bus,
@@ -115,12 +124,14 @@ export class WalActor {
     if (last === undefined) {
       await this.#createSegment();
     } else {
+      await this.#dropZeroTail(last);
       const handle = await this.#options.fs.openAppend(this.#path(last.name), 'never');
       // Recovery may have replayed records, or a whole segment, that were readable but not durable
       // (the last store died before its fsync, or failed on one and was closed). The memtable now
       // serves them, so they must survive a crash from here on: sync the segment and the directory.
       this.#handle = await this.#makeDurable(handle);
       this.#durableBytes = last.bytes;
+      this.#allocatedBytes = last.bytes;
     }
     if (this.#retained.length > 0) this.#pruning = this.#pruneRetained().catch(() => undefined);
     if (this.#options.sync === 'interval') {
@@ -148,6 +159,31 @@ export class WalActor {
       await this.#cutUnacknowledgedTail();
       throw this.#failure;
     }
+    await this.#trimPreallocation();
+  }
+
+  /**
+   * After a clean close, drops the zeros preallocated past the last record: a closed store's
+   * segment holds its records and nothing else, and takes no idle disk space. Best effort: the
+   * zeros are harmless (they read as the segment's clean end).
+   */
+  async #trimPreallocation(): Promise<void> {
+    const current = this.#segments.at(-1);
+    if (current === undefined || this.#allocatedBytes <= current.bytes) return;
+    await this.#options.fs.truncate(this.#path(current.name), current.bytes).catch(() => undefined);
+    this.#allocatedBytes = current.bytes;
+  }
+
+  /**
+   * Recovery leaves the zeros preallocated past the last record (their end is the segment's clean
+   * end); a handle appends at the end of the file, so they go first. Only zeros are cut: recovery
+   * has already cut anything else after `bytes` (a torn tail) or refused to open.
+   */
+  async #dropZeroTail(last: WalSegment): Promise<void> {
+    const segmentPath = this.#path(last.name);
+    const fileBytes = await this.#options.fs.size(segmentPath);
+    assert(fileBytes >= last.bytes, `segment ${last.name} is ${fileBytes} bytes, shorter than its ${last.bytes} valid bytes`);
+    if (fileBytes > last.bytes) await this.#options.fs.truncate(segmentPath, last.bytes);
   }
 
   /**
@@ -245,7 +281,10 @@ export class WalActor {
     const group = this.#takeGroup();
     let buffer: Buffer;
     try {
-      buffer = this.#encodeGroup(group);
+      const offset = this.#segments.at(-1)!.bytes;
+      buffer = this.#encodeGroup(group, offset);
+      // Only a group that passes the zeros awaits: an await per group costs the non-durable hot path.
+      if (this.#passesPreallocation(offset + buffer.byteLength)) await this.#preallocate(offset + buffer.byteLength);
       await this.#handle.append(buffer);
     } catch (error) {
       this.#fail(error, 'write', group.requests);
@@ -256,7 +295,9 @@ export class WalActor {
       for (const request of group.requests) request.reject(this.#failure);
       return;
     }
-    this.#segments.at(-1)!.bytes += buffer.byteLength;
+    const segment = this.#segments.at(-1)!;
+    segment.bytes += buffer.byteLength;
+    this.#allocatedBytes = Math.max(this.#allocatedBytes, segment.bytes);
     this.#bus.publish({ type: 'wal.groupWritten', records: group.requests.length, bytes: buffer.byteLength });
     if (this.#options.sync === 'always') {
       this.#unsynced.push(group);
@@ -281,15 +322,44 @@ export class WalActor {
     return group;
   }
 
-  #encodeGroup(group: WrittenGroup): Buffer {
+  /** Encodes a group that will be written at `offset` of the current segment. */
+  #encodeGroup(group: WrittenGroup, offset: number): Buffer {
     let bytes = 0;
     for (const request of group.requests) bytes += request.recordBytes;
     const buffer = Buffer.allocUnsafe(bytes);
     let at = 0;
     const { firstSeq, requests } = group;
-    for (let index = 0; index < requests.length; index++) at = encodeWalRecord(buffer, at, firstSeq + index, requests[index].ops);
+    // What the last completed fsync covered, read now: a sync finishing later only makes it an
+    // understatement, which recovery tolerates; an overstatement would call a power loss corruption.
+    const durableBytes = this.#durableBytes;
+    assert(durableBytes <= offset, `durable bytes ${durableBytes} past the write offset ${offset}`);
+    for (let index = 0; index < requests.length; index++) {
+      at = encodeWalRecord(buffer, at, firstSeq + index, requests[index].ops, durableBytes);
+    }
     assert(at === bytes, `encoded ${at} bytes, measured ${bytes}`);
     return buffer;
+  }
+
+  /** Whether the current segment is grown with zeros ahead of the writes (see the class comment). */
+  #preallocates(handle: FileHandle): boolean {
+    return this.#options.sync === 'always' && handle.extendWithZeros !== undefined;
+  }
+
+  /** Whether a write ending at `endBytes` needs the segment grown first (never without preallocation). */
+  #passesPreallocation(endBytes: number): boolean {
+    return endBytes > this.#allocatedBytes && this.#handle !== undefined && this.#preallocates(this.#handle);
+  }
+
+  /**
+   * Before a write would end at `endBytes`, past the zeros already there: grows the file by a chunk
+   * (or by as much as the write needs). The write's own fdatasync makes the new size durable.
+   */
+  async #preallocate(endBytes: number): Promise<void> {
+    const handle = this.#handle;
+    assert(handle !== undefined && this.#passesPreallocation(endBytes), 'a write past the preallocated zeros');
+    const toBytes = this.#allocatedBytes + Math.max(walPreallocateBytes, endBytes - this.#allocatedBytes);
+    await handle.extendWithZeros!(toBytes);
+    this.#allocatedBytes = toBytes;
   }
 
   #requestSync(): void {
@@ -397,15 +467,21 @@ export class WalActor {
   async #createSegment(): Promise<void> {
     const name = walSegmentName(this.#nextSeq);
     const handle = await this.#options.fs.openAppend(this.#path(name), 'new');
-    this.#handle = await this.#makeDurable(handle, encodeSegmentHeader());
+    const allocatedBytes = walSegmentHeaderBytes + (this.#preallocates(handle) ? walPreallocateBytes : 0);
+    this.#handle = await this.#makeDurable(handle, encodeSegmentHeader(), allocatedBytes);
     this.#segments.push({ name, firstSeq: this.#nextSeq, bytes: walSegmentHeaderBytes });
     this.#durableBytes = walSegmentHeaderBytes;
+    this.#allocatedBytes = allocatedBytes;
   }
 
-  /** Appends `header` if given, then fsyncs the file and the directory; closes the handle on failure. */
-  async #makeDurable(handle: FileHandle, header?: Buffer): Promise<FileHandle> {
+  /**
+   * Appends `header` if given and grows the file with zeros to `allocatedBytes` if that is more,
+   * then fsyncs the file and the directory; closes the handle on failure.
+   */
+  async #makeDurable(handle: FileHandle, header?: Buffer, allocatedBytes = 0): Promise<FileHandle> {
     try {
       if (header !== undefined) await handle.append(header);
+      if (allocatedBytes > (header?.byteLength ?? 0)) await handle.extendWithZeros!(allocatedBytes);
       await handle.sync();
       await this.#options.fs.syncDir(this.#options.dir);
       return handle;

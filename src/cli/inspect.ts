@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { NodeFileSystem } from '../fs/node-file-system.js';
 import { classifyDirectory, lockFileName, type DirectoryListing } from '../fs/file-names.js';
 import { readSnapshotEntries } from '../fs/snapshot-format.js';
-import { checkSegmentHeader, walkSegment, walSegmentHeaderBytes } from '../fs/wal-format.js';
+import { checkSegmentHeader, corruptionContext, isTornTail, walkSegment, walSegmentHeaderBytes } from '../fs/wal-format.js';
 import { fsErrorCode } from '../fs/file-system.js';
 import { recover, type DamageReport } from '../recovery.js';
 import { StoreCorruptError, StoreLockedError } from '../errors.js';
@@ -119,12 +119,11 @@ async function checkSegment(
   const walk = walkSegment(bytes, segment.firstSeq - 1, () => {});
   const seqs = { records: walk.records, firstSeq: segment.firstSeq, lastSeq: walk.lastSeq };
   if (walk.damage === undefined) return { file, kind: 'wal', status: 'ok', bytes: size, ...seqs };
-  const { offset, reason, validRecordAfter } = walk.damage;
-  if (validRecordAfter === undefined && isLast) {
+  const { offset, reason } = walk.damage;
+  if (isTornTail(walk.damage, isLast)) {
     return { file, kind: 'wal', status: 'torn-tail', bytes: size, offset, droppedBytes: size - offset, reason, ...seqs };
   }
-  const after = validRecordAfter ? ` (a valid record, seq ${validRecordAfter.seq}, follows at byte ${validRecordAfter.offset})` : ' (later segments follow)';
-  return { file, kind: 'wal', status: 'corrupt', bytes: size, offset, reason: reason + after, ...seqs };
+  return { file, kind: 'wal', status: 'corrupt', bytes: size, offset, reason: reason + corruptionContext(walk.damage, !isLast), ...seqs };
 }
 
 /** The log must start where the newest good snapshot ends (or at seq 1 without one), as recovery requires. */

@@ -8,8 +8,12 @@
  * Semantics every implementation must keep (the crash-safety argument relies on them):
  * - `FileHandle.append` writes the whole buffer at the end of the file or rejects; a rejected append
  *   may have written a prefix (a torn write), never anything else.
+ * - `FileHandle.append` writes at the handle's append position (the file's size when it was opened,
+ *   then the end of the last append): `extendWithZeros` grows the file without moving it, and later
+ *   appends overwrite those zeros in place.
  * - `FileHandle.sync` makes the file's data durable (fdatasync). Until it resolves, appended bytes may
- *   be lost on power failure. A failed sync must not be retried by the caller: the kernel may already
+ *   be lost on power failure, and bytes written over durable ones (preallocated zeros) may survive
+ *   in any subset of their sectors: a crash can leave a hole with later writes intact after it. A failed sync must not be retried by the caller: the kernel may already
  *   have dropped the dirty pages ("fsyncgate").
  * - `rename`, file creation and `unlink` become durable only after `syncDir` of the parent directory.
  * - Errors carry a Node-style `code` (`ENOENT`, `EEXIST`, `EIO`, `ENOSPC`, ...).
@@ -47,8 +51,16 @@ export interface FileSystem {
 }
 
 export interface FileHandle {
-  /** Appends the whole buffer at the end of the file (see the interface comment for failure). */
+  /** Writes the whole buffer at the append position and moves it (see the interface comment). */
   append(data: Uint8Array): Promise<void>;
+  /**
+   * Grows the file to `toBytes` by writing zeros past its current size — real zeros, so the blocks
+   * are allocated and a later append over them is an overwrite, whose fdatasync need not commit a
+   * new file size. Does not move the append position; a no-op if the file is already that long.
+   * The new size and zeros are durable after the next `sync`. A rejected call may have written a
+   * prefix of the zeros. Optional: without it the WAL is not preallocated (every write appends).
+   */
+  extendWithZeros?(toBytes: number): Promise<void>;
   /** fdatasync: the file's data (and size) is durable once this resolves. */
   sync(): Promise<void>;
   close(): Promise<void>;

@@ -50,9 +50,12 @@ export class NodeFileSystem implements FileSystem {
   }
 
   async openAppend(filePath: string, create: 'new' | 'truncate' | 'never'): Promise<FileHandle> {
-    const flags = { new: 'ax', truncate: 'w', never: 'r+' }[create];
+    // Never O_APPEND ('a'): Linux then ignores the write position, and `extendWithZeros` must not move it.
+    const flags = { new: 'wx', truncate: 'w', never: 'r+' }[create];
     const fd = await promisify(fs.open)(filePath, flags);
     let positionBytes = create === 'never' ? (await promisify(fs.fstat)(fd)).size : 0;
+    /** The file's size as this handle made it (the store is its only writer). */
+    let fileBytes = positionBytes;
     return {
       async append(data) {
         // Small appends go straight to the page cache on this thread: a write of a few KiB costs
@@ -60,6 +63,16 @@ export class NodeFileSystem implements FileSystem {
         if (data.byteLength <= appendSyncBytesMax) writeAllSync(fd, data, positionBytes);
         else await writeAll(fd, data, positionBytes);
         positionBytes += data.byteLength;
+        fileBytes = Math.max(fileBytes, positionBytes);
+      },
+      async extendWithZeros(toBytes) {
+        // Written, not ftruncate'd or fallocate'd: a sparse or unwritten extent would turn each later
+        // overwrite into an allocation (a metadata change the fdatasync must journal), the cost this avoids.
+        for (; fileBytes < toBytes; ) {
+          const bytes = Math.min(toBytes - fileBytes, zeroChunk.byteLength);
+          await writeAll(fd, zeroChunk.subarray(0, bytes), fileBytes);
+          fileBytes += bytes;
+        }
       },
       sync: () => fdatasync(fd),
       close: () => promisify(fs.close)(fd),
@@ -123,6 +136,8 @@ export class NodeFileSystem implements FileSystem {
 }
 
 const fdatasync = promisify(fs.fdatasync);
+/** Zeros written by `extendWithZeros`, a chunk at a time; shared, never written to. */
+const zeroChunk = Buffer.alloc(1024 * 1024);
 
 function writeAllSync(fd: number, data: Uint8Array, positionBytes: number): void {
   for (let written = 0; written < data.byteLength; ) {

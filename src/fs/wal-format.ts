@@ -5,29 +5,46 @@
  *
  *   segment header (16 bytes)
  *     0  magic        8 bytes  "DKVWAL\r\n"
- *     8  version      u32 LE   walFormatVersion
+ *     8  version      u32 LE   walFormatVersion (2; a version-1 segment is refused like any bad header)
  *    12  headerCrc    u32 LE   crc32c of bytes 0..12
- *   then records, back to back, until the end of the file:
- *     0  crc          u32 LE   crc32c of bytes 4 .. 16+payloadBytes (length, seq and payload)
+ *   then records, back to back:
+ *     0  crc          u32 LE   crc32c of bytes 4 .. 20+payloadBytes (length, seq, durableBytes, payload)
  *     4  payloadBytes u32 LE   1 .. recordBytesMax
  *     8  seq          u64 LE   1, 2, 3, ...: each record one more than the one before, across segments
- *    16  payload:
+ *    16  durableBytes u32 LE   how far this segment was known durable (the writer's last completed
+ *                              fdatasync) when the record was encoded; never more than the record's
+ *                              own offset, or the record counts as damage
+ *    20  payload:
  *          opCount u32 LE, then opCount ops:
  *          put:    type u8 = 1 | keyBytes u32 LE | key (UTF-8) | valueBytes u32 LE | value
  *          delete: type u8 = 2 | keyBytes u32 LE | key (UTF-8)
+ *   then, under sync 'always', zeros to the end of the file: space preallocated so that most
+ *   fdatasyncs overwrite allocated blocks instead of growing the file.
  *
  * A `put`, a `delete` and a whole `batch` are each one record, so a batch is atomic: its record is
  * either entirely valid (CRC) or not there. An all-zero header is never valid (seq starts at 1 and an
- * empty payload is refused), so a zero-filled tail reads as damage, not as records.
+ * empty payload is refused), so zeros never read as records.
+ *
+ * Reading a segment (`walkSegment`), a position X that holds no valid record is:
+ * - the clean end, if every byte from X to the end of the file is zero (preallocated space);
+ * - otherwise damage, and `provenDurable` says whether anything proves X was durable: a valid
+ *   record after X whose durableBytes exceeds X (a record written later found X already synced),
+ *   or a valid record at X whose seq is out of order. Preallocated space is overwritten in place,
+ *   so a power loss during an unfinished fdatasync can keep any subset of its sectors: records,
+ *   a hole, then later records. Such a hole is never proven durable, because every record after it
+ *   was encoded before anything at or past X was synced. A damaged last segment not proven
+ *   durable is a torn tail (cut); anything else is corruption (see `isTornTail`).
  */
 import { recordBytesMax } from '../limits.js';
 import { assert } from '../errors.js';
 import { crc32c, crc32cRange } from './crc32c.js';
 
 export const walSegmentMagic = Buffer.from('DKVWAL\r\n', 'latin1');
-export const walFormatVersion = 1;
+export const walFormatVersion = 2;
 export const walSegmentHeaderBytes = 16;
-export const walRecordHeaderBytes = 16;
+export const walRecordHeaderBytes = 20;
+/** Largest value of a record's durableBytes field (u32): segments are bounded so offsets fit. */
+export const walDurableBytesMax = 0xffff_ffff;
 const opTypePut = 1;
 const opTypeDelete = 2;
 const opCountBytes = 4;
@@ -51,6 +68,8 @@ export interface WalRecord {
   /** Where the record starts in its file, and its total size including the header. */
   offset: number;
   bytes: number;
+  /** How far the segment was known durable when the record was encoded. */
+  durableBytes: number;
 }
 
 export function encodeSegmentHeader(): Buffer {
@@ -70,9 +89,14 @@ export function walRecordBytes(ops: readonly EncodableOp[]): number {
   return bytes;
 }
 
-/** Encodes one record at `offset` of `target`, which must have room for `walRecordBytes(ops)`; returns the end. */
-export function encodeWalRecord(target: Buffer, offset: number, seq: number, ops: readonly EncodableOp[]): number {
+/**
+ * Encodes one record at `offset` of `target`, which must have room for `walRecordBytes(ops)`; returns
+ * the end. `durableBytes` is how far the segment the record goes into is known durable: the caller
+ * must never claim more (a reader would then call an ordinary power loss corruption).
+ */
+export function encodeWalRecord(target: Buffer, offset: number, seq: number, ops: readonly EncodableOp[], durableBytes: number): number {
   assert(Number.isSafeInteger(seq) && seq >= 1, `seq ${seq} must be a positive safe integer`);
+  assert(Number.isInteger(durableBytes) && durableBytes >= 0 && durableBytes <= walDurableBytesMax, `durableBytes ${durableBytes} must fit a u32`);
   let at = offset + walRecordHeaderBytes;
   at = putUint32(target, at, ops.length);
   for (let index = 0; index < ops.length; index++) {
@@ -96,6 +120,7 @@ export function encodeWalRecord(target: Buffer, offset: number, seq: number, ops
   // Two 32-bit halves: a BigInt per record costs more than the rest of the header.
   putUint32(target, offset + 8, seq % 2 ** 32);
   putUint32(target, offset + 12, Math.floor(seq / 2 ** 32));
+  putUint32(target, offset + 16, durableBytes);
   putUint32(target, offset, crc32cRange(target, offset + 4, at));
   return at;
 }
@@ -128,6 +153,8 @@ export interface RecordSpan {
   seq: number;
   offset: number;
   bytes: number;
+  /** The record's durableBytes field: never more than `offset` in a record that checks out. */
+  durableBytes: number;
 }
 
 export type RecordCheck = { ok: true; span: RecordSpan } | { ok: false; reason: string };
@@ -158,8 +185,11 @@ export function checkWalRecord(bytes: Buffer, offset: number): RecordCheck {
   if (crc32cRange(bytes, offset + 4, end) !== bytes.readUInt32LE(offset)) return { ok: false, reason: 'checksum mismatch' };
   const seq = readSeq(bytes, offset + 8);
   if (!Number.isSafeInteger(seq) || seq < 1) return { ok: false, reason: `sequence number ${seq} out of range` };
+  // The writer knew at most the bytes before the record durable: a larger claim is not its record.
+  const durableBytes = bytes.readUInt32LE(offset + 16);
+  if (durableBytes > offset) return { ok: false, reason: `record claims ${durableBytes} durable bytes at offset ${offset}` };
   if (!opsFitExactly(bytes, offset + walRecordHeaderBytes, end)) return { ok: false, reason: 'payload does not decode' };
-  return { ok: true, span: { seq, offset, bytes: end - offset } };
+  return { ok: true, span: { seq, offset, bytes: end - offset, durableBytes } };
 }
 
 /** Hands the operations of a record that `checkWalRecord` accepted to `visitor`, in order. */
@@ -231,9 +261,9 @@ export function checkSegmentHeader(bytes: Buffer): string | undefined {
 }
 
 /**
- * Whether any valid record starts after `offset` with a seq that could follow `lastSeq`: this is what
- * tells real corruption (acknowledged records after the damage) from a torn tail (nothing after it).
- * The seq window makes a chance CRC match on garbage practically impossible.
+ * The first valid record after `offset` with a seq that could follow `lastSeq`, if any:
+ * `findRecordsAfter` starts each run of records past damage with it. The seq window makes a chance
+ * CRC match on garbage practically impossible.
  */
 export function findValidRecordAfter(bytes: Buffer, offset: number, lastSeq: number): RecordSpan | undefined {
   const seqMax = lastSeq + 1 + Math.ceil((bytes.byteLength - offset) / recordBytesMin);
@@ -246,20 +276,78 @@ export function findValidRecordAfter(bytes: Buffer, offset: number, lastSeq: num
   return undefined;
 }
 
+/**
+ * Whether every byte from `offset` to the end is zero: space preallocated and never written, the
+ * clean end of a segment. Zeros can hide no record (an all-zero record header is invalid), and
+ * lost records at a segment's end still show as a seq gap to the next segment.
+ */
+export function isZeroFrom(bytes: Buffer, offset: number): boolean {
+  for (let at = offset; at < bytes.byteLength; at++) if (bytes[at] !== 0) return false;
+  return true;
+}
+
+/** The valid records after a damaged position, and the most any of them knew durable. */
+export interface RecordsAfter {
+  first: RecordSpan | undefined;
+  count: number;
+  /** The largest durableBytes among them; 0 if there are none. */
+  durableBytesMax: number;
+}
+
+/**
+ * Every valid record after damage at `offset`, re-synchronising past further damage: runs of
+ * back-to-back records, each run found by `findValidRecordAfter` with seqs above the last one seen.
+ * The seqs only grow, so this ends; the zero tail is not searched.
+ */
+export function findRecordsAfter(bytes: Buffer, offset: number, lastSeq: number): RecordsAfter {
+  const after: RecordsAfter = { first: undefined, count: 0, durableBytesMax: 0 };
+  let seq = lastSeq;
+  let at = offset;
+  // `at - 1`: the search starts one byte past its argument, and the byte at `at` may start a record.
+  for (let found = findValidRecordAfter(bytes, at, seq); found !== undefined; found = findValidRecordAfter(bytes, at - 1, seq)) {
+    after.first ??= found;
+    let span: RecordSpan = found;
+    for (;;) {
+      after.count++;
+      after.durableBytesMax = Math.max(after.durableBytesMax, span.durableBytes);
+      seq = span.seq;
+      at = span.offset + span.bytes;
+      const next = checkWalRecord(bytes, at);
+      if (!next.ok || next.span.seq !== seq + 1) break;
+      span = next.span;
+    }
+    if (isZeroFrom(bytes, at)) break;
+  }
+  return after;
+}
+
+export interface SegmentDamage extends RecordDamage {
+  /** The first valid record after the damage (or the out-of-order record at it), if any. */
+  validRecordAfter: RecordSpan | undefined;
+  /** The largest durableBytes among the valid records after the damage; 0 if there are none. */
+  durableBytesAfter: number;
+  /**
+   * Whether the damaged bytes are proven to have been durable, so that no power loss explains
+   * them: a record written later claims them durable (durableBytesAfter > offset), or the
+   * record at the damage checks out but is out of order (it was written whole).
+   */
+  provenDurable: boolean;
+}
+
 export interface SegmentWalk {
   /** Valid records read, and the seq of the last one (`seqBefore` if none). */
   records: number;
   lastSeq: number;
-  /** End of the last valid record: where a torn tail would be cut. */
+  /** End of the last valid record: the segment's clean end, or where a torn tail would be cut. */
   validBytes: number;
-  damage?: RecordDamage & { validRecordAfter: RecordSpan | undefined };
+  damage?: SegmentDamage;
 }
 
 /**
  * Walks every record of a segment whose header is valid, handing each checked record to `onRecord`.
- * Stops at the first position that is not a valid record or whose seq does not follow, and reports
- * it as `damage`, with whether a valid record follows it in the same file. The caller decides: torn
- * tail or corruption.
+ * Stops at the first position that is not a valid record or whose seq does not follow. If only
+ * zeros follow, that is the segment's clean end (preallocated space); otherwise it is `damage`,
+ * with what the records after it prove. The caller decides: torn tail or corruption (`isTornTail`).
  */
 export function walkSegment(bytes: Buffer, seqBefore: number, onRecord: (span: RecordSpan) => void): SegmentWalk {
   let at = walSegmentHeaderBytes;
@@ -268,13 +356,14 @@ export function walkSegment(bytes: Buffer, seqBefore: number, onRecord: (span: R
   while (at < bytes.byteLength) {
     const checked = checkWalRecord(bytes, at);
     if (!checked.ok) {
-      const validRecordAfter = findValidRecordAfter(bytes, at, lastSeq);
-      return { records, lastSeq, validBytes: at, damage: { offset: at, reason: checked.reason, validRecordAfter } };
+      if (isZeroFrom(bytes, at)) break;
+      return { records, lastSeq, validBytes: at, damage: damageAt(bytes, at, lastSeq, checked.reason) };
     }
     if (checked.span.seq !== lastSeq + 1) {
-      // A record that checks out but is out of order was written and acknowledged: never a torn tail.
+      // A record that checks out but is out of order was written whole: never a torn tail.
       const reason = `sequence number ${checked.span.seq} where ${lastSeq + 1} was expected`;
-      return { records, lastSeq, validBytes: at, damage: { offset: at, reason, validRecordAfter: checked.span } };
+      const span = checked.span;
+      return { records, lastSeq, validBytes: at, damage: { offset: at, reason, validRecordAfter: span, durableBytesAfter: span.durableBytes, provenDurable: true } };
     }
     onRecord(checked.span);
     records++;
@@ -282,6 +371,31 @@ export function walkSegment(bytes: Buffer, seqBefore: number, onRecord: (span: R
     at += checked.span.bytes;
   }
   return { records, lastSeq, validBytes: at };
+}
+
+function damageAt(bytes: Buffer, offset: number, lastSeq: number, reason: string): SegmentDamage {
+  const after = findRecordsAfter(bytes, offset, lastSeq);
+  const { first, durableBytesMax } = after;
+  return { offset, reason, validRecordAfter: first, durableBytesAfter: durableBytesMax, provenDurable: durableBytesMax > offset };
+}
+
+/**
+ * Torn tail or corruption? A torn tail is damage in the last segment that nothing proves durable:
+ * a write whose fdatasync never completed, so it was never acknowledged, and neither was anything
+ * after it (the fsync that acknowledged a later record would have made the damaged bytes durable
+ * too). Rotation syncs a segment before the next one exists, so damage in any other segment is
+ * corruption.
+ */
+export function isTornTail(damage: SegmentDamage, isLastSegment: boolean): boolean {
+  return isLastSegment && !damage.provenDurable;
+}
+
+/** Why damage is corruption, for messages: what follows it. */
+export function corruptionContext(damage: SegmentDamage, laterSegments: boolean): string {
+  const record = damage.validRecordAfter;
+  if (record === undefined) return laterSegments ? ' (later segments follow)' : '';
+  const proof = damage.durableBytesAfter > damage.offset ? `, written when ${damage.durableBytesAfter} bytes were durable` : '';
+  return ` (a valid record, seq ${record.seq}, follows at byte ${record.offset}${proof})`;
 }
 
 export interface SegmentScan extends Omit<SegmentWalk, 'records'> {

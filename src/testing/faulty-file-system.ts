@@ -4,6 +4,7 @@ import { Prng } from './prng.js';
 /** Every file-system call a fault can be attached to. */
 export type FaultOp =
   | 'append'
+  | 'extend' // FileHandle.extendWithZeros
   | 'sync'
   | 'syncDir'
   | 'rename'
@@ -19,7 +20,7 @@ export type FaultOp =
   | 'size';
 
 export const FAULT_OPS: readonly FaultOp[] = [
-  'append', 'sync', 'syncDir', 'rename', 'openAppend', 'openRead', 'readFile',
+  'append', 'extend', 'sync', 'syncDir', 'rename', 'openAppend', 'openRead', 'readFile',
   'read', 'unlink', 'truncate', 'mkdir', 'readdir', 'lock', 'size',
 ];
 
@@ -203,6 +204,14 @@ export class FaultyFileSystem implements FileSystem {
         return handle.sync();
       },
       close: () => guard.close(),
+      // Offered only when the inner handle has it, so the wrapper never adds a capability.
+      ...(handle.extendWithZeros === undefined ? {} : {
+        extendWithZeros: async (toBytes: number) => {
+          guard.check('write');
+          this.beforeCall('extend', filePath);
+          return handle.extendWithZeros!(toBytes);
+        },
+      }),
     };
   }
 
@@ -334,7 +343,7 @@ function isCrashable(fs: FileSystem): fs is FileSystem & Crashable {
 
 /** The syscall a real failure of each operation would name in its message. */
 const SYSCALLS: Record<FaultOp, string> = {
-  append: 'write', sync: 'fdatasync', syncDir: 'fsync', rename: 'rename', openAppend: 'open',
+  append: 'write', extend: 'write', sync: 'fdatasync', syncDir: 'fsync', rename: 'rename', openAppend: 'open',
   openRead: 'open', readFile: 'read', read: 'read', unlink: 'unlink', truncate: 'ftruncate',
   mkdir: 'mkdir', readdir: 'scandir', lock: 'open', size: 'stat',
 };

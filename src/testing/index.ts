@@ -4,7 +4,8 @@
  *
  * @module durable-kv/testing
  */
-export { MemoryFileSystem } from './memory-file-system.js';
+export { MemoryFileSystem, memorySectorBytes } from './memory-file-system.js';
+export type { MemoryFileSystemOptions } from './memory-file-system.js';
 export { FaultyFileSystem, FAULT_OPS } from './faulty-file-system.js';
 export type { FaultCode, FaultFilter, FaultOp, FaultStats, FaultyFileSystemOptions } from './faulty-file-system.js';
 export { Prng } from './prng.js';

@@ -1,12 +1,30 @@
 import { posix } from 'node:path';
 import type { FileHandle, FileLock, FileSystem, ReadHandle } from '../fs/file-system.js';
+import { Prng } from './prng.js';
+
+/** The unit a disk writes atomically: an overwrite that was not synced survives or reverts per sector. */
+export const memorySectorBytes = 512;
+
+export interface MemoryFileSystemOptions {
+  /** Seeds which unsynced overwritten sectors survive a crash (default 0): a run replays from it. */
+  seed?: number;
+}
 
 /**
  * An in-memory {@link FileSystem} that models what survives a power loss, so tests can `crash()` it
  * at any point and check that the store recovers.
  *
  * The durability model is the conservative one the `FileSystem` contract promises and no more:
- * - A file's bytes survive only up to its last `FileHandle.sync()` (or `truncate()`, which syncs).
+ * - A file's size survives as of its last `FileHandle.sync()` (or `truncate()`, which syncs): bytes
+ *   written past the durable size since then are lost.
+ * - Bytes written over the durable region since the last sync (overwriting preallocated zeros, say)
+ *   survive or revert to their durable contents per 512-byte sector (`memorySectorBytes`), each
+ *   sector chosen independently by a PRNG seeded from the `seed` option: a crash can leave a hole
+ *   with later sectors intact after it, as a real disk can. The choices are drawn at `crash()` in
+ *   write order, so the same run replays the same holes. `durableFileBytes` shows every such sector
+ *   reverted (what is certain to survive).
+ * - Opening with O_TRUNC (`'truncate'`) then truncating below the durable size before a sync pins
+ *   the durable contents, overwritten sectors reverted.
  * - Creating, renaming and unlinking a file change the directory at once, but the change survives only
  *   after `syncDir` of that directory. A cross-directory rename needs both directories synced; if only
  *   one was, a crash can leave the file under both names or neither, as the model dictates.
@@ -23,6 +41,11 @@ export class MemoryFileSystem implements FileSystem {
   /** Bumped by `crash()`; a handle remembers the epoch it was opened in. */
   private epoch = 0;
   private readonly locks = new Map<Inode, object>();
+  private readonly prng: Prng;
+
+  constructor(options: MemoryFileSystemOptions = {}) {
+    this.prng = new Prng(options.seed ?? 0);
+  }
 
   async mkdir(dirPath: string): Promise<void> {
     this.mkdirSync(resolve(dirPath));
@@ -55,10 +78,17 @@ export class MemoryFileSystem implements FileSystem {
   async openAppend(filePath: string, create: 'new' | 'truncate' | 'never'): Promise<FileHandle> {
     const inode = this.openForAppend(resolve(filePath), create);
     const guard = this.handleGuard();
+    let positionBytes = inode.length;
     return {
       append: async (data) => {
         guard.check('write');
-        inode.append(data);
+        inode.write(positionBytes, data);
+        positionBytes += data.byteLength;
+      },
+      extendWithZeros: async (toBytes) => {
+        guard.check('write');
+        checkNonNegativeInteger('toBytes', toBytes);
+        if (toBytes > inode.length) inode.truncate(toBytes);
       },
       sync: async () => {
         guard.check('fdatasync');
@@ -128,7 +158,7 @@ export class MemoryFileSystem implements FileSystem {
   crash(): void {
     this.epoch += 1;
     this.locks.clear();
-    this.root.rollBack();
+    this.root.rollBack(this.prng);
   }
 
   /** Names in `dirPath` that would survive a crash now, sorted. */
@@ -274,10 +304,10 @@ class Directory {
   entries = new Map<string, Node>();
   durableEntries = new Map<string, Node>();
 
-  rollBack(): void {
+  rollBack(prng: Prng): void {
     this.entries = new Map(this.durableEntries);
     // A file linked under two names (half-durable cross-directory rename) is rolled back twice: harmless.
-    for (const node of this.entries.values()) node.rollBack();
+    for (const node of this.entries.values()) node.rollBack(prng);
   }
 }
 
@@ -285,27 +315,39 @@ class Directory {
  * A file's contents: current bytes, and the bytes that survive a crash.
  *
  * Appends and syncs are the hot path of a write-ahead log, so syncing must not copy the whole file.
- * While the durable bytes are a prefix of the current ones (the usual append-only case), they are stored
- * as just a length into the shared buffer; only a cut below that prefix (O_TRUNC before a sync) pins a
- * separate copy. Invariant: without `durableCopy`, `durableLength <= length` and bytes below
- * `durableLength` are never overwritten except by `corrupt`, which must hit both states anyway.
+ * The durable bytes are the first `durableLength` bytes of the shared buffer, except for the sectors
+ * in `overwritten`, whose durable contents are kept there (saved at their first overwrite since the
+ * last sync). Only a cut below the durable length (O_TRUNC before a sync) pins a separate copy.
+ * Invariant: without `durableCopy`, `durableLength <= length`, and bytes below `durableLength` change
+ * only after their sector's durable contents were saved (or by `corrupt`, which hits both states).
  */
 class Inode {
   private buffer: Uint8Array = new Uint8Array(0);
   length = 0;
   private durableLength = 0;
   private durableCopy: Uint8Array | undefined;
+  /** Sector index -> its durable contents, for durable sectors overwritten since the last sync. */
+  private overwritten = new Map<number, Uint8Array>();
 
   append(data: Uint8Array): void {
-    this.reserve(this.length + data.byteLength);
-    this.buffer.set(data, this.length); // copies: the caller may reuse its buffer
-    this.length += data.byteLength;
+    this.write(this.length, data);
+  }
+
+  /** Writes `data` at `positionBytes`, zero-filling any gap past the end (like pwrite). */
+  write(positionBytes: number, data: Uint8Array): void {
+    const end = positionBytes + data.byteLength;
+    this.saveDurableSectors(positionBytes, end);
+    this.reserve(end);
+    if (positionBytes > this.length) this.buffer.fill(0, this.length, positionBytes);
+    this.buffer.set(data, positionBytes); // copies: the caller may reuse its buffer
+    this.length = Math.max(this.length, end);
   }
 
   /** Cuts or zero-extends the current data (not durable by itself). */
   truncate(lengthBytes: number): void {
     if (lengthBytes < this.durableLength && this.durableCopy === undefined) {
-      this.durableCopy = this.buffer.slice(0, this.durableLength);
+      this.durableCopy = this.durableBytes();
+      this.overwritten.clear();
     }
     if (lengthBytes > this.length) {
       this.reserve(lengthBytes);
@@ -317,14 +359,20 @@ class Inode {
   sync(): void {
     this.durableCopy = undefined;
     this.durableLength = this.length;
+    this.overwritten.clear();
   }
 
-  rollBack(): void {
+  /** Power loss: the durable size, and each overwritten sector survives or reverts as `prng` draws. */
+  rollBack(prng: Prng): void {
     if (this.durableCopy !== undefined) {
       this.buffer = this.durableCopy;
       this.durableLength = this.durableCopy.byteLength;
       this.durableCopy = undefined;
     }
+    for (const [sector, durable] of this.overwritten) {
+      if (prng.chance(0.5)) this.buffer.set(durable, sector * memorySectorBytes);
+    }
+    this.overwritten.clear();
     this.length = this.durableLength;
   }
 
@@ -332,8 +380,12 @@ class Inode {
     return this.buffer.slice(0, this.length);
   }
 
+  /** What is certain to survive a crash now: overwritten sectors reverted. */
   durableBytes(): Uint8Array {
-    return this.durableCopy?.slice() ?? this.buffer.slice(0, this.durableLength);
+    if (this.durableCopy !== undefined) return this.durableCopy.slice();
+    const bytes = this.buffer.slice(0, this.durableLength);
+    for (const [sector, durable] of this.overwritten) bytes.set(durable, sector * memorySectorBytes);
+    return bytes;
   }
 
   read(positionBytes: number, lengthBytes: number): Uint8Array {
@@ -347,8 +399,22 @@ class Inode {
       throw new RangeError(`offset ${offset} is beyond the file (${this.length} bytes, ${durableLength} durable)`);
     }
     if (offset < this.length) this.buffer[offset] ^= xorMask;
-    // Without a separate copy the durable bytes are the buffer's prefix, already flipped above.
+    // Without a separate copy the durable bytes are the buffer's prefix, already flipped above,
+    // except in an overwritten sector, whose durable contents are kept apart.
     if (this.durableCopy !== undefined && offset < this.durableCopy.byteLength) this.durableCopy[offset] ^= xorMask;
+    const saved = this.durableCopy === undefined ? this.overwritten.get(Math.floor(offset / memorySectorBytes)) : undefined;
+    if (saved !== undefined && offset % memorySectorBytes < saved.byteLength) saved[offset % memorySectorBytes] ^= xorMask;
+  }
+
+  /** Before bytes [start, end) change: saves the durable contents of each durable sector they touch, once per sync. */
+  private saveDurableSectors(start: number, end: number): void {
+    if (this.durableCopy !== undefined) return; // the durable contents are pinned apart already
+    const durableEnd = Math.min(end, this.durableLength);
+    for (let sector = Math.floor(start / memorySectorBytes); sector * memorySectorBytes < durableEnd; sector++) {
+      if (this.overwritten.has(sector)) continue;
+      const sectorStart = sector * memorySectorBytes;
+      this.overwritten.set(sector, this.buffer.slice(sectorStart, Math.min(sectorStart + memorySectorBytes, this.durableLength)));
+    }
   }
 
   private reserve(capacity: number): void {

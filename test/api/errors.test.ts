@@ -248,7 +248,7 @@ describe('ERR_STORE_CORRUPT', () => {
     await store.close();
     const name = (await readdir(dir)).find((file) => file.endsWith('.wal'))!;
     const bytes = await readFile(path.join(dir, name));
-    const secondRecord = 16 + 16 + bytes.readUInt32LE(16 + 4);
+    const secondRecord = 16 + 20 + bytes.readUInt32LE(16 + 4); // segment header 16, record header 20
     bytes[secondRecord + 8] ^= 0x40; // its seq
     await writeFile(path.join(dir, name), bytes);
 

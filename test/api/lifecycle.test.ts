@@ -107,12 +107,12 @@ describe('operations$', () => {
     const walBytesWritten = store.stats().walBytes - walBytesBefore;
     const snapshot = await store.snapshot();
 
-    // Record bytes: 16 header + 4 op count + per op (1 type + 4 key length + key [+ 4 value length + value]).
+    // Record bytes: 20 header + 4 op count + per op (1 type + 4 key length + key [+ 4 value length + value]).
     expect(writes).toEqual([
-      { type: 'put', key: 'a', seq: 1, durationMs: expect.any(Number), bytes: 16 + 4 + 5 + 1 + 4 + 3 },
-      { type: 'delete', key: 'a', seq: 2, durationMs: expect.any(Number), bytes: 16 + 4 + 5 + 1 },
-      { type: 'batch', count: 3, seq: 3, durationMs: expect.any(Number), bytes: 16 + 4 + (5 + 1 + 4 + 1) * 2 + (5 + 1) },
-      { type: 'put', key: 'e', seq: 4, durationMs: expect.any(Number), bytes: 16 + 4 + 5 + 1 + 4 + 1 },
+      { type: 'put', key: 'a', seq: 1, durationMs: expect.any(Number), bytes: 20 + 4 + 5 + 1 + 4 + 3 },
+      { type: 'delete', key: 'a', seq: 2, durationMs: expect.any(Number), bytes: 20 + 4 + 5 + 1 },
+      { type: 'batch', count: 3, seq: 3, durationMs: expect.any(Number), bytes: 20 + 4 + (5 + 1 + 4 + 1) * 2 + (5 + 1) },
+      { type: 'put', key: 'e', seq: 4, durationMs: expect.any(Number), bytes: 20 + 4 + 5 + 1 + 4 + 1 },
     ]);
     for (const event of writes) expect(event.durationMs).toBeGreaterThanOrEqual(0);
     expect(writes.reduce((sum, event) => sum + event.bytes, 0)).toBe(walBytesWritten);

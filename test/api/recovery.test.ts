@@ -6,7 +6,7 @@ import { Prng } from '../../src/testing/index.js';
 import { closeAfterTest, tempDir } from '../helpers/temp-dir.js';
 
 const segmentHeaderBytes = 16;
-const recordHeaderBytes = 16;
+const recordHeaderBytes = 20;
 
 /** Opens a store in `dir`, puts k1..kN (values v1..vN) one by one, closes it; returns the WAL segment names. */
 async function writeRecords(dir: string, count: number, options: StoreOptions = {}): Promise<string[]> {
@@ -20,11 +20,22 @@ async function walSegments(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((name) => name.endsWith('.wal')).sort();
 }
 
-/** Where each record of a segment starts, read from the length fields alone (no CRC checks). */
+/**
+ * Where each record of a segment starts, read from the length fields alone (no CRC checks), up to
+ * the zeros preallocated after the last one (a zero length field).
+ */
 function recordOffsets(bytes: Buffer): number[] {
   const offsets: number[] = [];
-  for (let at = segmentHeaderBytes; at < bytes.byteLength; at += recordHeaderBytes + bytes.readUInt32LE(at + 4)) offsets.push(at);
+  for (let at = segmentHeaderBytes; at + 8 <= bytes.byteLength && bytes.readUInt32LE(at + 4) !== 0; at += recordHeaderBytes + bytes.readUInt32LE(at + 4)) {
+    offsets.push(at);
+  }
   return offsets;
+}
+
+/** Where the records of a segment end (zeros may follow). */
+function recordsEnd(bytes: Buffer): number {
+  const last = recordOffsets(bytes).at(-1);
+  return last === undefined ? segmentHeaderBytes : last + recordHeaderBytes + bytes.readUInt32LE(last + 4);
 }
 
 function expectKeys(store: DurableKVStore, from: number, to: number): void {
@@ -103,26 +114,31 @@ describe('a torn tail is cut off and reported', () => {
     expect(heard).toEqual([{ file: segment, offset: sixth, droppedBytes: 20, reason: expect.any(String) }]);
   });
 
-  it('recovers every record cleanly from a zero-filled tail, inventing none', async () => {
+  it('reads a zero-filled tail as the clean end of the log (preallocated space): every record, none invented, no torn tail', async () => {
     const dir = await tempDir();
     const [segment] = await writeRecords(dir, 5);
     const file = path.join(dir, segment);
     const size = (await stat(file)).size;
     await appendFile(file, new Uint8Array(4096));
 
-    const { store } = await openHearingTornTail(dir);
+    const { store, heard } = await openHearingTornTail(dir);
     expectKeys(store, 1, 5);
     expect(store.stats().lastSeq).toBe(5);
     expect(store.recoveryReport.recordsReplayed).toBe(5);
-    expect(store.recoveryReport.tornTail).toMatchObject({ file: segment, offset: size, droppedBytes: 4096 });
-    expect((await stat(file)).size).toBe(size);
+    expect(store.recoveryReport.tornTail).toBeUndefined();
+    expect(heard).toEqual([]);
+    // The store appends right after the last record, not after the zeros.
+    await store.put('k6', 'v6');
+    await store.close();
+    expect(recordOffsets(await readFile(file)).at(-1)).toBe(size);
   });
 });
 
 describe('damage with valid records after it is corruption', () => {
-  // Offsets inside a record: 0 crc, 4 length, 8 seq, 16 payload.
+  // Offsets inside a record: 0 crc, 4 length, 8 seq, 16 durableBytes, 20 payload.
   const fields: Array<[string, number, number]> = [
-    ['payload', 16 + 7, 0x01],
+    ['payload', 20 + 7, 0x01],
+    ['durableBytes field', 16, 0x01],
     ['length field', 4, 0x02],
     ['length field (high byte)', 7, 0x80],
     ['seq field', 8, 0x01],
@@ -184,8 +200,8 @@ describe('damage with valid records after it is corruption', () => {
     const dir = await tempDir();
     const segments = await writeRecords(dir, 12, { segmentBytesMax: 100, autoSnapshot: false });
     const first = path.join(dir, segments[0]);
-    const size = (await stat(first)).size;
-    await truncate(first, size - 3);
+    // Into its last record: cutting only the zeros preallocated after it would lose nothing.
+    await truncate(first, recordsEnd(await readFile(first)) - 3);
     const error = await openError(dir);
     expect(error.file).toBe(segments[0]);
   });

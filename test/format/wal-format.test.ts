@@ -22,7 +22,7 @@ function del(key: string): EncodableOp {
 
 function encodeRecord(seq: number, ops: EncodableOp[]): Buffer {
   const buffer = Buffer.alloc(walRecordBytes(ops));
-  expect(encodeWalRecord(buffer, 0, seq, ops)).toBe(buffer.byteLength);
+  expect(encodeWalRecord(buffer, 0, seq, ops, 0)).toBe(buffer.byteLength);
   return buffer;
 }
 
@@ -73,7 +73,7 @@ describe('record encode/parse round-trip', () => {
   it('measures records exactly (walRecordBytes matches what is encoded)', () => {
     for (const ops of [[del('')], [put('k', 'v')], sampleOps, [put('big', 'y'.repeat(70_000))]]) {
       const target = Buffer.alloc(walRecordBytes(ops) + 10);
-      expect(encodeWalRecord(target, 5, 1, ops)).toBe(5 + walRecordBytes(ops));
+      expect(encodeWalRecord(target, 5, 1, ops, 0)).toBe(5 + walRecordBytes(ops));
     }
   });
 
@@ -126,7 +126,7 @@ describe('a damaged record never parses', () => {
 
   /** A record header with a correct checksum over whatever length, seq and payload it is given. */
   function sealed(payloadBytes: number, seq: bigint, payload: Buffer): Buffer {
-    const record = Buffer.concat([Buffer.alloc(16), payload]);
+    const record = Buffer.concat([Buffer.alloc(20), payload]);
     record.writeUInt32LE(payloadBytes, 4);
     record.writeBigUInt64LE(seq, 8);
     record.writeUInt32LE(crc32c(record.subarray(4)), 0);
@@ -209,21 +209,21 @@ describe('scanSegment tells a torn tail from corruption', () => {
     expect(scanSegment(bytes, 5).damage).toMatchObject({ offset: walSegmentHeaderBytes });
   });
 
-  it('reports a zero-filled tail as damage and invents no records', () => {
+  it('reads a zero-filled tail as the clean end (preallocated space): no damage, no records invented', () => {
     const { bytes } = fiveRecords();
     for (const zeros of [1, 15, 16, 100, 4096]) {
       const scan = scanSegment(Buffer.concat([bytes, Buffer.alloc(zeros)]), 0);
       expect(scan.records.map((record) => record.seq)).toEqual([1, 2, 3, 4, 5]);
       expect(scan.validBytes).toBe(bytes.byteLength);
-      expect(scan.damage?.offset).toBe(bytes.byteLength);
-      expect(scan.damage?.validRecordAfter).toBeUndefined();
+      expect(scan.damage).toBeUndefined();
     }
   });
 
-  it('reads a segment of only zeros after the header as no records', () => {
+  it('reads a segment of only zeros after the header as no records and no damage', () => {
     const scan = scanSegment(Buffer.concat([encodeSegmentHeader(), Buffer.alloc(512)]), 0);
     expect(scan.records).toEqual([]);
-    expect(scan.damage?.validRecordAfter).toBeUndefined();
+    expect(scan.validBytes).toBe(walSegmentHeaderBytes);
+    expect(scan.damage).toBeUndefined();
   });
 });
 

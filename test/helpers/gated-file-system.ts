@@ -48,6 +48,7 @@ export class GatedFileSystem implements FileSystem {
     const handle = await this.inner.openAppend(filePath, create);
     return {
       append: (data) => handle.append(data),
+      ...(handle.extendWithZeros === undefined ? {} : { extendWithZeros: (toBytes: number) => handle.extendWithZeros!(toBytes) }),
       sync: async () => {
         if (this.#holding !== undefined && filePath.includes(this.#holding)) await this.#hold();
         return handle.sync();

@@ -31,12 +31,21 @@ function image(files: Files, name?: string, bytes?: Uint8Array): MemoryFileSyste
   return memory;
 }
 
-/** Record start offsets of a WAL segment, read from its length fields (16-byte header, 16-byte record header). */
+/**
+ * Record start offsets of a WAL segment, read from its length fields (16-byte header, 20-byte record
+ * header), up to the zeros preallocated after the last record (a zero length field).
+ */
 function recordOffsets(segment: Uint8Array): number[] {
   const bytes = Buffer.from(segment);
   const offsets: number[] = [];
-  for (let at = 16; at < bytes.byteLength; at += 16 + bytes.readUInt32LE(at + 4)) offsets.push(at);
+  for (let at = 16; at + 8 <= bytes.byteLength && bytes.readUInt32LE(at + 4) !== 0; at += 20 + bytes.readUInt32LE(at + 4)) offsets.push(at);
   return offsets;
+}
+
+/** Where the records of a segment end (preallocated zeros may follow). */
+function recordsEnd(segment: Uint8Array): number {
+  const last = recordOffsets(segment).at(-1)!;
+  return last + 20 + Buffer.from(segment).readUInt32LE(last + 4);
 }
 
 interface Outcome {
@@ -117,7 +126,7 @@ describe('WAL: a torn tail is cut off and every earlier record is kept', () => {
     }
   });
 
-  it('recovers from a zero-filled tail of any length', async () => {
+  it('reads a zero-filled tail of any length as the clean end (preallocated space), reporting nothing', async () => {
     const { files, segmentName, segment, states } = await walFixture();
     for (const zeros of [1, 7, 16, 17, 100, 4096]) {
       const padded = new Uint8Array(segment.byteLength + zeros);
@@ -125,7 +134,8 @@ describe('WAL: a torn tail is cut off and every earlier record is kept', () => {
       const outcome = await openOutcome(image(files, segmentName, padded));
       expect(outcome.error, `${zeros} zero bytes`).toBeUndefined();
       expect(outcome.contents).toEqual(states.at(-1));
-      expect(outcome.tornTail).toMatchObject({ file: segmentName, offset: segment.byteLength, droppedBytes: zeros });
+      expect(outcome.tornTail).toBeUndefined();
+      expect(outcome.tornTailEvents).toEqual([]);
     }
   });
 
@@ -184,13 +194,21 @@ describe('WAL: a flipped bit is a torn tail only in the last record, otherwise E
     const [first] = [...files.keys()].filter((name) => name.endsWith('.wal'));
     const segment = files.get(first)!;
     const lastStart = recordOffsets(segment).at(-1)!;
-    for (const offset of [lastStart, lastStart + 9, segment.byteLength - 1]) {
+    const end = recordsEnd(segment);
+    expect(end, 'rotation leaves the preallocated zeros after the last record').toBeLessThan(segment.byteLength);
+    for (const offset of [lastStart, lastStart + 9, end - 1]) {
       const damaged = segment.slice();
       damaged[offset] ^= 0x10;
       const outcome = await openOutcome(image(files, first, damaged));
       expectCode(outcome.error!, 'ERR_STORE_CORRUPT');
       expect(outcome.error).toMatchObject({ file: first, offset: lastStart });
     }
+    // A stray byte in its zero tail is damage too: not all zeros, so not a clean end.
+    const strayZero = segment.slice();
+    strayZero[segment.byteLength - 1] ^= 0x10;
+    const stray = await openOutcome(image(files, first, strayZero));
+    expectCode(stray.error!, 'ERR_STORE_CORRUPT');
+    expect(stray.error).toMatchObject({ file: first, offset: end });
     // Cutting the older segment short is the same: records after the cut were acknowledged.
     const outcome = await openOutcome(image(files, first, segment.slice(0, lastStart + 3)));
     expectCode(outcome.error!, 'ERR_STORE_CORRUPT');

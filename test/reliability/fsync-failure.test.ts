@@ -6,7 +6,8 @@
 import { filter, firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { BatchOperation, DurableKVStore, StoreOptions, StoreState } from '../../src/index.js';
-import { walSegmentName } from '../../src/fs/file-names.js';
+import { classifyDirectory, walSegmentName } from '../../src/fs/file-names.js';
+import { walkSegment } from '../../src/fs/wal-format.js';
 import { readSnapshot } from '../../src/fs/snapshot-format.js';
 import type { FileHandle, FileSystem } from '../../src/fs/file-system.js';
 import { FaultyFileSystem, MemoryFileSystem } from '../../src/testing/index.js';
@@ -75,9 +76,10 @@ function possibleContents(model: ReadonlyMap<string, string>, rejected: readonly
 /** Puts until the newest segment is full, so the next write starts a new segment; returns both names. */
 async function fillSegment(h: Harness, segmentBytesMax: number): Promise<{ full: string; next: string }> {
   for (let i = 0; i < 100; i++) {
-    const segments = (await h.memory.readdir(dir)).filter((name) => name.endsWith('.wal'));
-    const newest = segments.at(-1)!;
-    if (h.memory.fileBytes(`${dir}/${newest}`)!.byteLength >= segmentBytesMax) {
+    const { name: newest, firstSeq } = classifyDirectory(await h.memory.readdir(dir)).segments.at(-1)!;
+    // Used bytes, not the file's size: under sync 'always' the segment is preallocated with zeros.
+    const usedBytes = walkSegment(Buffer.from(h.memory.fileBytes(`${dir}/${newest}`)!), firstSeq - 1, () => {}).validBytes;
+    if (usedBytes >= segmentBytesMax) {
       return { full: newest, next: walSegmentName(h.store.stats().lastSeq + 1) };
     }
     await h.store.put(`fill${i}`, 'x'.repeat(20));

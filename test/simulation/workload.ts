@@ -100,7 +100,8 @@ class SimulationRun {
   constructor(seed: number, config: SimConfig, options: RunOptions) {
     this.#config = config;
     this.#log = options.log ?? (() => undefined);
-    this.#faulty = new FaultyFileSystem({ inner: options.disk?.() ?? new MemoryFileSystem(), seed });
+    // The disk's own seed picks which unsynced overwritten sectors a crash keeps: replayable from the run's seed.
+    this.#faulty = new FaultyFileSystem({ inner: options.disk?.() ?? new MemoryFileSystem({ seed }), seed });
   }
 
   stats(): SimStats {

@@ -143,6 +143,7 @@ describe('FaultyFileSystem: failNth', () => {
     const readHandle = await faulty.openRead('/db/f');
     const calls: Record<FaultOp, () => Promise<unknown>> = {
       append: () => appendHandle.append(bytes('x')),
+      extend: () => appendHandle.extendWithZeros!(100),
       sync: () => appendHandle.sync(),
       syncDir: () => faulty.syncDir('/db'),
       rename: () => faulty.rename('/db/f', '/db/g'),

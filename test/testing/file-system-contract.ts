@@ -81,6 +81,25 @@ export function describeFileSystemContract(name: string, makeFixture: () => Prom
       expect(text(await fs.readFile(at('a')))).toBe('abcdef');
     });
 
+    it('extendWithZeros grows the file with zeros without moving the append position, and never shrinks it', async () => {
+      for (const create of ['new', 'never'] as const) {
+        if (create === 'never') await writeFile('b', '');
+        const file = create === 'new' ? 'a' : 'b';
+        const handle = await fs.openAppend(at(file), create);
+        await handle.append(bytes('ab'));
+        await handle.extendWithZeros!(6);
+        expect(await fs.size(at(file))).toBe(6);
+        await handle.append(bytes('cd'));
+        await handle.extendWithZeros!(3);
+        await handle.append(bytes('ef'));
+        await handle.extendWithZeros!(10);
+        await handle.append(bytes('g'));
+        await handle.sync();
+        await handle.close();
+        expect(text(await fs.readFile(at(file))), create).toBe('abcdefg\0\0\0');
+      }
+    });
+
     it('rename replaces an existing target and removes the source name', async () => {
       await writeFile('from', 'new');
       await writeFile('to', 'old');
