@@ -354,10 +354,18 @@ export class WalActor {
    * Before a write would end at `endBytes`, past the zeros already there: grows the file by a chunk
    * (or by as much as the write needs). The write's own fdatasync makes the new size durable.
    */
+  /**
+   * A segment rotates once it reaches segmentBytesMax, so zeros much past that would never be
+   * written over: small segments get chunks no larger than themselves.
+   */
+  #preallocationChunkBytes(): number {
+    return Math.min(walPreallocateBytes, this.#options.segmentBytesMax);
+  }
+
   async #preallocate(endBytes: number): Promise<void> {
     const handle = this.#handle;
     assert(handle !== undefined && this.#passesPreallocation(endBytes), 'a write past the preallocated zeros');
-    const toBytes = this.#allocatedBytes + Math.max(walPreallocateBytes, endBytes - this.#allocatedBytes);
+    const toBytes = this.#allocatedBytes + Math.max(this.#preallocationChunkBytes(), endBytes - this.#allocatedBytes);
     await handle.extendWithZeros!(toBytes);
     this.#allocatedBytes = toBytes;
   }
@@ -467,7 +475,7 @@ export class WalActor {
   async #createSegment(): Promise<void> {
     const name = walSegmentName(this.#nextSeq);
     const handle = await this.#options.fs.openAppend(this.#path(name), 'new');
-    const allocatedBytes = walSegmentHeaderBytes + (this.#preallocates(handle) ? walPreallocateBytes : 0);
+    const allocatedBytes = walSegmentHeaderBytes + (this.#preallocates(handle) ? this.#preallocationChunkBytes() : 0);
     this.#handle = await this.#makeDurable(handle, encodeSegmentHeader(), allocatedBytes);
     this.#segments.push({ name, firstSeq: this.#nextSeq, bytes: walSegmentHeaderBytes });
     this.#durableBytes = walSegmentHeaderBytes;

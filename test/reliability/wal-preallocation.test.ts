@@ -66,14 +66,20 @@ describe("under sync 'always'", () => {
     await reopened.close();
   });
 
-  it('gives each new segment its first chunk, durable before any record goes in', async () => {
+  it('gives each new segment its first chunk, durable before any record goes in, no larger than the segment', async () => {
     const memory = new MemoryFileSystem();
-    const store = await openStore(memory, { segmentBytesMax: 300 });
+    const segmentBytesMax = 300;
+    const store = await openStore(memory, { segmentBytesMax });
+    const segmentsBefore = (await segmentsOf(memory)).length;
+    expect(memory.durableFileBytes(`${dir}/${(await segmentsOf(memory))[0].name}`)!.byteLength).toBe(walSegmentHeaderBytes + segmentBytesMax);
     for (let i = 0; i < 12; i++) await store.put(`k${i}`, 'v'.repeat(40));
     const segments = await segmentsOf(memory);
-    expect(segments.length).toBeGreaterThan(2);
+    expect(segments.length).toBeGreaterThan(segmentsBefore + 1);
+    // A segment rotates once it holds segmentBytesMax: its zeros stop one chunk (= segmentBytesMax) past that.
     for (const segment of segments) {
-      expect(memory.durableFileBytes(`${dir}/${segment.name}`)!.byteLength, segment.name).toBe(walSegmentHeaderBytes + walPreallocateBytes);
+      const durableBytes = memory.durableFileBytes(`${dir}/${segment.name}`)!.byteLength;
+      expect(durableBytes, segment.name).toBeGreaterThanOrEqual(walSegmentHeaderBytes + segmentBytesMax);
+      expect(durableBytes, segment.name).toBeLessThanOrEqual(walSegmentHeaderBytes + 2 * segmentBytesMax);
     }
     expect(store.stats().walBytes).toBe(segments.reduce((sum, segment) => sum + segment.usedBytes, 0));
     await store.close();
