@@ -5,7 +5,7 @@
  *   wal-00000000000000000001.wal    a WAL segment; the number is the seq of its first record
  *   snap-00000000000000004096.snap  a snapshot; the number is the last seq it includes
  *   snap-....snap.tmp               a snapshot being written (removed at open if a crash left it)
- *   LOCK                            held with flock(2) while the store is open
+ *   LOCK                            locked (fcntl OFD lock) while the store is open
  */
 const seqDigits = 20;
 const walPattern = /^wal-(\d{20})\.wal$/;
