@@ -351,10 +351,6 @@ export class WalActor {
   }
 
   /**
-   * Before a write would end at `endBytes`, past the zeros already there: grows the file by a chunk
-   * (or by as much as the write needs). The write's own fdatasync makes the new size durable.
-   */
-  /**
    * A segment rotates once it reaches segmentBytesMax, so zeros much past that would never be
    * written over: small segments get chunks no larger than themselves.
    */
@@ -362,6 +358,10 @@ export class WalActor {
     return Math.min(walPreallocateBytes, this.#options.segmentBytesMax);
   }
 
+  /**
+   * Before a write would end at `endBytes`, past the zeros already there: grows the file by a chunk
+   * (or by as much as the write needs). The write's own fdatasync makes the new size durable.
+   */
   async #preallocate(endBytes: number): Promise<void> {
     const handle = this.#handle;
     assert(handle !== undefined && this.#passesPreallocation(endBytes), 'a write past the preallocated zeros');
