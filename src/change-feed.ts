@@ -3,8 +3,8 @@ import { Observable, takeUntil } from 'rxjs';
 import type { Codec } from './codec.js';
 import type { FileSystem } from './fs/file-system.js';
 import type { Bus, WriteRequest } from './messages/index.js';
-import { classifyDirectory } from './fs/file-names.js';
-import { checkSegmentHeader, visitWalOps, walkSegment, type RecordSpan } from './fs/wal-format.js';
+import { classifyDirectory } from './format/file-names.js';
+import { checkSegmentHeader, visitWalOps, walkSegment, type RecordSpan } from './format/wal-format.js';
 import { assert, ChangesUnavailableError } from './errors.js';
 import { fsErrorCode } from './fs/file-system.js';
 

@@ -1,6 +1,5 @@
 import { InvalidArgumentError } from './errors.js';
-import type { StoredValue } from './actors/memtable.js';
-import type { EncodableOp } from './fs/wal-format.js';
+import type { EncodableOp, StoredValue } from './types.js';
 
 export type ValueEncoding = 'utf8' | 'json' | 'binary';
 

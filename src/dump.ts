@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { FileSystem } from './fs/file-system.js';
 import { NodeFileSystem } from './fs/node-file-system.js';
-import { classifyDirectory } from './fs/file-names.js';
-import { checkSegmentHeader, scanSegment } from './fs/wal-format.js';
+import { classifyDirectory } from './format/file-names.js';
+import { checkSegmentHeader, scanSegment } from './format/wal-format.js';
 
 /**
  * The WAL as text, for people: `PUT|seq|key|value` and `DELETE|seq|key`, one line per operation

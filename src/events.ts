@@ -1,6 +1,6 @@
 import type { StoreState } from './lifecycle.js';
-import type { DamageReport, RecoveryReport } from './recovery.js';
-import type { SnapshotResult } from './messages/index.js';
+import type { DamageReport, RecoveryReport } from './recovery/recover.js';
+import type { SnapshotResult } from './types.js';
 
 /** The store's Node-style events (`store.on(name, listener)`), with their listener arguments. */
 export interface StoreEvents {

@@ -1,5 +1,5 @@
 import type { FileSystem } from './fs/file-system.js';
-import type { SyncMode } from './actors/wal-actor.js';
+import type { SyncMode } from './types.js';
 import type { ValueEncoding } from './codec.js';
 import { NodeFileSystem } from './fs/node-file-system.js';
 import { InvalidArgumentError } from './errors.js';

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { FileSystem } from './fs/file-system.js';
 import { NodeFileSystem } from './fs/node-file-system.js';
-import { lockFileName } from './fs/file-names.js';
-import { recover, type DamageReport } from './recovery.js';
+import { lockFileName } from './format/file-names.js';
+import { recover, type DamageReport } from './recovery/recover.js';
 import { fsErrorCode } from './fs/file-system.js';
 import { StoreLockedError } from './errors.js';
 

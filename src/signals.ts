@@ -1,6 +1,6 @@
 import type { StoreState } from './lifecycle.js';
-import type { RecoveryReport } from './recovery.js';
-import type { SnapshotResult } from './messages/index.js';
+import type { RecoveryReport } from './recovery/recover.js';
+import type { SnapshotResult } from './types.js';
 
 /**
  * The engine's own signals, as `store.signals$` emits them: what an operator graphs at 3 a.m.

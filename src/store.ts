@@ -5,14 +5,13 @@ import { Engine } from './engine.js';
 import { lifecycleMachine, publicState, type StoreState } from './lifecycle.js';
 import { fileSystem, resolveOptions, type StoreOptions } from './options.js';
 import { prepareDelete, preparePut, describe } from './codec.js';
-import type { EncodableOp } from './fs/wal-format.js';
+import type { EncodableOp, SnapshotResult } from './types.js';
 import { InvalidArgumentError, StoreClosedError, StoreFailedError } from './errors.js';
 import { repairStore, type RepairReport } from './repair.js';
 import type { OperationEvent, StoreEvents } from './events.js';
 import type { StoreSignal } from './signals.js';
 import { changeFeed, type Change } from './change-feed.js';
-import type { RecoveryReport } from './recovery.js';
-import type { SnapshotResult } from './messages/index.js';
+import type { RecoveryReport } from './recovery/recover.js';
 import type { FileSystem } from './fs/file-system.js';
 
 /** The value type `get` returns for the chosen `valueEncoding`. */

@@ -1,6 +1,6 @@
 import { takeUntil } from 'rxjs';
 import type { Bus, CommittedRun } from '../messages/index.js';
-import { Memtable } from './memtable.js';
+import { Memtable } from '../memtable/memtable.js';
 import { assert } from '../errors.js';
 
 /**

@@ -1,11 +1,11 @@
 import { filter, firstValueFrom, takeUntil } from 'rxjs';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
-import type { Bus, SnapshotResult } from '../messages/index.js';
+import type { Bus } from '../messages/index.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
-import type { FrozenView } from './memtable.js';
-import { encodeEndBlock, encodeSnapshotHeader, SnapshotBlockWriter } from '../fs/snapshot-format.js';
-import { classifyDirectory, snapshotName, temporarySuffix } from '../fs/file-names.js';
+import type { FrozenView, SnapshotResult } from '../types.js';
+import { encodeEndBlock, encodeSnapshotHeader, SnapshotBlockWriter } from '../format/snapshot-format.js';
+import { classifyDirectory, snapshotName, temporarySuffix } from '../format/file-names.js';
 import { snapshotBlockBytesTarget, snapshotSliceMs } from '../limits.js';
 import { assert } from '../errors.js';
 

@@ -3,20 +3,13 @@ import { takeUntil } from 'rxjs';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import type { Bus, WriteRequest } from '../messages/index.js';
+import type { SyncMode, WalSegment } from '../types.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
-import { encodeSegmentHeader, encodeWalRecord, walSegmentHeaderBytes } from '../fs/wal-format.js';
-import { walSegmentName } from '../fs/file-names.js';
+import { encodeSegmentHeader, encodeWalRecord, walSegmentHeaderBytes } from '../format/wal-format.js';
+import { walSegmentName } from '../format/file-names.js';
 import { assert, StoreClosedError, StoreFailedError, StoreOverloadedError } from '../errors.js';
 import { fsErrorCode } from '../fs/file-system.js';
 import { groupBytesMax, walPreallocateBytes } from '../limits.js';
-
-export type SyncMode = 'always' | 'interval' | 'never';
-
-export interface WalSegment {
-  name: string;
-  firstSeq: number;
-  bytes: number;
-}
 
 export interface WalActorOptions {
   fs: FileSystem;
@@ -61,7 +54,7 @@ interface WrittenGroup {
  * chunk at a time, so most groups overwrite allocated blocks and their fdatasync need not commit a
  * new file size through the journal. Each record carries how far its segment was known durable
  * when it was encoded (`#durableBytes`), which is what lets recovery tell the hole a power loss
- * can leave in overwritten space from corruption (see src/fs/wal-format.ts). Under 'interval' and
+ * can leave in overwritten space from corruption (see src/format/wal-format.ts). Under 'interval' and
  * 'never' there is no fsync per group to speed up, so preallocating would only cost bandwidth.
  */
 export class WalActor {

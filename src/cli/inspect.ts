@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { readFile, stat } from 'node:fs/promises';
 import { NodeFileSystem } from '../fs/node-file-system.js';
-import { classifyDirectory, lockFileName, type DirectoryListing } from '../fs/file-names.js';
-import { readSnapshotEntries } from '../fs/snapshot-format.js';
-import { checkSegmentHeader, corruptionContext, isTornTail, walkSegment, walSegmentHeaderBytes } from '../fs/wal-format.js';
+import { classifyDirectory, lockFileName, type DirectoryListing } from '../format/file-names.js';
+import { readSnapshotEntries } from '../format/snapshot-format.js';
+import { checkSegmentHeader, corruptionContext, isTornTail, walkSegment, walSegmentHeaderBytes } from '../format/wal-format.js';
 import { fsErrorCode } from '../fs/file-system.js';
-import { recover, type DamageReport } from '../recovery.js';
+import { recover, type DamageReport } from '../recovery/recover.js';
 import { StoreCorruptError, StoreLockedError } from '../errors.js';
 
 /** What `verify` found in one file. */

@@ -1,5 +1,5 @@
 import type { CommittedRun } from './wal-messages.js';
-import type { FrozenView } from '../actors/memtable.js';
+import type { FrozenView } from '../types.js';
 
 /** Messages the memtable actor publishes, and the one it takes besides `wal.committed`/`wal.rotated`. */
 export type MemtableMessage =

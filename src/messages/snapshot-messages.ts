@@ -1,11 +1,4 @@
-/** What `snapshot()` resolves with. */
-export interface SnapshotResult {
-  /** The last seq the snapshot includes. */
-  seq: number;
-  keys: number;
-  bytes: number;
-  durationMs: number;
-}
+import type { SnapshotResult } from '../types.js';
 
 /** Messages the snapshot actor takes and publishes. */
 export type SnapshotMessage =

@@ -1,7 +1,6 @@
-import type { EncodableOp } from '../fs/wal-format.js';
+import type { EncodableOp, WriteKind } from '../types.js';
 import type { StoreFailedError } from '../errors.js';
 
-export type WriteKind = 'put' | 'delete' | 'batch';
 
 /**
  * One caller's write on its way through the WAL actor. Its ops become one WAL record (one seq);

@@ -1,6 +1,6 @@
 import { MessagePort } from 'node:worker_threads';
 import type { BatchOperation, StoreStats } from '../store.js';
-import type { SnapshotResult } from '../messages/index.js';
+import type { SnapshotResult } from '../types.js';
 import { InvalidArgumentError, StoreClosedError, assert } from '../errors.js';
 import { fromWireError, isStoreReply, sendable, type StoreMethod, type StoreRequest } from './protocol.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Memtable, type StoredValue } from '../../src/actors/memtable.js';
+import { Memtable } from '../../src/memtable/memtable.js';
+import type { StoredValue } from '../../src/types.js';
 import { Prng } from '../../src/testing/index.js';
 
 function memtableOf(entries: Record<string, string>): Memtable {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { WalActor, type WalActorOptions } from '../../src/actors/wal-actor.js';
 import { Bus, type WriteRequest } from '../../src/messages/index.js';
-import { scanSegment, walRecordBytes, type EncodableOp } from '../../src/fs/wal-format.js';
+import { scanSegment, walRecordBytes } from '../../src/format/wal-format.js';
+import type { EncodableOp } from '../../src/types.js';
 import { StoreClosedError, StoreFailedError, StoreOverloadedError } from '../../src/errors.js';
 import type { FileSystem } from '../../src/fs/file-system.js';
 import { FaultyFileSystem, MemoryFileSystem } from '../../src/testing/index.js';

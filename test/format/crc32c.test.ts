@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
-import { crc32c, crc32cInJs, crc32cRange, jsCrcBytesMax } from '../../src/fs/crc32c.js';
+import { crc32c, crc32cInJs, crc32cRange, jsCrcBytesMax } from '../../src/format/crc32c.js';
 import { Prng } from '../../src/testing/prng.js';
 
 function native(bytes: Uint8Array, start: number, end: number, initial = 0): number {

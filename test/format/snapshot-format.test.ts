@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { StoredValue } from '../../src/types.js';
 import { StoreCorruptError } from '../../src/index.js';
 import {
   encodeEndBlock,
@@ -7,11 +8,10 @@ import {
   readSnapshot,
   snapshotHeaderBytes,
   type SnapshotReadResult,
-  type SnapshotValue,
-} from '../../src/fs/snapshot-format.js';
+} from '../../src/format/snapshot-format.js';
 import { MemoryFileSystem } from '../../src/testing/index.js';
 
-type Entry = readonly [string, SnapshotValue];
+type Entry = readonly [string, StoredValue];
 
 const blocks: Entry[][] = [
   [
@@ -64,7 +64,7 @@ async function corruption(bytes: Uint8Array, delivered: Array<[string, Buffer]> 
   throw new Error('expected StoreCorruptError');
 }
 
-const asBuffer = (value: SnapshotValue) => (typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value));
+const asBuffer = (value: StoredValue) => (typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value));
 
 describe('snapshot round-trip', () => {
   it('reads back every entry, in order, with the seq, count and size', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { EncodableOp } from '../../src/types.js';
 import {
   checkSegmentHeader,
   encodeSegmentHeader,
@@ -7,9 +8,8 @@ import {
   scanSegment,
   walRecordBytes,
   walSegmentHeaderBytes,
-  type EncodableOp,
-} from '../../src/fs/wal-format.js';
-import { crc32c } from '../../src/fs/crc32c.js';
+} from '../../src/format/wal-format.js';
+import { crc32c } from '../../src/format/crc32c.js';
 
 function put(key: string, value: string | Uint8Array): EncodableOp {
   const valueBytes = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;

@@ -1,8 +1,9 @@
 /**
  * How the reader tells the end of a preallocated segment, a torn tail and corruption apart, from the
- * records' durableBytes (format v2). See the comment at the top of src/fs/wal-format.ts.
+ * records' durableBytes (format v2). See the comment at the top of src/format/wal-format.ts.
  */
 import { describe, expect, it } from 'vitest';
+import type { EncodableOp } from '../../src/types.js';
 import {
   checkSegmentHeader,
   checkWalRecord,
@@ -12,9 +13,8 @@ import {
   walkSegment,
   walRecordBytes,
   walSegmentHeaderBytes,
-  type EncodableOp,
-} from '../../src/fs/wal-format.js';
-import { crc32c } from '../../src/fs/crc32c.js';
+} from '../../src/format/wal-format.js';
+import { crc32c } from '../../src/format/crc32c.js';
 
 function put(key: string, value: string): EncodableOp {
   return { type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes: Buffer.byteLength(value) };

@@ -6,9 +6,9 @@
 import { filter, firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { BatchOperation, DurableKVStore, StoreOptions, StoreState } from '../../src/index.js';
-import { classifyDirectory, walSegmentName } from '../../src/fs/file-names.js';
-import { walkSegment } from '../../src/fs/wal-format.js';
-import { readSnapshot } from '../../src/fs/snapshot-format.js';
+import { classifyDirectory, walSegmentName } from '../../src/format/file-names.js';
+import { walkSegment } from '../../src/format/wal-format.js';
+import { readSnapshot } from '../../src/format/snapshot-format.js';
 import type { FileHandle, FileSystem } from '../../src/fs/file-system.js';
 import { FaultyFileSystem, MemoryFileSystem } from '../../src/testing/index.js';
 import {

@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseWalSegmentName, snapshotName } from '../../src/fs/file-names.js';
+import { parseWalSegmentName, snapshotName } from '../../src/format/file-names.js';
 import { FaultyFileSystem, MemoryFileSystem } from '../../src/testing/index.js';
 import { contentsOf, crashImage, dir, expectReopenedContents, modelContents, openStore, putMany, withHook } from './helpers.js';
 

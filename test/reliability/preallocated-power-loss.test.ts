@@ -6,8 +6,8 @@
  * ERR_STORE_CORRUPT.
  */
 import { describe, expect, it } from 'vitest';
-import { classifyDirectory } from '../../src/fs/file-names.js';
-import { walkSegment } from '../../src/fs/wal-format.js';
+import { classifyDirectory } from '../../src/format/file-names.js';
+import { walkSegment } from '../../src/format/wal-format.js';
 import { MemoryFileSystem, Prng } from '../../src/testing/index.js';
 import { GatedFileSystem } from '../helpers/gated-file-system.js';
 import { dir, expectCode, openStore, rejectionOf } from './helpers.js';

@@ -8,8 +8,8 @@ import { totalBytes } from '../inspect.js';
 import { toRecord } from '../values.js';
 import { dumpWal } from '../../dump.js';
 import { NodeFileSystem } from '../../fs/node-file-system.js';
-import { classifyDirectory } from '../../fs/file-names.js';
-import { checkSegmentHeader, scanSegment } from '../../fs/wal-format.js';
+import { classifyDirectory } from '../../format/file-names.js';
+import { checkSegmentHeader, scanSegment } from '../../format/wal-format.js';
 import type { FileSystem } from '../../fs/file-system.js';
 
 export function registerDump(program: Command): void {

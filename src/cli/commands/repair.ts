@@ -7,9 +7,9 @@ import { startProgress, type Progress } from '../progress.js';
 import { isCuttable, planRepair, totalBytes, type RepairPlan } from '../inspect.js';
 import { DurableKVStore } from '../../store.js';
 import { NodeFileSystem } from '../../fs/node-file-system.js';
-import { classifyDirectory } from '../../fs/file-names.js';
+import { classifyDirectory } from '../../format/file-names.js';
 import { StoreCorruptError } from '../../errors.js';
-import type { DamageReport } from '../../recovery.js';
+import type { DamageReport } from '../../recovery/recover.js';
 import type { RepairReport } from '../../repair.js';
 
 export function registerRepair(program: Command): void {

@@ -6,8 +6,8 @@ import { exitCodes } from '../exit-codes.js';
 import { requireStore } from '../open-store.js';
 import { startProgress } from '../progress.js';
 import { filesToVerify, totalBytes, verifyFiles, type FileCheck } from '../inspect.js';
-import { classifyDirectory } from '../../fs/file-names.js';
-import { walSegmentHeaderBytes } from '../../fs/wal-format.js';
+import { classifyDirectory } from '../../format/file-names.js';
+import { walSegmentHeaderBytes } from '../../format/wal-format.js';
 
 export function registerVerify(program: Command): void {
   program

@@ -1,12 +1,11 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { FileSystem } from './fs/file-system.js';
-import type { StoredValue } from './actors/memtable.js';
-import type { WalSegment } from './actors/wal-actor.js';
-import { classifyDirectory, type DirectoryListing } from './fs/file-names.js';
-import { readSnapshotEntries } from './fs/snapshot-format.js';
-import { checkSegmentHeader, corruptionContext, isTornTail, visitWalOps, walkSegment, walSegmentHeaderBytes, type OpVisitor } from './fs/wal-format.js';
-import { StoreCorruptError } from './errors.js';
+import type { FileSystem } from '../fs/file-system.js';
+import type { StoredValue, WalSegment } from '../types.js';
+import { classifyDirectory, type DirectoryListing } from '../format/file-names.js';
+import { readSnapshotEntries } from '../format/snapshot-format.js';
+import { checkSegmentHeader, corruptionContext, isTornTail, visitWalOps, walkSegment, walSegmentHeaderBytes, type OpVisitor } from '../format/wal-format.js';
+import { StoreCorruptError } from '../errors.js';
 
 /** Damage found while reading the log, LevelDB-style: where, how many bytes dropped, and why. */
 export interface DamageReport {

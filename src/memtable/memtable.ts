@@ -1,17 +1,11 @@
 import { assert } from '../errors.js';
+import type { FrozenView, StoredValue } from '../types.js';
 import { overlayMergeSliceMs } from '../limits.js';
 
-/** A value as the memtable holds it: a string for 'utf8'/'json', a private byte copy for 'binary'. */
-export type StoredValue = string | Uint8Array;
 
 const tombstone = Symbol('deleted during snapshot');
 type OverlayValue = StoredValue | typeof tombstone;
 
-/** The map as of one seq, frozen while a snapshot writes it out. */
-export interface FrozenView {
-  readonly seq: number;
-  readonly map: ReadonlyMap<string, StoredValue>;
-}
 
 /**
  * The live data: a Map, plus an overlay while a snapshot runs.

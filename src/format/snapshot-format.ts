@@ -24,7 +24,8 @@
 import { recordBytesMax } from '../limits.js';
 import { assert, StoreCorruptError } from '../errors.js';
 import { crc32c } from './crc32c.js';
-import type { ReadHandle } from './file-system.js';
+import type { ReadHandle } from '../fs/file-system.js';
+import type { StoredValue } from '../types.js';
 
 export const snapshotMagic = Buffer.from('DKVSNAP\n', 'latin1');
 export const snapshotFormatVersion = 1;
@@ -34,8 +35,6 @@ const blockKindEntries = 1;
 const blockKindEnd = 2;
 const endPayloadBytes = 16;
 const entryHeaderBytes = 8;
-
-export type SnapshotValue = string | Uint8Array;
 
 export function encodeSnapshotHeader(seq: number): Buffer {
   const header = Buffer.alloc(snapshotHeaderBytes);
@@ -47,7 +46,7 @@ export function encodeSnapshotHeader(seq: number): Buffer {
 }
 
 /** The most bytes an entry can take: UTF-8 needs at most 3 bytes per UTF-16 code unit. */
-function entryBytesBound(key: string, value: SnapshotValue): number {
+function entryBytesBound(key: string, value: StoredValue): number {
   return entryHeaderBytes + key.length * 3 + (typeof value === 'string' ? value.length * 3 : value.byteLength);
 }
 
@@ -72,7 +71,7 @@ export class SnapshotBlockWriter {
   }
 
   /** Adds the entry, or returns false when the block is not empty and the entry might not fit. */
-  tryAdd(key: string, value: SnapshotValue): boolean {
+  tryAdd(key: string, value: StoredValue): boolean {
     const bound = entryBytesBound(key, value);
     if (this.#at + bound > this.#block.byteLength) {
       if (this.#count > 0) return false;
@@ -105,7 +104,7 @@ export class SnapshotBlockWriter {
 }
 
 /** Encodes one block holding exactly these entries (for tools and tests). */
-export function encodeEntriesBlock(entries: ReadonlyArray<readonly [string, SnapshotValue]>): Buffer {
+export function encodeEntriesBlock(entries: ReadonlyArray<readonly [string, StoredValue]>): Buffer {
   let bound = 0;
   for (const [key, value] of entries) bound += entryBytesBound(key, value);
   const writer = new SnapshotBlockWriter(bound);

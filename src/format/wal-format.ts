@@ -38,6 +38,7 @@
 import { recordBytesMax } from '../limits.js';
 import { assert } from '../errors.js';
 import { crc32c, crc32cRange } from './crc32c.js';
+import type { EncodableOp } from '../types.js';
 
 export const walSegmentMagic = Buffer.from('DKVWAL\r\n', 'latin1');
 export const walFormatVersion = 2;
@@ -54,10 +55,6 @@ const valueLengthBytes = 4;
 /** The smallest record: a delete of the empty key. Bounds the seq range a reader may believe. */
 const recordBytesMin = walRecordHeaderBytes + opCountBytes + opHeaderBytes;
 
-/** An operation ready to encode: byte lengths were measured once, when the caller's input was checked. */
-export type EncodableOp =
-  | { type: 'put'; key: string; keyBytes: number; value: string | Uint8Array; valueBytes: number }
-  | { type: 'delete'; key: string; keyBytes: number };
 
 /** An operation as read back: the value is a view into the segment's bytes. */
 export type DecodedOp = { type: 'put'; key: string; value: Buffer } | { type: 'delete'; key: string };
