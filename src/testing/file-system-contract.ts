@@ -1,11 +1,27 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fsErrorCode, type FileSystem } from '../../src/fs/file-system.js';
+import assert from 'node:assert/strict';
+import { fsErrorCode, type FileSystem } from '../fs/file-system.js';
 
 /** A file system to test, rooted at an existing empty directory. */
 export interface FileSystemFixture {
   fs: FileSystem;
   root: string;
   cleanup(): Promise<void> | void;
+  /**
+   * Whether the handles `fs.openAppend` returns have `extendWithZeros`, which the interface leaves
+   * optional (default true). When false, the case that checks its behaviour checks its absence instead.
+   */
+  extendsWithZeros?: boolean;
+}
+
+/**
+ * The functions of a test framework the suite registers its cases with: vitest's, node:test's and
+ * mocha's all fit, so durable-kv needs no test framework at run time.
+ */
+export interface ContractTestFunctions {
+  describe(name: string, body: () => void): unknown;
+  it(name: string, body: () => Promise<void>): unknown;
+  beforeEach(body: () => Promise<void>): unknown;
+  afterEach(body: () => Promise<void>): unknown;
 }
 
 const encoder = new TextEncoder();
@@ -14,7 +30,8 @@ const bytes = (text: string): Uint8Array => encoder.encode(text);
 // Compare as text: the real file system hands out Buffers, the in-memory one plain Uint8Arrays.
 const text = (data: Uint8Array): string => decoder.decode(data);
 
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+/** The code of the error `promise` rejects with ('no code' if it has none); undefined if it resolves. */
+async function rejectionCode(promise: Promise<unknown>): Promise<string | undefined> {
   try {
     await promise;
   } catch (error) {
@@ -24,10 +41,30 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 }
 
 /**
- * Behaviour every `FileSystem` must share. Run against both the real `NodeFileSystem` and the
- * `MemoryFileSystem`, it keeps the model from drifting away from what the disk actually does.
+ * Registers, with `test`'s functions, the behaviour every `FileSystem` must share: one `describe`
+ * named `FileSystem contract: ${name}` whose cases each run on a fresh fixture from `makeFixture`
+ * and call its `cleanup` afterwards. durable-kv runs it against both the real `NodeFileSystem` and
+ * the `MemoryFileSystem`, which keeps the model from drifting away from what the disk actually
+ * does; run it against your own `FileSystem` before handing that to a store.
+ *
+ * @example
+ * ```ts
+ * import { afterEach, beforeEach, describe, it } from 'vitest';
+ * import { fileSystemContract } from 'durable-kv/testing';
+ *
+ * fileSystemContract('MyFileSystem', async () => {
+ *   const fs = new MyFileSystem();
+ *   await fs.mkdir('/contract');
+ *   return { fs, root: '/contract', cleanup: () => fs.dispose() };
+ * }, { describe, it, beforeEach, afterEach });
+ * ```
  */
-export function describeFileSystemContract(name: string, makeFixture: () => Promise<FileSystemFixture> | FileSystemFixture): void {
+export function fileSystemContract(
+  name: string,
+  makeFixture: () => Promise<FileSystemFixture> | FileSystemFixture,
+  test: ContractTestFunctions,
+): void {
+  const { describe, it, beforeEach, afterEach } = test;
   describe(`FileSystem contract: ${name}`, () => {
     let fixture: FileSystemFixture;
     let fs: FileSystem;
@@ -54,23 +91,23 @@ export function describeFileSystemContract(name: string, makeFixture: () => Prom
       await handle.append(bytes('world'));
       await handle.sync();
       await handle.close();
-      expect(text(await fs.readFile(at('a')))).toBe('hello world');
+      assert.equal(text(await fs.readFile(at('a'))), 'hello world');
     });
 
     it("openAppend 'new' fails with EEXIST on an existing file", async () => {
       await writeFile('a', 'x');
-      expect(await codeOf(fs.openAppend(at('a'), 'new'))).toBe('EEXIST');
+      assert.equal(await rejectionCode(fs.openAppend(at('a'), 'new')), 'EEXIST');
     });
 
     it("openAppend 'truncate' empties an existing file", async () => {
       await writeFile('a', 'old content');
       const handle = await fs.openAppend(at('a'), 'truncate');
       await handle.close();
-      expect(await fs.size(at('a'))).toBe(0);
+      assert.equal(await fs.size(at('a')), 0);
     });
 
     it("openAppend 'never' fails with ENOENT on a missing file", async () => {
-      expect(await codeOf(fs.openAppend(at('missing'), 'never'))).toBe('ENOENT');
+      assert.equal(await rejectionCode(fs.openAppend(at('missing'), 'never')), 'ENOENT');
     });
 
     it("openAppend 'never' appends at the end of the existing data", async () => {
@@ -78,7 +115,7 @@ export function describeFileSystemContract(name: string, makeFixture: () => Prom
       const handle = await fs.openAppend(at('a'), 'never');
       await handle.append(bytes('def'));
       await handle.close();
-      expect(text(await fs.readFile(at('a')))).toBe('abcdef');
+      assert.equal(text(await fs.readFile(at('a'))), 'abcdef');
     });
 
     it('extendWithZeros grows the file with zeros without moving the append position, and never shrinks it', async () => {
@@ -86,17 +123,23 @@ export function describeFileSystemContract(name: string, makeFixture: () => Prom
         if (create === 'never') await writeFile('b', '');
         const file = create === 'new' ? 'a' : 'b';
         const handle = await fs.openAppend(at(file), create);
+        if (fixture.extendsWithZeros === false) {
+          assert.equal(handle.extendWithZeros, undefined, 'the fixture says extendsWithZeros: false');
+          await handle.close();
+          continue;
+        }
+        assert.ok(handle.extendWithZeros, 'extendWithZeros is optional: a fixture without it says extendsWithZeros: false');
         await handle.append(bytes('ab'));
-        await handle.extendWithZeros!(6);
-        expect(await fs.size(at(file))).toBe(6);
+        await handle.extendWithZeros(6);
+        assert.equal(await fs.size(at(file)), 6);
         await handle.append(bytes('cd'));
-        await handle.extendWithZeros!(3);
+        await handle.extendWithZeros(3);
         await handle.append(bytes('ef'));
-        await handle.extendWithZeros!(10);
+        await handle.extendWithZeros(10);
         await handle.append(bytes('g'));
         await handle.sync();
         await handle.close();
-        expect(text(await fs.readFile(at(file))), create).toBe('abcdefg\0\0\0');
+        assert.equal(text(await fs.readFile(at(file))), 'abcdefg\0\0\0', `openAppend '${create}'`);
       }
     });
 
@@ -104,78 +147,79 @@ export function describeFileSystemContract(name: string, makeFixture: () => Prom
       await writeFile('from', 'new');
       await writeFile('to', 'old');
       await fs.rename(at('from'), at('to'));
-      expect(text(await fs.readFile(at('to')))).toBe('new');
-      expect(await codeOf(fs.readFile(at('from')))).toBe('ENOENT');
+      assert.equal(text(await fs.readFile(at('to'))), 'new');
+      assert.equal(await rejectionCode(fs.readFile(at('from'))), 'ENOENT');
     });
 
     it('rename of a missing file fails with ENOENT', async () => {
-      expect(await codeOf(fs.rename(at('missing'), at('to')))).toBe('ENOENT');
+      assert.equal(await rejectionCode(fs.rename(at('missing'), at('to'))), 'ENOENT');
     });
 
     it('unlink removes the file, and fails with ENOENT when it is missing', async () => {
       await writeFile('a', 'x');
       await fs.unlink(at('a'));
-      expect(await codeOf(fs.readFile(at('a')))).toBe('ENOENT');
-      expect(await codeOf(fs.unlink(at('a')))).toBe('ENOENT');
+      assert.equal(await rejectionCode(fs.readFile(at('a'))), 'ENOENT');
+      assert.equal(await rejectionCode(fs.unlink(at('a'))), 'ENOENT');
     });
 
     it('truncate cuts the file to the given length', async () => {
       await writeFile('a', 'abcdef');
       await fs.truncate(at('a'), 2);
-      expect(text(await fs.readFile(at('a')))).toBe('ab');
-      expect(await fs.size(at('a'))).toBe(2);
+      assert.equal(text(await fs.readFile(at('a'))), 'ab');
+      assert.equal(await fs.size(at('a')), 2);
     });
 
     it('size reports the byte length, or ENOENT', async () => {
       await writeFile('a', 'héllo'); // 6 bytes in UTF-8
-      expect(await fs.size(at('a'))).toBe(6);
-      expect(await codeOf(fs.size(at('missing')))).toBe('ENOENT');
+      assert.equal(await fs.size(at('a')), 6);
+      assert.equal(await rejectionCode(fs.size(at('missing'))), 'ENOENT');
     });
 
     it('readdir lists entry names, and fails with ENOENT on a missing directory', async () => {
       await writeFile('b', '');
       await writeFile('a', '');
       await fs.mkdir(at('sub/deeper'));
-      expect((await fs.readdir(fixture.root)).sort()).toEqual(['a', 'b', 'sub']);
-      expect(await fs.readdir(at('sub'))).toEqual(['deeper']);
-      expect(await codeOf(fs.readdir(at('missing')))).toBe('ENOENT');
+      assert.deepEqual((await fs.readdir(fixture.root)).sort(), ['a', 'b', 'sub']);
+      assert.deepEqual(await fs.readdir(at('sub')), ['deeper']);
+      assert.equal(await rejectionCode(fs.readdir(at('missing'))), 'ENOENT');
     });
 
     it('mkdir is idempotent', async () => {
       await fs.mkdir(at('d'));
       await fs.mkdir(at('d'));
-      expect(await fs.readdir(at('d'))).toEqual([]);
+      assert.deepEqual(await fs.readdir(at('d')), []);
     });
 
     it('readFile and openRead of a missing file fail with ENOENT', async () => {
-      expect(await codeOf(fs.readFile(at('missing')))).toBe('ENOENT');
-      expect(await codeOf(fs.openRead(at('missing')))).toBe('ENOENT');
+      assert.equal(await rejectionCode(fs.readFile(at('missing'))), 'ENOENT');
+      assert.equal(await rejectionCode(fs.openRead(at('missing'))), 'ENOENT');
     });
 
     it('openRead reads at a position and returns fewer bytes at the end of the file', async () => {
       await writeFile('a', '0123456789');
       const handle = await fs.openRead(at('a'));
-      expect(text(await handle.read(2, 3))).toBe('234');
-      expect(text(await handle.read(7, 100))).toBe('789');
-      expect((await handle.read(10, 5)).byteLength).toBe(0);
-      expect((await handle.read(50, 5)).byteLength).toBe(0);
+      assert.equal(text(await handle.read(2, 3)), '234');
+      assert.equal(text(await handle.read(7, 100)), '789');
+      assert.equal((await handle.read(10, 5)).byteLength, 0);
+      assert.equal((await handle.read(50, 5)).byteLength, 0);
       await handle.close();
     });
 
     it('syncDir succeeds on an existing directory', async () => {
       await writeFile('a', 'x');
-      await expect(fs.syncDir(fixture.root)).resolves.toBeUndefined();
+      assert.equal(await fs.syncDir(fixture.root), undefined);
     });
 
     it('lock creates the file if missing', async () => {
       const lock = await fs.lock(at('LOCK'));
-      expect(await fs.readdir(fixture.root)).toContain('LOCK');
+      const names = await fs.readdir(fixture.root);
+      assert.ok(names.includes('LOCK'), `readdir gave ${JSON.stringify(names)}`);
       await lock.release();
     });
 
     it('a second lock of the same path fails with ELOCKED', async () => {
       const lock = await fs.lock(at('LOCK'));
-      expect(await codeOf(fs.lock(at('LOCK')))).toBe('ELOCKED');
+      assert.equal(await rejectionCode(fs.lock(at('LOCK'))), 'ELOCKED');
       await lock.release();
     });
 
@@ -191,7 +235,7 @@ export function describeFileSystemContract(name: string, makeFixture: () => Prom
       await first.release();
       const second = await fs.lock(at('LOCK'));
       await first.release();
-      expect(await codeOf(fs.lock(at('LOCK')))).toBe('ELOCKED');
+      assert.equal(await rejectionCode(fs.lock(at('LOCK'))), 'ELOCKED');
       await second.release();
     });
   });

@@ -1,6 +1,7 @@
 /**
  * `durable-kv/testing`: file systems for crash and fault-injection tests of code built on durable-kv's
- * `FileSystem` interface, and the seeded PRNG that makes those tests replayable.
+ * `FileSystem` interface, the seeded PRNG that makes those tests replayable, and the contract suite
+ * a `FileSystem` implementation must pass.
  *
  * @module durable-kv/testing
  */
@@ -9,3 +10,5 @@ export type { MemoryFileSystemOptions } from './memory-file-system.js';
 export { FaultyFileSystem, FAULT_OPS } from './faulty-file-system.js';
 export type { FaultCode, FaultFilter, FaultOp, FaultStats, FaultyFileSystemOptions } from './faulty-file-system.js';
 export { Prng } from './prng.js';
+export { fileSystemContract } from './file-system-contract.js';
+export type { ContractTestFunctions, FileSystemFixture } from './file-system-contract.js';

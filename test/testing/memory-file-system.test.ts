@@ -1,11 +1,10 @@
 import * as nodeFs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fsErrorCode } from '../../src/fs/file-system.js';
 import { NodeFileSystem } from '../../src/fs/node-file-system.js';
-import { MemoryFileSystem } from '../../src/testing/index.js';
-import { describeFileSystemContract } from './file-system-contract.js';
+import { fileSystemContract, MemoryFileSystem } from '../../src/testing/index.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const text = (data: Uint8Array | undefined): string | undefined => (data === undefined ? undefined : new TextDecoder().decode(data));
@@ -35,16 +34,26 @@ async function durableFile(fs: MemoryFileSystem, name: string, content: string):
   await fs.syncDir('/db');
 }
 
-describeFileSystemContract('MemoryFileSystem', async () => {
-  const fs = new MemoryFileSystem();
-  await fs.mkdir('/contract');
-  return { fs, root: '/contract', cleanup: () => undefined };
-});
+const vitest = { describe, it, beforeEach, afterEach };
 
-describeFileSystemContract('NodeFileSystem', () => {
-  const root = nodeFs.mkdtempSync(path.join(os.tmpdir(), 'dkv-'));
-  return { fs: new NodeFileSystem(), root, cleanup: () => nodeFs.rmSync(root, { recursive: true, force: true }) };
-});
+fileSystemContract(
+  'MemoryFileSystem',
+  async () => {
+    const fs = new MemoryFileSystem();
+    await fs.mkdir('/contract');
+    return { fs, root: '/contract', cleanup: () => undefined };
+  },
+  vitest,
+);
+
+fileSystemContract(
+  'NodeFileSystem',
+  () => {
+    const root = nodeFs.mkdtempSync(path.join(os.tmpdir(), 'dkv-'));
+    return { fs: new NodeFileSystem(), root, cleanup: () => nodeFs.rmSync(root, { recursive: true, force: true }) };
+  },
+  vitest,
+);
 
 describe('MemoryFileSystem: file data durability', () => {
   it('crash() keeps synced bytes and loses bytes appended after the last sync', async () => {
