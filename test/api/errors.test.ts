@@ -2,7 +2,6 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  DurableKVError,
   DurableKVStore,
   InvalidArgumentError,
   StoreClosedError,
@@ -13,34 +12,8 @@ import {
   type StoreOptions,
 } from '../../src/index.js';
 import { FaultyFileSystem, MemoryFileSystem } from '../../src/testing/index.js';
+import { expectCode, rejectionOf, thrownBy } from '../helpers/errors.js';
 import { closeAfterTest, tempDir } from '../helpers/temp-dir.js';
-
-/** The error a promise rejects with, or a function throws synchronously. */
-async function errorOf(action: () => unknown): Promise<DurableKVError> {
-  try {
-    await action();
-  } catch (error) {
-    return error as DurableKVError;
-  }
-  throw new Error('expected an error');
-}
-
-function syncErrorOf(action: () => unknown): DurableKVError {
-  try {
-    action();
-  } catch (error) {
-    return error as DurableKVError;
-  }
-  throw new Error('expected a synchronous throw');
-}
-
-function expectCode(error: unknown, Class: new (...args: never[]) => DurableKVError, code: string): void {
-  expect(error).toBeInstanceOf(Class);
-  expect(error).toBeInstanceOf(DurableKVError);
-  expect(error).toBeInstanceOf(Error);
-  expect((error as DurableKVError).code).toBe(code);
-  expect((error as Error).message).not.toBe('');
-}
 
 const stored = { a: '1', b: '2', 'c|d': '3' };
 
@@ -74,8 +47,8 @@ describe('ERR_INVALID_ARG', () => {
   it.each(rejected)('rejects %s and leaves stored data intact', async (_name, action) => {
     const dir = await tempDir();
     const store = await storeWithData(dir, limits);
-    const error = await errorOf(() => action(store));
-    expectCode(error, InvalidArgumentError, 'ERR_INVALID_ARG');
+    const error = await rejectionOf(() => action(store));
+    expectCode(error, 'ERR_INVALID_ARG', InvalidArgumentError);
     expect(Object.fromEntries(store.entries())).toEqual(stored);
     expect(store.stats().lastSeq).toBe(3);
     await store.close();
@@ -97,14 +70,14 @@ describe('ERR_INVALID_ARG', () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     for (const value of [() => 1, Symbol('s'), 10n, circular, undefined]) {
-      expectCode(await errorOf(() => json.put('k', value)), InvalidArgumentError, 'ERR_INVALID_ARG');
+      expectCode(await rejectionOf(() => json.put('k', value)), 'ERR_INVALID_ARG', InvalidArgumentError);
     }
     expect(json.size).toBe(0);
     await json.close();
 
     const binary = await DurableKVStore.open(path.join(dir, 'binary'), { valueEncoding: 'binary' });
     for (const value of ['text', [1, 2], new ArrayBuffer(2), 5, null]) {
-      expectCode(await errorOf(() => binary.put('k', value as unknown as Uint8Array)), InvalidArgumentError, 'ERR_INVALID_ARG');
+      expectCode(await rejectionOf(() => binary.put('k', value as unknown as Uint8Array)), 'ERR_INVALID_ARG', InvalidArgumentError);
     }
     expect(binary.size).toBe(0);
     await binary.close();
@@ -128,14 +101,14 @@ describe('ERR_INVALID_ARG', () => {
     const dir = await tempDir();
     const store = await storeWithData(dir);
     await store.close();
-    expectCode(await errorOf(() => DurableKVStore.open(dir, options as StoreOptions)), InvalidArgumentError, 'ERR_INVALID_ARG');
+    expectCode(await rejectionOf(() => DurableKVStore.open(dir, options as StoreOptions)), 'ERR_INVALID_ARG', InvalidArgumentError);
     const reopened = closeAfterTest(await DurableKVStore.open(dir));
     expect(Object.fromEntries(reopened.entries())).toEqual(stored);
   });
 
   it('refuses an empty or non-string directory', async () => {
-    expectCode(await errorOf(() => DurableKVStore.open('')), InvalidArgumentError, 'ERR_INVALID_ARG');
-    expectCode(await errorOf(() => DurableKVStore.open(42 as unknown as string)), InvalidArgumentError, 'ERR_INVALID_ARG');
+    expectCode(await rejectionOf(() => DurableKVStore.open('')), 'ERR_INVALID_ARG', InvalidArgumentError);
+    expectCode(await rejectionOf(() => DurableKVStore.open(42 as unknown as string)), 'ERR_INVALID_ARG', InvalidArgumentError);
   });
 });
 
@@ -155,9 +128,9 @@ describe('ERR_STORE_CLOSED', () => {
       ['stats', () => store.stats()],
     ];
     for (const [name, read] of reads) {
-      const error = syncErrorOf(read);
+      const error = thrownBy(read);
       expect(error, name).toBeInstanceOf(StoreClosedError);
-      expectCode(error, StoreClosedError, 'ERR_STORE_CLOSED');
+      expectCode(error, 'ERR_STORE_CLOSED', StoreClosedError);
     }
     const writes: Array<() => Promise<unknown>> = [
       () => store.put('a', 'x'),
@@ -169,7 +142,7 @@ describe('ERR_STORE_CLOSED', () => {
     for (const write of writes) {
       const result = write();
       expect(result).toBeInstanceOf(Promise); // a rejection, not a throw
-      expectCode(await errorOf(() => result), StoreClosedError, 'ERR_STORE_CLOSED');
+      expectCode(await rejectionOf(result), 'ERR_STORE_CLOSED', StoreClosedError);
     }
 
     const reopened = closeAfterTest(await DurableKVStore.open(dir));
@@ -182,15 +155,15 @@ describe('ERR_STORE_CLOSED', () => {
     const inFlight = store.put('in-flight', 'before close'); // issued before close: drained, not refused
     const closing = store.close();
     expect(store.state).toBe('closing');
-    expectCode(await errorOf(() => store.put('late', 'x')), StoreClosedError, 'ERR_STORE_CLOSED');
-    expectCode(await errorOf(() => store.delete('a')), StoreClosedError, 'ERR_STORE_CLOSED');
-    expectCode(await errorOf(() => store.batch([{ type: 'delete', key: 'a' }])), StoreClosedError, 'ERR_STORE_CLOSED');
-    expectCode(await errorOf(() => store.snapshot()), StoreClosedError, 'ERR_STORE_CLOSED');
+    expectCode(await rejectionOf(() => store.put('late', 'x')), 'ERR_STORE_CLOSED', StoreClosedError);
+    expectCode(await rejectionOf(() => store.delete('a')), 'ERR_STORE_CLOSED', StoreClosedError);
+    expectCode(await rejectionOf(() => store.batch([{ type: 'delete', key: 'a' }])), 'ERR_STORE_CLOSED', StoreClosedError);
+    expectCode(await rejectionOf(() => store.snapshot()), 'ERR_STORE_CLOSED', StoreClosedError);
     expect(store.get('a')).toBe('1');
     expect(store.has('b')).toBe(true);
     await expect(inFlight).resolves.toBeUndefined();
     await closing;
-    expectCode(syncErrorOf(() => store.get('a')), StoreClosedError, 'ERR_STORE_CLOSED');
+    expectCode(thrownBy(() => store.get('a')), 'ERR_STORE_CLOSED', StoreClosedError);
 
     const reopened = closeAfterTest(await DurableKVStore.open(dir));
     expect(Object.fromEntries(reopened.entries())).toEqual({ ...stored, 'in-flight': 'before close' });
@@ -211,10 +184,10 @@ describe('ERR_STORE_LOCKED', () => {
   it('refuses a second open of the same directory in this process until the first closes', async () => {
     const dir = await tempDir();
     const first = await storeWithData(dir);
-    const error = await errorOf(() => DurableKVStore.open(dir));
-    expectCode(error, StoreLockedError, 'ERR_STORE_LOCKED');
+    const error = await rejectionOf(() => DurableKVStore.open(dir));
+    expectCode(error, 'ERR_STORE_LOCKED', StoreLockedError);
     expect((error as StoreLockedError).dir).toBe(path.resolve(dir));
-    expectCode(await errorOf(() => DurableKVStore.repair(dir)), StoreLockedError, 'ERR_STORE_LOCKED');
+    expectCode(await rejectionOf(() => DurableKVStore.repair(dir)), 'ERR_STORE_LOCKED', StoreLockedError);
 
     // The refused open took nothing from the first store.
     await first.put('still', 'writable');
@@ -233,8 +206,8 @@ describe('ERR_STORE_LOCKED', () => {
     damaged[16 + 20] ^= 0x01; // inside the first record's payload; valid records follow
     await writeFile(segment, damaged);
 
-    expectCode(await errorOf(() => DurableKVStore.open(dir)), StoreCorruptError, 'ERR_STORE_CORRUPT');
-    expectCode(await errorOf(() => DurableKVStore.open(dir)), StoreCorruptError, 'ERR_STORE_CORRUPT'); // not LOCKED
+    expectCode(await rejectionOf(() => DurableKVStore.open(dir)), 'ERR_STORE_CORRUPT', StoreCorruptError);
+    expectCode(await rejectionOf(() => DurableKVStore.open(dir)), 'ERR_STORE_CORRUPT', StoreCorruptError); // not LOCKED
     await writeFile(segment, good);
     const reopened = closeAfterTest(await DurableKVStore.open(dir));
     expect(Object.fromEntries(reopened.entries())).toEqual(stored);
@@ -252,8 +225,8 @@ describe('ERR_STORE_CORRUPT', () => {
     bytes[secondRecord + 8] ^= 0x40; // its seq
     await writeFile(path.join(dir, name), bytes);
 
-    const error = (await errorOf(() => DurableKVStore.open(dir))) as StoreCorruptError;
-    expectCode(error, StoreCorruptError, 'ERR_STORE_CORRUPT');
+    const error = (await rejectionOf(() => DurableKVStore.open(dir))) as StoreCorruptError;
+    expectCode(error, 'ERR_STORE_CORRUPT', StoreCorruptError);
     expect(error.file).toBe(name);
     expect(error.offset).toBe(secondRecord);
     expect(error.message).toContain(name);
@@ -268,13 +241,13 @@ describe('ERR_STORE_FAILED', () => {
     const store = await storeWithData('/db', { fs: faulty, listeners: { error: (error) => errors.push(error) } });
     faulty.failNth('sync', 1, 'EIO', { pathIncludes: '.wal' });
 
-    const failed = await errorOf(() => store.put('lost', 'x'));
-    expectCode(failed, StoreFailedError, 'ERR_STORE_FAILED');
+    const failed = await rejectionOf(() => store.put('lost', 'x'));
+    expectCode(failed, 'ERR_STORE_FAILED', StoreFailedError);
     expect(store.state).toBe('failed');
     expect(errors).toEqual([failed]);
-    expectCode(await errorOf(() => store.put('later', 'y')), StoreFailedError, 'ERR_STORE_FAILED');
-    expectCode(await errorOf(() => store.delete('a')), StoreFailedError, 'ERR_STORE_FAILED');
-    expectCode(await errorOf(() => store.snapshot()), StoreFailedError, 'ERR_STORE_FAILED');
+    expectCode(await rejectionOf(() => store.put('later', 'y')), 'ERR_STORE_FAILED', StoreFailedError);
+    expectCode(await rejectionOf(() => store.delete('a')), 'ERR_STORE_FAILED', StoreFailedError);
+    expectCode(await rejectionOf(() => store.snapshot()), 'ERR_STORE_FAILED', StoreFailedError);
     expect(Object.fromEntries(store.entries())).toEqual(stored);
     await expect(store.close()).resolves.toBeUndefined();
 
@@ -290,8 +263,8 @@ describe('ERR_STORE_FAILED', () => {
     const faulty = new FaultyFileSystem({ inner: new MemoryFileSystem(), seed: 7 });
     const store = closeAfterTest(await DurableKVStore.open('/db', { fs: faulty }));
     faulty.failNth('append', 1, 'ENOSPC', { pathIncludes: '.wal' });
-    const error = await errorOf(() => store.put('k', 'v'));
-    expectCode(error, StoreFailedError, 'ERR_STORE_FAILED');
+    const error = await rejectionOf(() => store.put('k', 'v'));
+    expectCode(error, 'ERR_STORE_FAILED', StoreFailedError);
     expect(error.message).toMatch(/disk is full/);
   });
 });
@@ -305,7 +278,7 @@ describe('ERR_STORE_OVERLOADED', () => {
     const accepted = results.flatMap((result, i) => (result.status === 'fulfilled' ? [i] : []));
     expect(refused.length).toBeGreaterThan(0);
     expect(accepted.length).toBeGreaterThan(0);
-    for (const [, reason] of refused) expectCode(reason, StoreOverloadedError, 'ERR_STORE_OVERLOADED');
+    for (const [, reason] of refused) expectCode(reason, 'ERR_STORE_OVERLOADED', StoreOverloadedError);
     // Once the queue drains, writes are accepted again.
     await expect(store.put('after', 'v')).resolves.toBeUndefined();
     await store.close();
@@ -322,6 +295,6 @@ describe('ERR_STORE_OVERLOADED', () => {
     const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => store.put(`k${i}`, 'v'.repeat(400))));
     const refused = results.filter((result) => result.status === 'rejected');
     expect(refused.length).toBeGreaterThan(0);
-    for (const result of refused) expectCode((result as PromiseRejectedResult).reason, StoreOverloadedError, 'ERR_STORE_OVERLOADED');
+    for (const result of refused) expectCode((result as PromiseRejectedResult).reason, 'ERR_STORE_OVERLOADED', StoreOverloadedError);
   });
 });

@@ -34,17 +34,6 @@ function expectTyped(error: CodedError, code: ErrorCode): void {
   expectCode(error, code);
 }
 
-/** An async method must report misuse as a rejection, never as a synchronous throw. */
-async function rejectionOfCall(call: () => Promise<unknown>): Promise<CodedError> {
-  let promise: Promise<unknown>;
-  try {
-    promise = call();
-  } catch (error) {
-    throw new Error(`threw synchronously instead of rejecting: ${(error as Error).message}`);
-  }
-  return rejectionOf(promise);
-}
-
 type Store = DurableKVStore<string>;
 const bad = <T>(value: unknown) => value as T;
 
@@ -95,7 +84,7 @@ const invalidReads: Array<[string, (store: Store) => unknown]> = [
 describe('wrong argument types', () => {
   it.each(invalidWrites)('%s rejects with ERR_INVALID_ARG, writes nothing, and the store goes on', async (_name, write) => {
     const { memory, store, model } = await seeded();
-    expectTyped(await rejectionOfCall(() => write(store)), 'ERR_INVALID_ARG');
+    expectTyped(await rejectionOf(() => write(store)), 'ERR_INVALID_ARG');
     expect(store.state).toBe('ready');
     expect(contentsOf(store)).toEqual(modelContents(model));
     await store.put('after', 'ok');
@@ -124,8 +113,8 @@ describe('wrong argument types', () => {
       const store = (await DurableKVStore.open(dir, { fs: memory, valueEncoding })) as DurableKVStore<unknown>;
       await store.put('kept', valueEncoding === 'json' ? { kept: true } : Buffer.from('kept'));
       for (const value of values) {
-        expectTyped(await rejectionOfCall(() => store.put('k', value)), 'ERR_INVALID_ARG');
-        expectTyped(await rejectionOfCall(() => store.batch([{ type: 'put', key: 'k', value }])), 'ERR_INVALID_ARG');
+        expectTyped(await rejectionOf(() => store.put('k', value)), 'ERR_INVALID_ARG');
+        expectTyped(await rejectionOf(() => store.batch([{ type: 'put', key: 'k', value }])), 'ERR_INVALID_ARG');
       }
       await store.close();
       const reopened = (await DurableKVStore.open(dir, { fs: memory, valueEncoding })) as DurableKVStore<unknown>;
@@ -162,7 +151,7 @@ describe('open and repair with wrong arguments', () => {
     const { memory, store, model } = await seeded();
     await store.close();
     const realDir = await tempDir('durable-kv-bad-open-');
-    expectTyped(await rejectionOfCall(() => call(memory, realDir)), 'ERR_INVALID_ARG');
+    expectTyped(await rejectionOf(() => call(memory, realDir)), 'ERR_INVALID_ARG');
     expect(await readdir(realDir), 'nothing was created on the real file system').toEqual([]);
     await expectDurable(memory, model);
   });
@@ -185,7 +174,7 @@ describe('oversize keys, values and batches', () => {
 
   it.each(oversize)('%s rejects with ERR_INVALID_ARG and applies nothing', async (_name, write) => {
     const { memory, store, model } = await seeded();
-    expectTyped(await rejectionOfCall(() => write(store)), 'ERR_INVALID_ARG');
+    expectTyped(await rejectionOf(() => write(store)), 'ERR_INVALID_ARG');
     expect(contentsOf(store)).toEqual(modelContents(model));
     await store.close();
     await expectDurable(memory, model);
@@ -232,7 +221,7 @@ describe('after close', () => {
     const { memory, store, model } = await seeded();
     await store.close();
     const { writes, reads } = closedCalls(store);
-    for (const [, write] of writes) expectTyped(await rejectionOfCall(write), 'ERR_STORE_CLOSED');
+    for (const [, write] of writes) expectTyped(await rejectionOf(write), 'ERR_STORE_CLOSED');
     for (const [, read] of reads) expectTyped(thrownBy(read), 'ERR_STORE_CLOSED');
     await expect(store.close()).resolves.toBeUndefined();
     expect(store.state).toBe('closed');
@@ -245,7 +234,7 @@ describe('during close', () => {
     const { memory, store, model } = await seeded();
     const closing = store.close();
     const { writes, reads } = closedCalls(store);
-    const refused = writes.map(([, write]) => rejectionOfCall(write));
+    const refused = writes.map(([, write]) => rejectionOf(write));
     // Documented: reads keep working until the state is 'closed' (checked in the same tick as close()).
     expect(store.state).toBe('closing');
     expect(contentsOf(store)).toEqual(modelContents(model));

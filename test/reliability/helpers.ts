@@ -4,6 +4,8 @@ import type { ErrorCode } from '../../src/errors.js';
 import type { FileSystem } from '../../src/fs/file-system.js';
 import { MemoryFileSystem } from '../../src/testing/index.js';
 
+export { type CodedError, expectCode, rejectionOf, thrownBy } from '../helpers/errors.js';
+
 /** Where every in-memory store of this suite lives. */
 export const dir = '/db';
 
@@ -12,37 +14,9 @@ export const storeErrorCodes: readonly ErrorCode[] = [
   'ERR_INVALID_ARG', 'ERR_STORE_CLOSED', 'ERR_STORE_LOCKED', 'ERR_STORE_CORRUPT', 'ERR_STORE_FAILED', 'ERR_STORE_OVERLOADED',
 ];
 
-export type CodedError = Error & { code?: string; file?: string; offset?: number; reason?: string };
-
 /** Opens a utf8 store in `dir` on `fs`, with automatic snapshots off so tests decide when they run. */
 export function openStore(fs: FileSystem, options: StoreOptions = {}): Promise<DurableKVStore<string>> {
   return DurableKVStore.open(dir, { fs, autoSnapshot: false, ...options }) as Promise<DurableKVStore<string>>;
-}
-
-/** The rejection of `promise`; fails the test if it resolves. */
-export async function rejectionOf(promise: Promise<unknown>): Promise<CodedError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as CodedError;
-  }
-  throw new Error('expected a rejection, but the promise resolved');
-}
-
-/** What `fn` throws synchronously; fails the test if it returns. */
-export function thrownBy(fn: () => unknown): CodedError {
-  try {
-    fn();
-  } catch (error) {
-    return error as CodedError;
-  }
-  throw new Error('expected a throw, but the call returned');
-}
-
-/** Asserts a typed durable-kv error with `code`: never a raw TypeError or fs error. */
-export function expectCode(error: CodedError, code: ErrorCode): void {
-  expect(error, `${error.name}: ${error.message}`).toBeInstanceOf(Error);
-  expect(error.code, `${error.name}: ${error.message}`).toBe(code);
 }
 
 /** The store's whole contents as a sorted plain object, for readable diffs. */

@@ -6,6 +6,7 @@
  */
 import { DurableKVStore } from '../../src/store.js';
 import { FaultyFileSystem, MemoryFileSystem, type FaultStats } from '../../src/testing/index.js';
+import { codeOf } from '../helpers/errors.js';
 import { Model, SimulationFailure, describeDifference, sameState } from './model.js';
 import { formatOp, type BatchEntry, type SimConfig, type SimOp } from './ops.js';
 import { ProcessFileSystem } from './process-file-system.js';
@@ -57,11 +58,6 @@ async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
   for (let turn = 0; turn < hangTurns && !settled; turn++) await immediate();
   if (!settled) throw new SimulationFailure('hang', `${what} did not settle`);
   return guarded;
-}
-
-function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 function describeError(error: unknown): string {

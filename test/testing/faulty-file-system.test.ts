@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FaultyFileSystem, MemoryFileSystem, Prng, type FaultOp } from '../../src/testing/index.js';
-
-const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
-const text = (data: Uint8Array | undefined): string | undefined => (data === undefined ? undefined : new TextDecoder().decode(data));
-
-async function errorOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
+import { bytes, text } from '../helpers/bytes.js';
+import { rejectionOf } from '../helpers/errors.js';
 
 /** A faulty wrapper over a memory file system with an empty /db directory. */
 async function setup(seed = 1): Promise<{ memory: MemoryFileSystem; faulty: FaultyFileSystem }> {
@@ -64,7 +54,7 @@ describe('FaultyFileSystem: failNth', () => {
     faulty.failNth('append', 2, 'EIO');
 
     await handle.append(bytes('one;'));
-    const error = await errorOf(handle.append(bytes('two;')));
+    const error = await rejectionOf(handle.append(bytes('two;')));
     await handle.append(bytes('three;'));
 
     expect(error.code).toBe('EIO');
@@ -75,7 +65,7 @@ describe('FaultyFileSystem: failNth', () => {
     const { memory, faulty } = await setup();
     memory.writeFileDurable('/db/tmp', bytes('x'));
     faulty.failNth('rename', 1, 'EIO');
-    expect((await errorOf(faulty.rename('/db/tmp', '/db/final'))).code).toBe('EIO');
+    expect((await rejectionOf(faulty.rename('/db/tmp', '/db/final'))).code).toBe('EIO');
     expect(await memory.readdir('/db')).toEqual(['tmp']);
   });
 
@@ -85,7 +75,7 @@ describe('FaultyFileSystem: failNth', () => {
     const handle = await faulty.openAppend('/db/log', 'never');
     await handle.append(bytes('b'));
     faulty.failNth('sync', 1, 'EIO');
-    expect((await errorOf(handle.sync())).code).toBe('EIO');
+    expect((await rejectionOf(handle.sync())).code).toBe('EIO');
     expect(text(memory.durableFileBytes('/db/log'))).toBe('a');
   });
 
@@ -93,14 +83,14 @@ describe('FaultyFileSystem: failNth', () => {
     const { memory, faulty } = await setup();
     await faulty.openAppend('/db/new', 'new');
     faulty.failNth('syncDir', 1, 'EIO');
-    await errorOf(faulty.syncDir('/db'));
+    await rejectionOf(faulty.syncDir('/db'));
     expect(memory.listDurable('/db')).toEqual([]);
   });
 
   it('ENOSPC errors say "no space left on device" and name the path', async () => {
     const { faulty } = await setup();
     faulty.failNth('openAppend', 1, 'ENOSPC');
-    const error = await errorOf(faulty.openAppend('/db/log', 'new'));
+    const error = await rejectionOf(faulty.openAppend('/db/log', 'new'));
     expect(error.code).toBe('ENOSPC');
     expect(error.message).toBe("ENOSPC: no space left on device, open '/db/log'");
   });
@@ -109,7 +99,7 @@ describe('FaultyFileSystem: failNth', () => {
     const { faulty } = await setup();
     await faulty.mkdir('/db/a');
     faulty.failNth('mkdir', 1);
-    expect((await errorOf(faulty.mkdir('/db/b'))).code).toBe('EIO');
+    expect((await rejectionOf(faulty.mkdir('/db/b'))).code).toBe('EIO');
     await faulty.mkdir('/db/c');
     expect(faulty.stats().failures.mkdir).toBe(1);
   });
@@ -118,15 +108,15 @@ describe('FaultyFileSystem: failNth', () => {
     const { memory, faulty } = await setup();
     faulty.failNth('openAppend', 1, 'EIO', { pathIncludes: '.wal' });
     await faulty.openAppend('/db/snapshot', 'new');
-    expect((await errorOf(faulty.openAppend('/db/000001.wal', 'new'))).code).toBe('EIO');
+    expect((await rejectionOf(faulty.openAppend('/db/000001.wal', 'new'))).code).toBe('EIO');
     expect(await memory.readdir('/db')).toEqual(['snapshot']);
   });
 
   it('counts the nth call even when another rule failed an earlier one', async () => {
     const { faulty } = await setup();
     faulty.failNth('readdir', 1, 'ENOSPC').failNth('readdir', 2, 'EIO');
-    expect((await errorOf(faulty.readdir('/db'))).code).toBe('ENOSPC');
-    expect((await errorOf(faulty.readdir('/db'))).code).toBe('EIO');
+    expect((await rejectionOf(faulty.readdir('/db'))).code).toBe('ENOSPC');
+    expect((await rejectionOf(faulty.readdir('/db'))).code).toBe('EIO');
     await expect(faulty.readdir('/db')).resolves.toEqual([]);
   });
 
@@ -160,7 +150,7 @@ describe('FaultyFileSystem: failNth', () => {
     };
     for (const [op, call] of Object.entries(calls) as [FaultOp, () => Promise<unknown>][]) {
       faulty.failNth(op, 1, 'EIO');
-      expect((await errorOf(call())).code, op).toBe('EIO');
+      expect((await rejectionOf(call())).code, op).toBe('EIO');
     }
     expect(await memory.readdir('/db')).toEqual(['f']);
     expect(text(memory.fileBytes('/db/f'))).toBe('data');
@@ -171,8 +161,8 @@ describe('FaultyFileSystem: failWithProbability', () => {
   it('with p = 1 fails every call and with p = 0 none', async () => {
     const { faulty } = await setup();
     faulty.failWithProbability('size', 1, 'EIO', { pathIncludes: 'a' }).failWithProbability('readdir', 0);
-    expect((await errorOf(faulty.size('/db/a'))).code).toBe('EIO');
-    expect((await errorOf(faulty.size('/db/a'))).code).toBe('EIO');
+    expect((await rejectionOf(faulty.size('/db/a'))).code).toBe('EIO');
+    expect((await rejectionOf(faulty.size('/db/a'))).code).toBe('EIO');
     await expect(faulty.readdir('/db')).resolves.toEqual([]);
   });
 
@@ -196,7 +186,7 @@ describe('FaultyFileSystem: torn appends', () => {
       faulty.tornAppendNth(1);
       const record = 'a-record-of-some-length';
 
-      expect((await errorOf(handle.append(bytes(record)))).code).toBe('EIO');
+      expect((await rejectionOf(handle.append(bytes(record)))).code).toBe('EIO');
 
       const written = text(memory.fileBytes('/db/log'))!.slice('head;'.length);
       expect(written.length).toBeLessThan(record.length);
@@ -209,8 +199,8 @@ describe('FaultyFileSystem: torn appends', () => {
     faulty.tornAppendProbability(1, { pathIncludes: '.wal' });
     const wal = await faulty.openAppend('/db/1.wal', 'new');
     const other = await faulty.openAppend('/db/other', 'new');
-    await errorOf(wal.append(bytes('abc')));
-    await errorOf(wal.append(bytes('def')));
+    await rejectionOf(wal.append(bytes('abc')));
+    await rejectionOf(wal.append(bytes('def')));
     await other.append(bytes('fine'));
     expect(faulty.stats().tornAppends).toBe(2);
   });
@@ -220,7 +210,7 @@ describe('FaultyFileSystem: torn appends', () => {
     memory.writeFileDurable('/db/log', bytes('durable'));
     const handle = await faulty.openAppend('/db/log', 'never');
     faulty.tornAppendNth(1);
-    await errorOf(handle.append(bytes('0123456789')));
+    await rejectionOf(handle.append(bytes('0123456789')));
     faulty.crash();
     expect(text(await memory.readFile('/db/log'))).toBe('durable');
   });
@@ -298,10 +288,10 @@ describe('FaultyFileSystem: crash', () => {
     faulty.crash();
 
     expect(text(await memory.readFile('/db/log'))).toBe('a');
-    expect((await errorOf(appender.append(bytes('c')))).code).toBe('EBADF');
-    expect((await errorOf(appender.sync())).code).toBe('EBADF');
-    expect((await errorOf(reader.read(0, 1))).code).toBe('EBADF');
-    expect((await errorOf(reader.close())).code).toBe('EBADF');
+    expect((await rejectionOf(appender.append(bytes('c')))).code).toBe('EBADF');
+    expect((await rejectionOf(appender.sync())).code).toBe('EBADF');
+    expect((await rejectionOf(reader.read(0, 1))).code).toBe('EBADF');
+    expect((await rejectionOf(reader.close())).code).toBe('EBADF');
   });
 
   it('drops locks held through the wrapper (MemoryFileSystem inner)', async () => {
@@ -317,7 +307,7 @@ describe('FaultyFileSystem: stats', () => {
     const { faulty } = await setup();
     faulty.failNth('readdir', 2);
     await faulty.readdir('/db');
-    await errorOf(faulty.readdir('/db'));
+    await rejectionOf(faulty.readdir('/db'));
     await faulty.mkdir('/db/x');
     const stats = faulty.stats();
     expect(stats.calls.readdir).toBe(2);

@@ -5,18 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fsErrorCode } from '../../src/fs/file-system.js';
 import { NodeFileSystem } from '../../src/fs/node-file-system.js';
 import { fileSystemContract, MemoryFileSystem } from '../../src/testing/index.js';
-
-const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
-const text = (data: Uint8Array | undefined): string | undefined => (data === undefined ? undefined : new TextDecoder().decode(data));
-
-async function errorOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
+import { bytes, text } from '../helpers/bytes.js';
+import { rejectionOf } from '../helpers/errors.js';
 
 /** A MemoryFileSystem with an empty, durable /db directory. */
 async function freshFs(): Promise<MemoryFileSystem> {
@@ -209,9 +199,9 @@ describe('MemoryFileSystem: handles across a crash', () => {
     await durableFile(fs, 'log', '');
     const handle = await fs.openAppend('/db/log', 'never');
     fs.crash();
-    expect((await errorOf(handle.append(bytes('x')))).code).toBe('EBADF');
-    expect((await errorOf(handle.sync())).code).toBe('EBADF');
-    expect((await errorOf(handle.close())).code).toBe('EBADF');
+    expect((await rejectionOf(handle.append(bytes('x')))).code).toBe('EBADF');
+    expect((await rejectionOf(handle.sync())).code).toBe('EBADF');
+    expect((await rejectionOf(handle.close())).code).toBe('EBADF');
     expect(text(await fs.readFile('/db/log'))).toBe('');
   });
 
@@ -220,7 +210,7 @@ describe('MemoryFileSystem: handles across a crash', () => {
     await durableFile(fs, 'snap', 'abc');
     const handle = await fs.openRead('/db/snap');
     fs.crash();
-    expect((await errorOf(handle.read(0, 1))).code).toBe('EBADF');
+    expect((await rejectionOf(handle.read(0, 1))).code).toBe('EBADF');
   });
 
   it('handles opened after the crash work', async () => {
@@ -237,7 +227,7 @@ describe('MemoryFileSystem: handles across a crash', () => {
     const handle = await fs.openAppend('/db/log', 'new');
     await handle.close();
     await handle.close();
-    expect((await errorOf(handle.append(bytes('x')))).code).toBe('EBADF');
+    expect((await rejectionOf(handle.append(bytes('x')))).code).toBe('EBADF');
   });
 });
 
@@ -245,7 +235,7 @@ describe('MemoryFileSystem: locks', () => {
   it('a second lock conflicts with ELOCKED until release()', async () => {
     const fs = await freshFs();
     const lock = await fs.lock('/db/LOCK');
-    expect((await errorOf(fs.lock('/db/LOCK'))).code).toBe('ELOCKED');
+    expect((await rejectionOf(fs.lock('/db/LOCK'))).code).toBe('ELOCKED');
     await lock.release();
     await expect(fs.lock('/db/LOCK')).resolves.toBeDefined();
   });
@@ -257,14 +247,14 @@ describe('MemoryFileSystem: locks', () => {
     fs.crash();
     await fs.lock('/db/LOCK');
     await stale.release();
-    expect((await errorOf(fs.lock('/db/LOCK'))).code).toBe('ELOCKED');
+    expect((await rejectionOf(fs.lock('/db/LOCK'))).code).toBe('ELOCKED');
   });
 
   it('the lock follows the inode, not the name', async () => {
     const fs = await freshFs();
     await fs.lock('/db/LOCK');
     await fs.rename('/db/LOCK', '/db/LOCK2');
-    expect((await errorOf(fs.lock('/db/LOCK2'))).code).toBe('ELOCKED');
+    expect((await rejectionOf(fs.lock('/db/LOCK2'))).code).toBe('ELOCKED');
     await expect(fs.lock('/db/LOCK')).resolves.toBeDefined();
   });
 
@@ -279,7 +269,7 @@ describe('MemoryFileSystem: locks', () => {
 describe('MemoryFileSystem: errors', () => {
   it('are Node-style, with code and message naming the syscall and path', async () => {
     const fs = await freshFs();
-    const error = await errorOf(fs.openAppend('/db/missing', 'never'));
+    const error = await rejectionOf(fs.openAppend('/db/missing', 'never'));
     expect(error).toBeInstanceOf(Error);
     expect(fsErrorCode(error)).toBe('ENOENT');
     expect(error.message).toBe("ENOENT: no such file or directory, open '/db/missing'");
@@ -287,26 +277,26 @@ describe('MemoryFileSystem: errors', () => {
 
   it('ENOENT for files in a missing directory, and for readdir of one', async () => {
     const fs = new MemoryFileSystem();
-    expect((await errorOf(fs.openAppend('/nope/a', 'truncate'))).code).toBe('ENOENT');
-    expect((await errorOf(fs.lock('/nope/LOCK'))).code).toBe('ENOENT');
-    expect((await errorOf(fs.readdir('/nope'))).code).toBe('ENOENT');
-    expect((await errorOf(fs.syncDir('/nope'))).code).toBe('ENOENT');
+    expect((await rejectionOf(fs.openAppend('/nope/a', 'truncate'))).code).toBe('ENOENT');
+    expect((await rejectionOf(fs.lock('/nope/LOCK'))).code).toBe('ENOENT');
+    expect((await rejectionOf(fs.readdir('/nope'))).code).toBe('ENOENT');
+    expect((await rejectionOf(fs.syncDir('/nope'))).code).toBe('ENOENT');
   });
 
   it('EISDIR for file operations on a directory, ENOTDIR for directory operations on a file', async () => {
     const fs = await freshFs();
     await durableFile(fs, 'file', '');
-    expect((await errorOf(fs.readFile('/db'))).code).toBe('EISDIR');
-    expect((await errorOf(fs.openAppend('/db', 'truncate'))).code).toBe('EISDIR');
-    expect((await errorOf(fs.unlink('/db'))).code).toBe('EISDIR');
-    expect((await errorOf(fs.readdir('/db/file'))).code).toBe('ENOTDIR');
-    expect((await errorOf(fs.openAppend('/db/file/x', 'truncate'))).code).toBe('ENOTDIR');
-    expect((await errorOf(fs.mkdir('/db/file'))).code).toBe('EEXIST');
+    expect((await rejectionOf(fs.readFile('/db'))).code).toBe('EISDIR');
+    expect((await rejectionOf(fs.openAppend('/db', 'truncate'))).code).toBe('EISDIR');
+    expect((await rejectionOf(fs.unlink('/db'))).code).toBe('EISDIR');
+    expect((await rejectionOf(fs.readdir('/db/file'))).code).toBe('ENOTDIR');
+    expect((await rejectionOf(fs.openAppend('/db/file/x', 'truncate'))).code).toBe('ENOTDIR');
+    expect((await rejectionOf(fs.mkdir('/db/file'))).code).toBe('EEXIST');
   });
 
   it('rename errors name both paths', async () => {
     const fs = await freshFs();
-    const error = await errorOf(fs.rename('/db/a', '/db/b'));
+    const error = await rejectionOf(fs.rename('/db/a', '/db/b'));
     expect(error.message).toBe("ENOENT: no such file or directory, rename '/db/a' -> '/db/b'");
   });
 });

@@ -7,8 +7,9 @@ import { DurableKVStore, StoreOverloadedError } from '../../src/index.js';
 import { MemoryFileSystem } from '../../src/testing/index.js';
 import { requestsInFlightMaxDefault } from '../../src/worker/index.js';
 import { GatedFileSystem } from '../helpers/gated-file-system.js';
+import { rejectionOf } from '../helpers/errors.js';
 import { closeAfterTest } from '../helpers/temp-dir.js';
-import { connectInThread, rejection } from './in-thread.js';
+import { connectInThread } from './in-thread.js';
 
 describe('requests in flight per port', () => {
   it('refuses requests beyond requestsInFlightMax with ERR_STORE_OVERLOADED, and applies none of them', async () => {
@@ -21,7 +22,7 @@ describe('requests in flight per port', () => {
     const accepted = ['a', 'b', 'c'].map((key) => remote.put(key, key));
     const outcomes: unknown[] = [];
     for (const key of ['d', 'e']) remote.put(key, key).then(() => outcomes.push('applied'), (error: unknown) => outcomes.push(error));
-    const probe = await rejection(remote.has('a')); // refused as well; its reply comes after theirs
+    const probe = await rejectionOf(remote.has('a')); // refused as well; its reply comes after theirs
     for (const error of [...outcomes, probe]) {
       expect(error).toBeInstanceOf(StoreOverloadedError);
       expect((error as StoreOverloadedError).code).toBe('ERR_STORE_OVERLOADED');

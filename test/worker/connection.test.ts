@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { DurableKVStore, StoreClosedError } from '../../src/index.js';
 import { MemoryFileSystem } from '../../src/testing/index.js';
 import { GatedFileSystem } from '../helpers/gated-file-system.js';
+import { rejectionOf } from '../helpers/errors.js';
 import { closeAfterTest } from '../helpers/temp-dir.js';
-import { connectInThread, rejection } from './in-thread.js';
+import { connectInThread } from './in-thread.js';
 
 async function heldStore(): Promise<{ store: DurableKVStore; gated: GatedFileSystem }> {
   const gated = new GatedFileSystem(new MemoryFileSystem());
@@ -27,12 +28,12 @@ describe('the client closing', () => {
   it('rejects its pending and later calls with ERR_STORE_CLOSED, and leaves the store open', async () => {
     const { store, gated } = await heldStore();
     const { remote, server } = connectInThread(store);
-    const pending = rejection(remote.put('a', '1'));
+    const pending = rejectionOf(remote.put('a', '1'));
     await gated.heldSyncs(1); // the put reached the owner and waits for its fsync
 
     await remote.close();
     expectClosed(await pending);
-    expectClosed(await rejection(remote.get('a')));
+    expectClosed(await rejectionOf(remote.get('a')));
     expect(remote.closed).toBe(true);
     await server.stopped;
 
@@ -48,11 +49,11 @@ describe('the owner stopping the server', () => {
   it('rejects the client’s pending calls with ERR_STORE_CLOSED', async () => {
     const { store, gated } = await heldStore();
     const { remote, server } = connectInThread(store);
-    const pending = rejection(remote.put('a', '1'));
+    const pending = rejectionOf(remote.put('a', '1'));
     await gated.heldSyncs(1);
     server.close();
     expectClosed(await pending);
-    expectClosed(await rejection(remote.has('a')));
+    expectClosed(await rejectionOf(remote.has('a')));
     expect(store.state).toBe('ready');
   });
 });
@@ -71,8 +72,8 @@ describe('the owner closing the store', () => {
     await closed;
     await Promise.all(writes); // acknowledged, as a local put in flight at close is
     await server.stopped;
-    expectClosed(await rejection(remote.get('a')));
-    expectClosed(await rejection(remote.put('d', 'd')));
+    expectClosed(await rejectionOf(remote.get('a')));
+    expectClosed(await rejectionOf(remote.put('d', 'd')));
     expect(remote.closed).toBe(true);
   });
 
@@ -91,6 +92,6 @@ describe('the owner closing the store', () => {
     await store.close();
     const { remote, server } = connectInThread(store);
     await server.stopped;
-    expectClosed(await rejection(remote.stats()));
+    expectClosed(await rejectionOf(remote.stats()));
   });
 });

@@ -16,8 +16,9 @@ import {
 import { ChangesUnavailableError } from '../../src/errors.js';
 import { FaultyFileSystem, MemoryFileSystem } from '../../src/testing/index.js';
 import { fromWireError, toWireError } from '../../src/worker/protocol.js';
+import { rejectionOf } from '../helpers/errors.js';
 import { closeAfterTest } from '../helpers/temp-dir.js';
-import { connectInThread, rejection } from './in-thread.js';
+import { connectInThread } from './in-thread.js';
 
 /** What a client sees for `error` thrown on the owner: through the wire format and structured clone. */
 function acrossThePort(error: unknown): Error {
@@ -64,7 +65,7 @@ describe('errors from the owner’s store reach the client', () => {
       remote.delete({} as unknown as string),
       remote.batch('not an array' as never),
     ]) {
-      const error = await rejection(call);
+      const error = await rejectionOf(call);
       expect(error).toBeInstanceOf(InvalidArgumentError);
       expect(error.code).toBe('ERR_INVALID_ARG');
     }
@@ -74,7 +75,7 @@ describe('errors from the owner’s store reach the client', () => {
   it('a value that cannot be cloned: ERR_INVALID_ARG on the client, without sending it', async () => {
     const store = closeAfterTest(await DurableKVStore.open('/db', { fs: new MemoryFileSystem(), valueEncoding: 'json' }));
     const { remote, server } = connectInThread(store);
-    const error = await rejection(remote.put('k', { callback: () => 1 }));
+    const error = await rejectionOf(remote.put('k', { callback: () => 1 }));
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect(server.requestsInFlight).toBe(0);
     await remote.put('k', 1); // the connection is still usable
@@ -88,7 +89,7 @@ describe('errors from the owner’s store reach the client', () => {
     const { remote } = connectInThread(store);
     faulty.failNth('sync', 1, 'EIO', { pathIncludes: '.wal' });
     for (const call of [remote.put('a', '1'), remote.put('b', '2')]) {
-      const error = await rejection(call);
+      const error = await rejectionOf(call);
       expect(error).toBeInstanceOf(StoreFailedError);
       expect(error.code).toBe('ERR_STORE_FAILED');
     }

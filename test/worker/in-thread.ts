@@ -14,13 +14,3 @@ export function connectInThread<V>(store: DurableKVStore<V>, options?: ServeOpti
   onTestFinished(() => remote.close());
   return { remote, server };
 }
-
-/** The error `promise` rejects with; fails if it resolves. */
-export async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
