@@ -1,5 +1,5 @@
 /**
- * One test per fsync the engine owes (issue 3, "Done when"): each fails if that fsync is left out.
+ * One test per fsync the engine owes: each fails if that fsync is left out.
  * Power loss is MemoryFileSystem.crash(): unsynced bytes and un-dir-synced creates/renames vanish.
  *
  *   WAL data fsync before acknowledging (WalActor #syncLoop)            -> "WAL data"

@@ -130,8 +130,8 @@ describe('one owner per directory, across threads', () => {
     });
   }
 
-  // Run in a child process: a lock addon that is not thread-safe (fs-ext's was) aborts the whole
-  // process when a second thread loads it, and must not take the test runner down with it.
+  // Run in a child process: a native lock addon that is not thread-safe aborts the whole process when
+  // a second thread loads it, and that must not take the test runner down with it.
   it('refuses a worker thread that opens the directory the main thread has open (ERR_STORE_LOCKED), and lets it once closed', async () => {
     const result = await runLockScenario(await tempDir());
     expect({ code: result.code, signal: result.signal }, result.stderr.slice(0, 2000)).toEqual({ code: 0, signal: null });

@@ -1,11 +1,16 @@
+/**
+ * Edges the main suites do not reach: the interval fsync timer firing while a segment rotates, a write
+ * refused after a failed fsync, limits under which a put would not fit one WAL record, a failure
+ * while deleting an older snapshot or creating the temporary of a new one, and files in the
+ * directory that are not the store's. Each case pins what the store does there.
+ */
 import { describe, expect, it } from 'vitest';
 import { DurableKVStore } from '../../src/index.js';
 import { FaultyFileSystem, MemoryFileSystem } from '../../src/testing/index.js';
 import { SlowFileSystem } from '../helpers/slow-file-system.js';
 import { expectCode, openStore, rejectionOf } from './helpers.js';
 
-// Regressions from an independent review of the engine: each failed before its fix.
-describe('WAL edge cases', () => {
+describe('edges of WAL rotation, snapshots and limits', () => {
   it("sync 'interval': the periodic fsync never touches the handle while a segment rotates", async () => {
     const fs = new SlowFileSystem(new MemoryFileSystem(), 30); // syncDir in createSegment takes 30 ms
     const store = await DurableKVStore.open('/db', { fs, sync: 'interval', syncIntervalMs: 5, autoSnapshot: false });
