@@ -1,12 +1,11 @@
-import path from 'node:path';
 import { Observable, takeUntil } from 'rxjs';
 import type { Codec } from './codec.js';
 import type { FileSystem } from './fs/file-system.js';
 import type { Bus, WriteRequest } from './messages/index.js';
 import { classifyDirectory } from './format/file-names.js';
-import { checkSegmentHeader, visitWalOps, walkSegment, type RecordSpan } from './format/wal-format.js';
+import { visitWalOps, type RecordSpan } from './format/wal-format.js';
+import { readWal } from './format/wal-reader.js';
 import { assert, ChangesUnavailableError } from './errors.js';
-import { fsErrorCode } from './fs/file-system.js';
 
 export type ChangeOp<V> = { type: 'put'; key: string; value: V } | { type: 'delete'; key: string };
 
@@ -81,28 +80,20 @@ async function readHistory<V>(source: ChangeFeedSource, since: number, upTo: num
     );
   }
   let lastEmitted = since;
-  for (let index = 0; index < segments.length && lastEmitted < upTo; index++) {
-    const next = segments[index + 1];
-    if (next !== undefined && next.firstSeq <= since + 1) continue;
-    const segment = segments[index];
-    const bytes = await readSegment(source, segment.name, oldestSeq);
-    assert(checkSegmentHeader(bytes) === undefined, `history segment ${segment.name} has a valid header`);
-    walkSegment(bytes, segment.firstSeq - 1, (span) => {
+  await readWal({ fs: source.fs, dir: source.dir, segments, fromSeq: since + 1 }, {
+    vanished: (segment, cause) => {
+      throw new ChangesUnavailableError(`WAL segment ${segment.name} was compacted while the change feed read it`, oldestSeq, { cause });
+    },
+    headerProblem: (segment) => assert(false, `history segment ${segment.name} has a valid header`),
+    record: (bytes, span) => {
       if (span.seq <= lastEmitted || span.seq > upTo) return;
       emit(historyChange<V>(bytes, span, source.codec));
       lastEmitted = span.seq;
-    });
-  }
+    },
+    // Records past upTo, and a torn tail a write in flight may show, are not history.
+    segmentEnd: () => (lastEmitted < upTo ? undefined : 'stop'),
+  });
   assert(lastEmitted === upTo, `change feed history ended at ${lastEmitted}, expected ${upTo}`);
-}
-
-async function readSegment(source: ChangeFeedSource, name: string, oldestSeq: number): Promise<Buffer> {
-  try {
-    return Buffer.from(await source.fs.readFile(path.join(source.dir, name)));
-  } catch (error) {
-    if (fsErrorCode(error) !== 'ENOENT') throw error;
-    throw new ChangesUnavailableError(`WAL segment ${name} was compacted while the change feed read it`, oldestSeq, { cause: error });
-  }
 }
 
 function historyChange<V>(bytes: Buffer, span: RecordSpan, codec: Codec<unknown>): Change<V> {

@@ -1,8 +1,11 @@
-import path from 'node:path';
 import type { FileSystem } from './fs/file-system.js';
 import { NodeFileSystem } from './fs/node-file-system.js';
-import { classifyDirectory } from './format/file-names.js';
-import { checkSegmentHeader, scanSegment } from './format/wal-format.js';
+import { parseWalRecord, type WalRecord } from './format/wal-format.js';
+import { readWalSteps, type WalReporter } from './format/wal-reader.js';
+import { assert } from './errors.js';
+
+/** One event of a WAL dump: a decoded record, or damage that ends a segment's records. */
+export type WalDumpEvent = { type: 'record'; record: WalRecord } | { type: 'damage'; file: string; offset: number; reason: string };
 
 /**
  * The WAL as text, for people: `PUT|seq|key|value` and `DELETE|seq|key`, one line per operation
@@ -13,24 +16,37 @@ import { checkSegmentHeader, scanSegment } from './format/wal-format.js';
  * `\xNN`; bytes that are not valid UTF-8 as `\xNN` too. Damage ends a segment's dump with a `#` line.
  */
 export async function* dumpWal(dir: string, options: { fs?: FileSystem } = {}): AsyncGenerator<string> {
-  const fs = options.fs ?? new NodeFileSystem();
-  const { segments } = classifyDirectory(await fs.readdir(dir));
-  for (const segment of segments) {
-    const bytes = Buffer.from(await fs.readFile(path.join(dir, segment.name)));
-    const headerProblem = checkSegmentHeader(bytes);
-    if (headerProblem !== undefined) {
-      yield `# ${segment.name}: ${headerProblem}`;
+  for await (const event of walDumpEvents(dir, options.fs ?? new NodeFileSystem())) {
+    if (event.type === 'damage') {
+      yield event.offset === 0 ? `# ${event.file}: ${event.reason}` : `# ${event.file} at byte ${event.offset}: ${event.reason}`;
       continue;
     }
-    const scan = scanSegment(bytes, segment.firstSeq - 1);
-    for (const record of scan.records) {
-      for (const op of record.ops) {
-        if (op.type === 'put') yield `PUT|${record.seq}|${escapeField(Buffer.from(op.key, 'utf8'))}|${escapeField(op.value)}`;
-        else yield `DELETE|${record.seq}|${escapeField(Buffer.from(op.key, 'utf8'))}`;
-      }
+    const { record } = event;
+    for (const op of record.ops) {
+      if (op.type === 'put') yield `PUT|${record.seq}|${escapeField(Buffer.from(op.key, 'utf8'))}|${escapeField(op.value)}`;
+      else yield `DELETE|${record.seq}|${escapeField(Buffer.from(op.key, 'utf8'))}`;
     }
-    if (scan.damage !== undefined) yield `# ${segment.name} at byte ${scan.damage.offset}: ${scan.damage.reason}`;
   }
+}
+
+/**
+ * Every record of every segment, decoded, and the damage that ends a segment's records (a bad header
+ * at offset 0). A segment's events are yielded once the reader has read it, before the next one.
+ */
+export async function* walDumpEvents(dir: string, fs: FileSystem): AsyncGenerator<WalDumpEvent> {
+  const events: WalDumpEvent[] = [];
+  const reporter: WalReporter = {
+    headerProblem: (segment, _bytes, reason) => void events.push({ type: 'damage', file: segment.name, offset: 0, reason }),
+    record: (bytes, span) => {
+      const parsed = parseWalRecord(bytes, span.offset);
+      assert(parsed.ok, 'a walked record parses');
+      events.push({ type: 'record', record: parsed.record });
+    },
+    segmentEnd: (segment, _bytes, walk) => {
+      if (walk.damage !== undefined) events.push({ type: 'damage', file: segment.name, offset: walk.damage.offset, reason: walk.damage.reason });
+    },
+  };
+  for await (const _segment of readWalSteps({ fs, dir }, reporter)) yield* events.splice(0);
 }
 
 const escapes: Record<string, string> = { '\\': '\\\\', '|': '\\|', '\n': '\\n', '\r': '\\r', '\t': '\\t' };

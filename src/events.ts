@@ -1,5 +1,5 @@
 import type { StoreState } from './lifecycle.js';
-import type { DamageReport, RecoveryReport } from './recovery/recover.js';
+import type { DamageReport, RecoveryReport } from './recovery/report.js';
 import type { SnapshotResult } from './types.js';
 
 /** The store's Node-style events (`store.on(name, listener)`), with their listener arguments. */

@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { FileSystem } from './fs/file-system.js';
 import { NodeFileSystem } from './fs/node-file-system.js';
 import { lockFileName } from './format/file-names.js';
-import { recover, type DamageReport } from './recovery/recover.js';
+import { recover } from './recovery/recover.js';
+import type { DamageReport } from './recovery/report.js';
 import { fsErrorCode } from './fs/file-system.js';
 import { StoreLockedError } from './errors.js';
 
@@ -17,8 +18,8 @@ export interface RepairReport {
 }
 
 /**
- * Explicit repair: recover with permission to cut the WAL at the first corruption (deleting the
- * segments after it). Takes the lock like an open, so it never races a live store.
+ * Explicit repair: recovery's plan, applied with permission to cut the WAL at the first corruption
+ * inside a segment's records (deleting the segments after it). Takes the lock like an open, so it never races a live store.
  * Snapshot damage is not repairable here: it throws ERR_STORE_CORRUPT as open does.
  */
 export async function repairStore(dir: string, options: { fs?: FileSystem } = {}): Promise<RepairReport> {

@@ -1,5 +1,5 @@
 import type { StoreState } from './lifecycle.js';
-import type { RecoveryReport } from './recovery/recover.js';
+import type { RecoveryReport } from './recovery/report.js';
 import type { SnapshotResult } from './types.js';
 
 /**

@@ -11,7 +11,7 @@ import { repairStore, type RepairReport } from './repair.js';
 import type { OperationEvent, StoreEvents } from './events.js';
 import type { StoreSignal } from './signals.js';
 import { changeFeed, type Change } from './change-feed.js';
-import type { RecoveryReport } from './recovery/recover.js';
+import type { RecoveryReport } from './recovery/report.js';
 import type { FileSystem } from './fs/file-system.js';
 
 /** The value type `get` returns for the chosen `valueEncoding`. */

@@ -1,11 +1,13 @@
 import path from 'node:path';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { NodeFileSystem } from '../fs/node-file-system.js';
 import { classifyDirectory, lockFileName, type DirectoryListing } from '../format/file-names.js';
 import { readSnapshotEntries } from '../format/snapshot-format.js';
-import { checkSegmentHeader, corruptionContext, isTornTail, walkSegment, walSegmentHeaderBytes } from '../format/wal-format.js';
+import { walSegmentHeaderBytes } from '../format/wal-format.js';
+import { readWal, type ReadOn, type SegmentWalk, type WalReporter, type WalSegmentRef } from '../format/wal-reader.js';
 import { fsErrorCode } from '../fs/file-system.js';
-import { recover, type DamageReport } from '../recovery/recover.js';
+import { corruptionContext, isTornTail, isUnwrittenLastSegment, missingRecordsReason, planRecovery, withLaterBytes } from '../recovery/plan.js';
+import type { DamageReport } from '../recovery/report.js';
 import { StoreCorruptError, StoreLockedError } from '../errors.js';
 
 /** What `verify` found in one file. */
@@ -42,23 +44,16 @@ export async function totalBytes(dir: string, names: ReadonlyArray<string>): Pro
 /**
  * Checks every checksum of every snapshot and WAL segment in `dir`. Reads only and takes no lock,
  * so it can inspect a live store: a segment still being appended to may show a torn tail (a write
- * in flight), and a file compaction deletes meanwhile shows as 'vanished'.
+ * in flight), and a file compaction deletes meanwhile shows as 'vanished'. Damage is judged by
+ * recovery's judge (`recovery/plan.ts`), file by file.
  */
 export async function verifyFiles(dir: string, names: readonly string[], onBytes: (bytes: number) => void): Promise<FileCheck[]> {
   const listing = classifyDirectory(names);
   const checks: FileCheck[] = [];
   for (const snapshot of listing.snapshots.slice().reverse()) checks.push(await checkSnapshot(dir, snapshot.name, onBytes));
-  const segments = listing.segments;
-  let previous: FileCheck | undefined;
-  for (let index = 0; index < segments.length; index++) {
-    const segment = segments[index];
-    const check = await checkSegment(dir, segment, index === segments.length - 1, onBytes);
-    if (check.status === 'ok' && previous?.status === 'ok' && previous.lastSeq! + 1 !== segment.firstSeq) {
-      Object.assign(check, { status: 'corrupt', offset: 0, reason: `segment starts at seq ${segment.firstSeq} but the segment before ends at seq ${previous.lastSeq}` });
-    }
-    if (check.status !== 'vanished') previous = check;
-    checks.push(check);
-  }
+  const reporter = new VerifyReporter(listing.segments.at(-1)?.name, onBytes);
+  await readWal({ fs: new NodeFileSystem(), dir, segments: listing.segments }, reporter);
+  checks.push(...reporter.checks);
   checkLogStart(listing, checks);
   return checks;
 }
@@ -93,37 +88,62 @@ async function checkSnapshot(dir: string, name: string, onBytes: (bytes: number)
   }
 }
 
-async function checkSegment(
-  dir: string,
-  segment: { name: string; firstSeq: number },
-  isLast: boolean,
-  onBytes: (bytes: number) => void,
-): Promise<FileCheck> {
-  const file = segment.name;
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path.join(dir, file));
-  } catch (error) {
-    if (fsErrorCode(error) === 'ENOENT') return { file, kind: 'wal', status: 'vanished', bytes: 0 };
-    throw error;
+/** One FileCheck per segment, from the reader's events. */
+class VerifyReporter implements WalReporter {
+  readonly checks: FileCheck[] = [];
+  readonly #lastName: string | undefined;
+  readonly #onBytes: (bytes: number) => void;
+  /** The seq the segment before ended at, when the reader found the current one does not follow it. */
+  #gapAfterSeq: number | undefined;
+
+  constructor(lastName: string | undefined, onBytes: (bytes: number) => void) {
+    this.#lastName = lastName;
+    this.#onBytes = onBytes;
   }
-  onBytes(bytes.byteLength);
-  const size = bytes.byteLength;
-  const headerProblem = checkSegmentHeader(bytes);
-  if (headerProblem !== undefined) {
-    // As recovery judges it: a last segment whose header never became durable held nothing yet.
-    const unwritten = size < walSegmentHeaderBytes || bytes.every((byte) => byte === 0);
-    if (isLast && unwritten) return { file, kind: 'wal', status: 'torn-tail', bytes: size, offset: 0, droppedBytes: size, reason: headerProblem };
-    return { file, kind: 'wal', status: 'corrupt', bytes: size, offset: 0, reason: headerProblem };
+
+  gap(_segment: WalSegmentRef, lastSeq: number): ReadOn {
+    this.#gapAfterSeq = lastSeq;
   }
-  const walk = walkSegment(bytes, segment.firstSeq - 1, () => {});
-  const seqs = { records: walk.records, firstSeq: segment.firstSeq, lastSeq: walk.lastSeq };
-  if (walk.damage === undefined) return { file, kind: 'wal', status: 'ok', bytes: size, ...seqs };
-  const { offset, reason } = walk.damage;
-  if (isTornTail(walk.damage, isLast)) {
-    return { file, kind: 'wal', status: 'torn-tail', bytes: size, offset, droppedBytes: size - offset, reason, ...seqs };
+
+  vanished(segment: WalSegmentRef): ReadOn {
+    this.#gapAfterSeq = undefined;
+    this.checks.push({ file: segment.name, kind: 'wal', status: 'vanished', bytes: 0 });
   }
-  return { file, kind: 'wal', status: 'corrupt', bytes: size, offset, reason: reason + corruptionContext(walk.damage, !isLast), ...seqs };
+
+  segmentRead(_segment: WalSegmentRef, bytes: Buffer): ReadOn {
+    this.#onBytes(bytes.byteLength);
+  }
+
+  headerProblem(segment: WalSegmentRef, bytes: Buffer, reason: string): ReadOn {
+    const file = segment.name;
+    const size = bytes.byteLength;
+    this.#gapAfterSeq = undefined;
+    if (isUnwrittenLastSegment(bytes, file === this.#lastName)) {
+      this.checks.push({ file, kind: 'wal', status: 'torn-tail', bytes: size, offset: 0, droppedBytes: size, reason });
+    } else {
+      this.checks.push({ file, kind: 'wal', status: 'corrupt', bytes: size, offset: 0, reason });
+    }
+  }
+
+  segmentEnd(segment: WalSegmentRef, bytes: Buffer, walk: SegmentWalk): ReadOn {
+    const file = segment.name;
+    const size = bytes.byteLength;
+    const isLast = file === this.#lastName;
+    const seqs = { records: walk.records, firstSeq: segment.firstSeq, lastSeq: walk.lastSeq };
+    const gapAfterSeq = this.#gapAfterSeq;
+    this.#gapAfterSeq = undefined;
+    if (walk.damage === undefined) {
+      const gap = gapAfterSeq === undefined ? {} : { status: 'corrupt' as const, offset: 0, reason: `segment starts at seq ${segment.firstSeq} but the segment before ends at seq ${gapAfterSeq}` };
+      this.checks.push({ file, kind: 'wal', status: 'ok', bytes: size, ...seqs, ...gap });
+      return;
+    }
+    const { offset, reason } = walk.damage;
+    if (isTornTail(walk.damage, isLast)) {
+      this.checks.push({ file, kind: 'wal', status: 'torn-tail', bytes: size, offset, droppedBytes: size - offset, reason, ...seqs });
+    } else {
+      this.checks.push({ file, kind: 'wal', status: 'corrupt', bytes: size, offset, reason: reason + corruptionContext(walk.damage, !isLast), ...seqs });
+    }
+  }
 }
 
 /** The log must start where the newest good snapshot ends (or at seq 1 without one), as recovery requires. */
@@ -133,7 +153,7 @@ function checkLogStart(listing: DirectoryListing, checks: FileCheck[]): void {
   const first = checks.find((check) => check.kind === 'wal' && check.status !== 'vanished');
   const firstSeq = listing.segments.find((segment) => segment.name === first?.file)?.firstSeq;
   if (first === undefined || firstSeq === undefined || firstSeq <= snapshotSeq + 1 || first.status === 'corrupt') return;
-  Object.assign(first, { status: 'corrupt', offset: 0, reason: `records ${snapshotSeq + 1}..${firstSeq - 1} are missing (no snapshot or segment holds them)` });
+  Object.assign(first, { status: 'corrupt', offset: 0, reason: missingRecordsReason(snapshotSeq, firstSeq) });
 }
 
 /** What `repair --yes` would do, found without changing anything. */
@@ -148,26 +168,24 @@ export interface RepairPlan {
 }
 
 /**
- * A dry run of `DurableKVStore.repair`: recovery in 'inspect' mode, which reads the same files in the
- * same order as a repair and changes nothing. Recovery throws at the first corruption; repair cuts only
- * damage inside a segment's records (offset past the header) — anything else (a snapshot, a header,
- * a gap in the log) it throws on too, so that error is passed on.
+ * A dry run of `DurableKVStore.repair`: recovery's plan, which reads the same files in the same order
+ * as a repair and changes nothing. Repair cuts only damage inside a segment's records (offset past the
+ * header); anything else (a snapshot, a header, a gap in the log) it refuses, so that is thrown as the
+ * ERR_STORE_CORRUPT an open would throw.
  */
 export async function planRepair(dir: string, fs = new NodeFileSystem()): Promise<RepairPlan> {
   await checkNotLocked(dir);
-  try {
-    const recovered = await recover({ fs, dir, fromBytes: () => '', mode: 'inspect' });
-    return { cut: undefined, tornTail: recovered.report.tornTail, recordsKept: recovered.report.recordsReplayed, lastSeq: recovered.lastSeq };
-  } catch (error) {
-    if (!(error instanceof StoreCorruptError) || !isCuttable(error)) throw error;
-    const { segments } = classifyDirectory(await fs.readdir(dir));
-    const damaged = segments.find((segment) => segment.name === error.file)!;
-    const later = segments.filter((segment) => segment.firstSeq > damaged.firstSeq);
-    let droppedBytes = (await fs.size(path.join(dir, error.file))) - error.offset;
-    for (const segment of later) droppedBytes += await fs.size(path.join(dir, segment.name));
-    const cut = { file: error.file, offset: error.offset, droppedBytes, reason: error.reason, segmentsDeleted: later.map((segment) => segment.name) };
-    return { cut, tornTail: undefined, recordsKept: undefined, lastSeq: undefined };
+  const plan = await planRecovery(fs, dir);
+  const { corruption, tornTail } = plan;
+  if (corruption === undefined) {
+    const torn = tornTail === undefined ? undefined : { file: tornTail.file, offset: tornTail.offset, droppedBytes: tornTail.droppedBytes, reason: tornTail.reason };
+    return { cut: undefined, tornTail: torn, recordsKept: plan.recordsReplayed, lastSeq: plan.lastSeq };
   }
+  const reason = corruption.reason + corruption.context;
+  if (!corruption.cuttable) throw new StoreCorruptError(corruption.file, corruption.offset, reason);
+  const droppedBytes = await withLaterBytes(fs, dir, corruption);
+  const cut = { file: corruption.file, offset: corruption.offset, droppedBytes, reason, segmentsDeleted: corruption.laterSegments };
+  return { cut, tornTail: undefined, recordsKept: undefined, lastSeq: undefined };
 }
 
 export function isCuttable(error: StoreCorruptError): boolean {

@@ -4,7 +4,7 @@ import { DurableKVStore } from '../store.js';
 import { NodeFileSystem } from '../fs/node-file-system.js';
 import { classifyDirectory, lockFileName } from '../format/file-names.js';
 import type { FileSystem, ReadHandle } from '../fs/file-system.js';
-import type { DamageReport } from '../recovery/recover.js';
+import type { DamageReport } from '../recovery/report.js';
 import { CliError, exitCodes } from './exit-codes.js';
 import { formatBytes, note, type CliContext } from './context.js';
 import { startProgress } from './progress.js';

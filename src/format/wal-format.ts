@@ -25,24 +25,29 @@
  * either entirely valid (CRC) or not there. An all-zero header is never valid (seq starts at 1 and an
  * empty payload is refused), so zeros never read as records.
  *
- * Reading a segment (`walkSegment`), a position X that holds no valid record is:
- * - the clean end, if every byte from X to the end of the file is zero (preallocated space);
- * - otherwise damage, and `provenDurable` says whether anything proves X was durable: a valid
- *   record after X whose durableBytes exceeds X (a record written later found X already synced),
- *   or a valid record at X whose seq is out of order. Preallocated space is overwritten in place,
- *   so a power loss during an unfinished fdatasync can keep any subset of its sectors: records,
- *   a hole, then later records. Such a hole is never proven durable, because every record after it
- *   was encoded before anything at or past X was synced. A damaged last segment not proven
- *   durable is a torn tail (cut); anything else is corruption (see `isTornTail`).
+ * Walking segments, and what a position that holds no valid record means, is `wal-reader.ts`;
+ * whether damage is a torn tail or corruption is judged in `recovery/plan.ts`.
  */
 import { recordBytesMax } from '../limits.js';
 import { assert } from '../errors.js';
 import { crc32c, crc32cRange } from './crc32c.js';
 import type { EncodableOp } from '../types.js';
 
+/** Tests of the writer read segments back through these; the reader lives in `wal-reader.ts`. */
+export { scanSegment, walkSegment } from './wal-reader.js';
+
 export const walSegmentMagic = Buffer.from('DKVWAL\r\n', 'latin1');
 export const walFormatVersion = 2;
+/** Byte offsets of the segment header's fields, as in the layout above. */
+export const segmentMagicOffset = 0;
+export const segmentVersionOffset = 8;
+export const segmentHeaderCrcOffset = 12;
 export const walSegmentHeaderBytes = 16;
+/** Byte offsets of a record header's fields, from the record's start, as in the layout above. */
+export const recordCrcOffset = 0;
+export const recordPayloadBytesOffset = 4;
+export const recordSeqOffset = 8;
+export const recordDurableBytesOffset = 16;
 export const walRecordHeaderBytes = 20;
 /** Largest value of a record's durableBytes field (u32): segments are bounded so offsets fit. */
 export const walDurableBytesMax = 0xffff_ffff;
@@ -50,10 +55,11 @@ const opTypePut = 1;
 const opTypeDelete = 2;
 const opCountBytes = 4;
 /** type u8 + keyBytes u32 */
+const opKeyBytesOffset = 1;
 const opHeaderBytes = 5;
 const valueLengthBytes = 4;
 /** The smallest record: a delete of the empty key. Bounds the seq range a reader may believe. */
-const recordBytesMin = walRecordHeaderBytes + opCountBytes + opHeaderBytes;
+export const walRecordBytesMin = walRecordHeaderBytes + opCountBytes + opHeaderBytes;
 
 
 /** An operation as read back: the value is a view into the segment's bytes. */
@@ -71,9 +77,9 @@ export interface WalRecord {
 
 export function encodeSegmentHeader(): Buffer {
   const header = Buffer.alloc(walSegmentHeaderBytes);
-  walSegmentMagic.copy(header, 0);
-  header.writeUInt32LE(walFormatVersion, 8);
-  header.writeUInt32LE(crc32c(header.subarray(0, 12)), 12);
+  walSegmentMagic.copy(header, segmentMagicOffset);
+  header.writeUInt32LE(walFormatVersion, segmentVersionOffset);
+  header.writeUInt32LE(crc32c(header.subarray(0, segmentHeaderCrcOffset)), segmentHeaderCrcOffset);
   return header;
 }
 
@@ -113,12 +119,12 @@ export function encodeWalRecord(target: Buffer, offset: number, seq: number, ops
   }
   const payloadBytes = at - offset - walRecordHeaderBytes;
   assert(payloadBytes <= recordBytesMax, `record payload ${payloadBytes} bytes exceeds recordBytesMax`);
-  putUint32(target, offset + 4, payloadBytes);
+  putUint32(target, offset + recordPayloadBytesOffset, payloadBytes);
   // Two 32-bit halves: a BigInt per record costs more than the rest of the header.
-  putUint32(target, offset + 8, seq % 2 ** 32);
-  putUint32(target, offset + 12, Math.floor(seq / 2 ** 32));
-  putUint32(target, offset + 16, durableBytes);
-  putUint32(target, offset, crc32cRange(target, offset + 4, at));
+  putUint32(target, offset + recordSeqOffset, seq % 2 ** 32);
+  putUint32(target, offset + recordSeqOffset + 4, Math.floor(seq / 2 ** 32));
+  putUint32(target, offset + recordDurableBytesOffset, durableBytes);
+  putUint32(target, offset + recordCrcOffset, crc32cRange(target, offset + recordPayloadBytesOffset, at));
   return at;
 }
 
@@ -171,7 +177,7 @@ export interface OpVisitor {
 export function checkWalRecord(bytes: Buffer, offset: number): RecordCheck {
   const remaining = bytes.byteLength - offset;
   if (remaining < walRecordHeaderBytes) return { ok: false, reason: `incomplete record header (${remaining} bytes)` };
-  const payloadBytes = bytes.readUInt32LE(offset + 4);
+  const payloadBytes = bytes.readUInt32LE(offset + recordPayloadBytesOffset);
   if (payloadBytes < opCountBytes || payloadBytes > recordBytesMax) {
     return { ok: false, reason: `record length ${payloadBytes} out of range` };
   }
@@ -179,11 +185,12 @@ export function checkWalRecord(bytes: Buffer, offset: number): RecordCheck {
   if (end > bytes.byteLength) {
     return { ok: false, reason: `record of ${payloadBytes} payload bytes runs past the end of the file` };
   }
-  if (crc32cRange(bytes, offset + 4, end) !== bytes.readUInt32LE(offset)) return { ok: false, reason: 'checksum mismatch' };
-  const seq = readSeq(bytes, offset + 8);
+  const crc = crc32cRange(bytes, offset + recordPayloadBytesOffset, end);
+  if (crc !== bytes.readUInt32LE(offset + recordCrcOffset)) return { ok: false, reason: 'checksum mismatch' };
+  const seq = readRecordSeq(bytes, offset);
   if (!Number.isSafeInteger(seq) || seq < 1) return { ok: false, reason: `sequence number ${seq} out of range` };
   // The writer knew at most the bytes before the record durable: a larger claim is not its record.
-  const durableBytes = bytes.readUInt32LE(offset + 16);
+  const durableBytes = bytes.readUInt32LE(offset + recordDurableBytesOffset);
   if (durableBytes > offset) return { ok: false, reason: `record claims ${durableBytes} durable bytes at offset ${offset}` };
   if (!opsFitExactly(bytes, offset + walRecordHeaderBytes, end)) return { ok: false, reason: 'payload does not decode' };
   return { ok: true, span: { seq, offset, bytes: end - offset, durableBytes } };
@@ -197,7 +204,7 @@ export function visitWalOps(bytes: Buffer, span: RecordSpan, visitor: OpVisitor)
   for (let i = 0; i < opCount; i++) {
     const type = bytes[at];
     const keyStart = at + opHeaderBytes;
-    const keyEnd = keyStart + bytes.readUInt32LE(at + 1);
+    const keyEnd = keyStart + bytes.readUInt32LE(at + opKeyBytesOffset);
     const key = bytes.toString('utf8', keyStart, keyEnd);
     if (type === opTypeDelete) {
       visitor.delete(key);
@@ -223,8 +230,10 @@ export function parseWalRecord(bytes: Buffer, offset: number): ParseResult {
   return { ok: true, record: { ...checked.span, ops } };
 }
 
-function readSeq(bytes: Buffer, at: number): number {
+/** The seq field of the record header at `offset`, unchecked. */
+export function readRecordSeq(bytes: Buffer, offset: number): number {
   // Two 32-bit reads instead of a BigInt: this runs for every record and at every offset of a damaged tail.
+  const at = offset + recordSeqOffset;
   return bytes.readUInt32LE(at) + bytes.readUInt32LE(at + 4) * 2 ** 32;
 }
 
@@ -235,7 +244,7 @@ function opsFitExactly(bytes: Buffer, start: number, end: number): boolean {
   for (let i = 0; i < opCount; i++) {
     if (at + opHeaderBytes > end) return false;
     const type = bytes[at];
-    at += opHeaderBytes + bytes.readUInt32LE(at + 1);
+    at += opHeaderBytes + bytes.readUInt32LE(at + opKeyBytesOffset);
     if (type === opTypePut) {
       if (at + valueLengthBytes > end) return false;
       at += valueLengthBytes + bytes.readUInt32LE(at);
@@ -250,162 +259,11 @@ function opsFitExactly(bytes: Buffer, start: number, end: number): boolean {
 /** Checks a segment header; returns a reason when it is not valid. */
 export function checkSegmentHeader(bytes: Buffer): string | undefined {
   if (bytes.byteLength < walSegmentHeaderBytes) return `incomplete segment header (${bytes.byteLength} bytes)`;
-  if (!bytes.subarray(0, 8).equals(walSegmentMagic)) return 'not a durable-kv WAL segment (bad magic)';
-  if (crc32c(bytes.subarray(0, 12)) !== bytes.readUInt32LE(12)) return 'segment header checksum mismatch';
-  const version = bytes.readUInt32LE(8);
+  const magic = bytes.subarray(segmentMagicOffset, segmentMagicOffset + walSegmentMagic.byteLength);
+  if (!magic.equals(walSegmentMagic)) return 'not a durable-kv WAL segment (bad magic)';
+  const crc = crc32c(bytes.subarray(0, segmentHeaderCrcOffset));
+  if (crc !== bytes.readUInt32LE(segmentHeaderCrcOffset)) return 'segment header checksum mismatch';
+  const version = bytes.readUInt32LE(segmentVersionOffset);
   if (version !== walFormatVersion) return `unsupported WAL format version ${version}`;
   return undefined;
-}
-
-/**
- * The first valid record after `offset` with a seq that could follow `lastSeq`, if any:
- * `findRecordsAfter` starts each run of records past damage with it. The seq window makes a chance
- * CRC match on garbage practically impossible.
- */
-export function findValidRecordAfter(bytes: Buffer, offset: number, lastSeq: number): RecordSpan | undefined {
-  const seqMax = lastSeq + 1 + Math.ceil((bytes.byteLength - offset) / recordBytesMin);
-  for (let at = offset + 1; at + recordBytesMin <= bytes.byteLength; at++) {
-    const seq = readSeq(bytes, at + 8);
-    if (seq <= lastSeq || seq > seqMax) continue;
-    const checked = checkWalRecord(bytes, at);
-    if (checked.ok) return checked.span;
-  }
-  return undefined;
-}
-
-/**
- * Whether every byte from `offset` to the end is zero: space preallocated and never written, the
- * clean end of a segment. Zeros can hide no record (an all-zero record header is invalid), and
- * lost records at a segment's end still show as a seq gap to the next segment.
- */
-export function isZeroFrom(bytes: Buffer, offset: number): boolean {
-  for (let at = offset; at < bytes.byteLength; at++) if (bytes[at] !== 0) return false;
-  return true;
-}
-
-/** The valid records after a damaged position, and the most any of them knew durable. */
-export interface RecordsAfter {
-  first: RecordSpan | undefined;
-  count: number;
-  /** The largest durableBytes among them; 0 if there are none. */
-  durableBytesMax: number;
-}
-
-/**
- * Every valid record after damage at `offset`, re-synchronising past further damage: runs of
- * back-to-back records, each run found by `findValidRecordAfter` with seqs above the last one seen.
- * The seqs only grow, so this ends; the zero tail is not searched.
- */
-export function findRecordsAfter(bytes: Buffer, offset: number, lastSeq: number): RecordsAfter {
-  const after: RecordsAfter = { first: undefined, count: 0, durableBytesMax: 0 };
-  let seq = lastSeq;
-  let at = offset;
-  // `at - 1`: the search starts one byte past its argument, and the byte at `at` may start a record.
-  for (let found = findValidRecordAfter(bytes, at, seq); found !== undefined; found = findValidRecordAfter(bytes, at - 1, seq)) {
-    after.first ??= found;
-    let span: RecordSpan = found;
-    for (;;) {
-      after.count++;
-      after.durableBytesMax = Math.max(after.durableBytesMax, span.durableBytes);
-      seq = span.seq;
-      at = span.offset + span.bytes;
-      const next = checkWalRecord(bytes, at);
-      if (!next.ok || next.span.seq !== seq + 1) break;
-      span = next.span;
-    }
-    if (isZeroFrom(bytes, at)) break;
-  }
-  return after;
-}
-
-export interface SegmentDamage extends RecordDamage {
-  /** The first valid record after the damage (or the out-of-order record at it), if any. */
-  validRecordAfter: RecordSpan | undefined;
-  /** The largest durableBytes among the valid records after the damage; 0 if there are none. */
-  durableBytesAfter: number;
-  /**
-   * Whether the damaged bytes are proven to have been durable, so that no power loss explains
-   * them: a record written later claims them durable (durableBytesAfter > offset), or the
-   * record at the damage checks out but is out of order (it was written whole).
-   */
-  provenDurable: boolean;
-}
-
-export interface SegmentWalk {
-  /** Valid records read, and the seq of the last one (`seqBefore` if none). */
-  records: number;
-  lastSeq: number;
-  /** End of the last valid record: the segment's clean end, or where a torn tail would be cut. */
-  validBytes: number;
-  damage?: SegmentDamage;
-}
-
-/**
- * Walks every record of a segment whose header is valid, handing each checked record to `onRecord`.
- * Stops at the first position that is not a valid record or whose seq does not follow. If only
- * zeros follow, that is the segment's clean end (preallocated space); otherwise it is `damage`,
- * with what the records after it prove. The caller decides: torn tail or corruption (`isTornTail`).
- */
-export function walkSegment(bytes: Buffer, seqBefore: number, onRecord: (span: RecordSpan) => void): SegmentWalk {
-  let at = walSegmentHeaderBytes;
-  let lastSeq = seqBefore;
-  let records = 0;
-  while (at < bytes.byteLength) {
-    const checked = checkWalRecord(bytes, at);
-    if (!checked.ok) {
-      if (isZeroFrom(bytes, at)) break;
-      return { records, lastSeq, validBytes: at, damage: damageAt(bytes, at, lastSeq, checked.reason) };
-    }
-    if (checked.span.seq !== lastSeq + 1) {
-      // A record that checks out but is out of order was written whole: never a torn tail.
-      const reason = `sequence number ${checked.span.seq} where ${lastSeq + 1} was expected`;
-      const span = checked.span;
-      return { records, lastSeq, validBytes: at, damage: { offset: at, reason, validRecordAfter: span, durableBytesAfter: span.durableBytes, provenDurable: true } };
-    }
-    onRecord(checked.span);
-    records++;
-    lastSeq = checked.span.seq;
-    at += checked.span.bytes;
-  }
-  return { records, lastSeq, validBytes: at };
-}
-
-function damageAt(bytes: Buffer, offset: number, lastSeq: number, reason: string): SegmentDamage {
-  const after = findRecordsAfter(bytes, offset, lastSeq);
-  const { first, durableBytesMax } = after;
-  return { offset, reason, validRecordAfter: first, durableBytesAfter: durableBytesMax, provenDurable: durableBytesMax > offset };
-}
-
-/**
- * Torn tail or corruption? A torn tail is damage in the last segment that nothing proves durable:
- * a write whose fdatasync never completed, so it was never acknowledged, and neither was anything
- * after it (the fsync that acknowledged a later record would have made the damaged bytes durable
- * too). Rotation syncs a segment before the next one exists, so damage in any other segment is
- * corruption.
- */
-export function isTornTail(damage: SegmentDamage, isLastSegment: boolean): boolean {
-  return isLastSegment && !damage.provenDurable;
-}
-
-/** Why damage is corruption, for messages: what follows it. */
-export function corruptionContext(damage: SegmentDamage, laterSegments: boolean): string {
-  const record = damage.validRecordAfter;
-  if (record === undefined) return laterSegments ? ' (later segments follow)' : '';
-  const proof = damage.durableBytesAfter > damage.offset ? `, written when ${damage.durableBytesAfter} bytes were durable` : '';
-  return ` (a valid record, seq ${record.seq}, follows at byte ${record.offset}${proof})`;
-}
-
-export interface SegmentScan extends Omit<SegmentWalk, 'records'> {
-  records: WalRecord[];
-}
-
-/** `walkSegment`, decoding every record into objects: for dumps, tools and tests. */
-export function scanSegment(bytes: Buffer, seqBefore: number): SegmentScan {
-  const records: WalRecord[] = [];
-  const walk = walkSegment(bytes, seqBefore, (span) => {
-    const parsed = parseWalRecord(bytes, span.offset);
-    assert(parsed.ok, 'a walked record parses');
-    records.push(parsed.record);
-  });
-  return { ...walk, records };
 }

@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DurableKVStore } from '../../src/index.js';
-import { scanSegment } from '../../src/format/wal-format.js';
+import { scanSegment } from '../../src/format/wal-reader.js';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const cliArgs = ['--import', 'tsx', 'src/cli/main.ts'];

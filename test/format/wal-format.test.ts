@@ -5,10 +5,10 @@ import {
   encodeSegmentHeader,
   encodeWalRecord,
   parseWalRecord,
-  scanSegment,
   walRecordBytes,
   walSegmentHeaderBytes,
 } from '../../src/format/wal-format.js';
+import { scanSegment } from '../../src/format/wal-reader.js';
 import { crc32c } from '../../src/format/crc32c.js';
 
 function put(key: string, value: string | Uint8Array): EncodableOp {

@@ -1,6 +1,6 @@
 /**
  * How the reader tells the end of a preallocated segment, a torn tail and corruption apart, from the
- * records' durableBytes (format v2). See the comment at the top of src/format/wal-format.ts.
+ * records' durableBytes (format v2). See the comment at the top of src/format/wal-reader.ts.
  */
 import { describe, expect, it } from 'vitest';
 import type { EncodableOp } from '../../src/types.js';
@@ -9,11 +9,11 @@ import {
   checkWalRecord,
   encodeSegmentHeader,
   encodeWalRecord,
-  isTornTail,
-  walkSegment,
   walRecordBytes,
   walSegmentHeaderBytes,
 } from '../../src/format/wal-format.js';
+import { walkSegment } from '../../src/format/wal-reader.js';
+import { isTornTail } from '../../src/recovery/plan.js';
 import { crc32c } from '../../src/format/crc32c.js';
 
 function put(key: string, value: string): EncodableOp {

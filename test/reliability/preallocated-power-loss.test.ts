@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { classifyDirectory } from '../../src/format/file-names.js';
-import { walkSegment } from '../../src/format/wal-format.js';
+import { walkSegment } from '../../src/format/wal-reader.js';
 import { MemoryFileSystem, Prng } from '../../src/testing/index.js';
 import { GatedFileSystem } from '../helpers/gated-file-system.js';
 import { dir, expectCode, openStore, rejectionOf } from './helpers.js';

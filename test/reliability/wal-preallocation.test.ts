@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { groupBytesMax, recordBytesMax, segmentBytesMaxLimit, walPreallocateBytes } from '../../src/limits.js';
 import { classifyDirectory } from '../../src/format/file-names.js';
-import { walkSegment, walRecordHeaderBytes, walSegmentHeaderBytes } from '../../src/format/wal-format.js';
+import { walRecordHeaderBytes, walSegmentHeaderBytes } from '../../src/format/wal-format.js';
+import { walkSegment } from '../../src/format/wal-reader.js';
 import { FaultyFileSystem, MemoryFileSystem } from '../../src/testing/index.js';
 import { dir, expectCode, openStore, rejectionOf } from './helpers.js';
 

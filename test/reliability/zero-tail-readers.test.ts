@@ -7,7 +7,7 @@ import { firstValueFrom, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { DurableKVStore, dumpWal } from '../../src/index.js';
 import { classifyDirectory } from '../../src/format/file-names.js';
-import { walkSegment } from '../../src/format/wal-format.js';
+import { walkSegment } from '../../src/format/wal-reader.js';
 import { MemoryFileSystem } from '../../src/testing/index.js';
 import { dir, openStore } from './helpers.js';
 

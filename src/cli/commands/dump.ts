@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Command } from 'commander';
 import { handled } from '../action.js';
 import { contextOf, write, type CliContext } from '../context.js';
@@ -6,10 +5,9 @@ import { requireStore, ReadCountingFileSystem } from '../open-store.js';
 import { startProgress } from '../progress.js';
 import { totalBytes } from '../inspect.js';
 import { toRecord } from '../values.js';
-import { dumpWal } from '../../dump.js';
+import { dumpWal, walDumpEvents } from '../../dump.js';
 import { NodeFileSystem } from '../../fs/node-file-system.js';
 import { classifyDirectory } from '../../format/file-names.js';
-import { checkSegmentHeader, scanSegment } from '../../format/wal-format.js';
 import type { FileSystem } from '../../fs/file-system.js';
 
 export function registerDump(program: Command): void {
@@ -42,22 +40,16 @@ export function registerDump(program: Command): void {
 
 /** The same walk as `dumpWal`, as JSON objects: values per --encoding, damage as `{"op":"damage",…}`. */
 async function* jsonLines(dir: string, fs: FileSystem, context: CliContext): AsyncGenerator<string> {
-  const { segments } = classifyDirectory(await fs.readdir(dir));
-  for (const segment of segments) {
-    const bytes = Buffer.from(await fs.readFile(path.join(dir, segment.name)));
-    const headerProblem = checkSegmentHeader(bytes);
-    if (headerProblem !== undefined) {
-      yield JSON.stringify({ op: 'damage', file: segment.name, offset: 0, reason: headerProblem });
+  for await (const event of walDumpEvents(dir, fs)) {
+    if (event.type === 'damage') {
+      yield JSON.stringify({ op: 'damage', file: event.file, offset: event.offset, reason: event.reason });
       continue;
     }
-    const scan = scanSegment(bytes, segment.firstSeq - 1);
-    for (const record of scan.records) {
-      for (const op of record.ops) {
-        if (op.type === 'delete') yield JSON.stringify({ op: 'delete', seq: record.seq, key: op.key });
-        else yield JSON.stringify({ op: 'put', seq: record.seq, ...toRecord(op.key, decode(op.value, context), context.encoding) });
-      }
+    const { record } = event;
+    for (const op of record.ops) {
+      if (op.type === 'delete') yield JSON.stringify({ op: 'delete', seq: record.seq, key: op.key });
+      else yield JSON.stringify({ op: 'put', seq: record.seq, ...toRecord(op.key, decode(op.value, context), context.encoding) });
     }
-    if (scan.damage !== undefined) yield JSON.stringify({ op: 'damage', file: segment.name, offset: scan.damage.offset, reason: scan.damage.reason });
   }
 }
 

@@ -4,12 +4,12 @@ import { contextOf, formatBytes, report, type CliContext } from '../context.js';
 import { CliError, exitCodes } from '../exit-codes.js';
 import { ReadCountingFileSystem, requireStore } from '../open-store.js';
 import { startProgress, type Progress } from '../progress.js';
-import { isCuttable, planRepair, totalBytes, type RepairPlan } from '../inspect.js';
+import { isCuttable, planRepair, totalBytes } from '../inspect.js';
 import { DurableKVStore } from '../../store.js';
 import { NodeFileSystem } from '../../fs/node-file-system.js';
 import { classifyDirectory } from '../../format/file-names.js';
 import { StoreCorruptError } from '../../errors.js';
-import type { DamageReport } from '../../recovery/recover.js';
+import type { DamageReport } from '../../recovery/report.js';
 import type { RepairReport } from '../../repair.js';
 
 export function registerRepair(program: Command): void {

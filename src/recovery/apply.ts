@@ -1,0 +1,94 @@
+/**
+ * Recovery, second half: carry out a `RecoveryPlan`. Every change recovery makes to the directory
+ * happens here; what to change was decided in `plan.ts`.
+ */
+import path from 'node:path';
+import type { FileSystem } from '../fs/file-system.js';
+import type { WalSegment } from '../types.js';
+import { StoreCorruptError } from '../errors.js';
+import { withLaterBytes, type Corruption, type RecoveryPlan, type TornTail } from './plan.js';
+import type { DamageReport, RecoveryReport } from './report.js';
+
+export interface ApplyOptions {
+  fs: FileSystem;
+  dir: string;
+  /** 'open' cuts a torn tail and refuses corruption; 'repair' also cuts at corruption inside a segment's records. */
+  mode: 'open' | 'repair';
+  /** Keep the segments the snapshot covers instead of deleting them (WAL history retention). */
+  retainCovered?: boolean;
+}
+
+export interface Applied {
+  tornTail: DamageReport | undefined;
+  repaired: RecoveryReport['repaired'];
+  removedFiles: string[];
+  /** Segments the snapshot covers, kept on disk because `retainCovered` asked for history. */
+  coveredSegments: WalSegment[];
+}
+
+/** Removes temporaries and covered segments, then cuts a torn tail, or throws (open) or cuts (repair) at corruption. */
+export async function applyPlan(plan: RecoveryPlan, options: ApplyOptions): Promise<Applied> {
+  const applied: Applied = { tornTail: undefined, repaired: undefined, removedFiles: [], coveredSegments: [] };
+  for (const name of plan.temporaries) {
+    await options.fs.unlink(path.join(options.dir, name));
+    applied.removedFiles.push(name);
+  }
+  await applyCovered(plan, options, applied);
+  if (plan.corruption !== undefined) applied.repaired = await applyCorruption(plan.corruption, options);
+  if (plan.tornTail !== undefined) applied.tornTail = await cutTornTail(plan.tornTail, options);
+  return applied;
+}
+
+async function applyCovered(plan: RecoveryPlan, options: ApplyOptions, applied: Applied): Promise<void> {
+  for (const segment of plan.covered) {
+    const segmentPath = path.join(options.dir, segment.name);
+    if (options.retainCovered) {
+      applied.coveredSegments.push({ ...segment, bytes: await options.fs.size(segmentPath) });
+    } else {
+      await options.fs.unlink(segmentPath);
+      applied.removedFiles.push(segment.name);
+    }
+  }
+}
+
+/** A torn tail was never acknowledged: cut it (or delete a segment whose header never became durable). */
+async function cutTornTail(torn: TornTail, options: ApplyOptions): Promise<DamageReport> {
+  const filePath = path.join(options.dir, torn.file);
+  if (torn.unwritten) {
+    await options.fs.unlink(filePath);
+  } else {
+    await confirmDamage(options, torn.file, torn.bytes);
+    await options.fs.truncate(filePath, torn.offset);
+  }
+  return { file: torn.file, offset: torn.offset, droppedBytes: torn.droppedBytes, reason: torn.reason };
+}
+
+/**
+ * Corruption refuses an open: acknowledged writes may sit behind it. Repair cuts damage inside a
+ * segment's records and deletes every later segment; any other corruption it refuses too.
+ */
+async function applyCorruption(corruption: Corruption, options: ApplyOptions): Promise<RecoveryReport['repaired']> {
+  const { file, offset, reason } = corruption;
+  if (options.mode !== 'repair' || !corruption.cuttable || corruption.bytes === undefined) {
+    throw new StoreCorruptError(file, offset, reason + corruption.context);
+  }
+  await confirmDamage(options, file, corruption.bytes);
+  await options.fs.truncate(path.join(options.dir, file), offset);
+  const droppedBytes = await withLaterBytes(options.fs, options.dir, corruption);
+  for (const name of corruption.laterSegments) await options.fs.unlink(path.join(options.dir, name));
+  if (corruption.laterSegments.length > 0) await options.fs.syncDir(options.dir);
+  return { file, offset, droppedBytes, reason, segmentsDeleted: corruption.laterSegments };
+}
+
+/**
+ * Cutting is for good, so first make sure the damage is on the disk and not in one read of it: a
+ * flipped bit in the read of the last record looks exactly like a torn tail, and cutting it would
+ * drop an acknowledged write. If a second read disagrees, refuse to open (a retry may succeed).
+ */
+async function confirmDamage(options: ApplyOptions, name: string, bytes: Buffer): Promise<void> {
+  const again = Buffer.from(await options.fs.readFile(path.join(options.dir, name)));
+  if (again.equals(bytes)) return;
+  let offset = 0;
+  while (offset < bytes.byteLength && bytes[offset] === again[offset]) offset++;
+  throw new StoreCorruptError(name, offset, 'two reads of the segment disagree (unreliable storage); nothing was cut');
+}

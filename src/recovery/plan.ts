@@ -1,0 +1,231 @@
+/**
+ * Recovery, first half: read the directory and decide, changing nothing on disk. The plan says
+ * which snapshot serves, which segments replay and which the snapshot covers, and what damage there
+ * is: a torn tail to cut, or corruption that refuses an open (and that repair would cut). This file
+ * is the one judge of torn tail against corruption; `apply.ts` makes the changes, and the CLI's
+ * `verify` and `repair` dry run print what it decided.
+ *
+ * Each file is read once: records stream into the caller's sink (the map, for open and repair;
+ * nothing, for a dry run) while the plan is made. See README "How recovery works".
+ */
+import path from 'node:path';
+import type { FileSystem } from '../fs/file-system.js';
+import type { WalSegment } from '../types.js';
+import { assert, StoreCorruptError } from '../errors.js';
+import { classifyDirectory, type DirectoryListing } from '../format/file-names.js';
+import { readSnapshotEntries } from '../format/snapshot-format.js';
+import { visitWalOps, walSegmentHeaderBytes, type OpVisitor, type RecordSpan } from '../format/wal-format.js';
+import { readWal, splitCovered, type ReadOn, type SegmentDamage, type SegmentWalk, type WalReporter, type WalSegmentRef } from '../format/wal-reader.js';
+import type { DamageReport } from './report.js';
+
+/** Where recovered entries go: the snapshot's, then every replayed record's operations. */
+export interface RecoverySink extends OpVisitor {
+  /** Forget what a snapshot that then failed its checks delivered. */
+  clear(): void;
+}
+
+/** A sink that keeps nothing: for plans that only look. */
+export const discardingSink: RecoverySink = { put() {}, delete() {}, clear() {} };
+
+/** Damage that nothing proves durable at the end of the log: never acknowledged, cut on open. */
+export interface TornTail extends DamageReport {
+  /** The header never became durable (a crash during rotation): the whole file goes. */
+  unwritten: boolean;
+  /** The segment as the plan read it: cutting first confirms the damage with a second read. */
+  bytes: Buffer;
+}
+
+/** Damage that acknowledged writes may sit behind: an open refuses; repair may cut it. */
+export interface Corruption extends DamageReport {
+  /** What follows the damage, appended to `reason` in messages. */
+  context: string;
+  /** Damage inside a segment's records, which repair cuts; not a snapshot, a header or a gap. */
+  cuttable: boolean;
+  /** Segments after the damaged one, which repair deletes (`withLaterBytes` adds their sizes to droppedBytes). */
+  laterSegments: string[];
+  /** The damaged segment as read (cuttable damage only), for the second read before cutting. */
+  bytes: Buffer | undefined;
+}
+
+export interface RecoveryPlan {
+  /** Leftovers of an interrupted snapshot: removed. */
+  temporaries: string[];
+  /** Files that are not durable-kv's: left alone. */
+  unknownFiles: string[];
+  /** The newest snapshot that checks out, loaded into the sink. */
+  snapshot: { file: string; seq: number; entries: number; bytes: number } | undefined;
+  /** Newer snapshots passed over because they failed their checks (an older one serves). */
+  skippedSnapshots: Array<{ file: string; offset: number; reason: string }>;
+  snapshotSeq: number;
+  /** Segments whose every record the snapshot holds: deleted unless retained. */
+  covered: WalSegmentRef[];
+  /** Segments replayed, each with the bytes that hold valid records. */
+  segments: WalSegment[];
+  lastSeq: number;
+  segmentsRead: number;
+  recordsReplayed: number;
+  bytesRead: number;
+  tornTail: TornTail | undefined;
+  corruption: Corruption | undefined;
+}
+
+/** Reads `dir` and decides what recovery does; records stream into `sink`. Changes nothing on disk. */
+export async function planRecovery(fs: FileSystem, dir: string, sink: RecoverySink = discardingSink): Promise<RecoveryPlan> {
+  const listing = classifyDirectory(await fs.readdir(dir));
+  const plan: RecoveryPlan = {
+    temporaries: listing.temporaries, unknownFiles: listing.unknown, snapshot: undefined, skippedSnapshots: [],
+    snapshotSeq: 0, covered: [], segments: [], lastSeq: 0, segmentsRead: 0, recordsReplayed: 0, bytesRead: 0,
+    tornTail: undefined, corruption: undefined,
+  };
+  await planSnapshot(fs, dir, listing, sink, plan);
+  if (plan.corruption !== undefined) return plan;
+  const { covered, live } = splitCovered(listing.segments, plan.snapshotSeq + 1);
+  plan.covered = covered;
+  plan.lastSeq = plan.snapshotSeq;
+  if (live.length > 0 && live[0].firstSeq > plan.snapshotSeq + 1) {
+    plan.corruption = notCuttable(live[0].name, missingRecordsReason(plan.snapshotSeq, live[0].firstSeq));
+    return plan;
+  }
+  await readWal({ fs, dir, segments: live, fromSeq: plan.snapshotSeq + 1 }, new PlanReporter(live, plan, sink));
+  return plan;
+}
+
+/**
+ * The newest snapshot that checks out. If it is damaged, an older one serves only when the WAL still
+ * holds every record after it (otherwise acknowledged writes would silently vanish): else corruption.
+ */
+async function planSnapshot(fs: FileSystem, dir: string, listing: DirectoryListing, sink: RecoverySink, plan: RecoveryPlan) {
+  const firstWalSeq = listing.segments[0]?.firstSeq;
+  for (const snapshot of listing.snapshots) {
+    if (plan.skippedSnapshots.length > 0 && (firstWalSeq === undefined || firstWalSeq > snapshot.seq + 1)) break;
+    sink.clear();
+    const handle = await fs.openRead(path.join(dir, snapshot.name));
+    try {
+      const read = await readSnapshotEntries(handle, snapshot.name, (key, bytes, start, end) => sink.put(key, bytes, start, end));
+      plan.snapshot = { file: snapshot.name, ...read };
+      plan.snapshotSeq = read.seq;
+      plan.bytesRead += read.bytes;
+      return;
+    } catch (error) {
+      if (!(error instanceof StoreCorruptError)) throw error;
+      plan.skippedSnapshots.push({ file: error.file, offset: error.offset, reason: error.reason });
+    } finally {
+      await handle.close();
+    }
+  }
+  sink.clear();
+  const first = plan.skippedSnapshots[0];
+  if (first !== undefined) plan.corruption = { ...notCuttable(first.file, first.reason), offset: first.offset };
+}
+
+/** Streams records into the sink and judges what ends the log: clean, a gap, a bad header, damage. */
+class PlanReporter implements WalReporter {
+  readonly #segments: readonly WalSegmentRef[];
+  readonly #plan: RecoveryPlan;
+  readonly #sink: RecoverySink;
+
+  constructor(segments: readonly WalSegmentRef[], plan: RecoveryPlan, sink: RecoverySink) {
+    this.#segments = segments;
+    this.#plan = plan;
+    this.#sink = sink;
+  }
+
+  gap(segment: WalSegmentRef, lastSeq: number): ReadOn {
+    const logSeq = Math.max(lastSeq, this.#plan.snapshotSeq);
+    this.#plan.corruption = notCuttable(segment.name, `segment starts at seq ${segment.firstSeq} but the log is at ${logSeq}`);
+    return 'stop';
+  }
+
+  segmentRead(_segment: WalSegmentRef, bytes: Buffer): ReadOn {
+    this.#plan.segmentsRead++;
+    this.#plan.bytesRead += bytes.byteLength;
+  }
+
+  headerProblem(segment: WalSegmentRef, bytes: Buffer, reason: string): ReadOn {
+    if (isUnwrittenLastSegment(bytes, this.#later(segment).length === 0)) {
+      // Created but its header never became durable: a crash during rotation. Nothing lived here.
+      this.#plan.tornTail = { file: segment.name, offset: 0, droppedBytes: bytes.byteLength, reason, unwritten: true, bytes };
+    } else {
+      this.#plan.corruption = notCuttable(segment.name, reason);
+    }
+    return 'stop';
+  }
+
+  record(bytes: Buffer, span: RecordSpan): void {
+    visitWalOps(bytes, span, this.#sink);
+    this.#plan.recordsReplayed++;
+  }
+
+  segmentEnd(segment: WalSegmentRef, bytes: Buffer, walk: SegmentWalk): ReadOn {
+    const plan = this.#plan;
+    const previous = plan.segments.at(-1);
+    assert(previous === undefined || plan.lastSeq + 1 === segment.firstSeq, `replayed segments are contiguous at ${segment.name}`);
+    plan.segments.push({ name: segment.name, firstSeq: segment.firstSeq, bytes: walk.validBytes });
+    plan.lastSeq = Math.max(plan.lastSeq, walk.lastSeq);
+    if (walk.damage === undefined) return undefined;
+    const later = this.#later(segment);
+    if (isTornTail(walk.damage, later.length === 0)) {
+      assert(later.length === 0 && walk.damage.offset >= walSegmentHeaderBytes, `a torn tail is past the header of the last segment`);
+      const { offset, reason } = walk.damage;
+      plan.tornTail = { file: segment.name, offset, droppedBytes: bytes.byteLength - offset, reason, unwritten: false, bytes };
+    } else {
+      plan.corruption = segmentCorruption(segment.name, bytes, walk.damage, later);
+    }
+    return 'stop';
+  }
+
+  #later(segment: WalSegmentRef): WalSegmentRef[] {
+    return this.#segments.filter((other) => other.firstSeq > segment.firstSeq);
+  }
+}
+
+function notCuttable(file: string, reason: string): Corruption {
+  return { file, offset: 0, droppedBytes: 0, reason, context: '', cuttable: false, laterSegments: [], bytes: undefined };
+}
+
+function segmentCorruption(file: string, bytes: Buffer, damage: SegmentDamage, later: readonly WalSegmentRef[]): Corruption {
+  assert(damage.offset >= walSegmentHeaderBytes, `damage in ${file} is past its header`);
+  return {
+    file, offset: damage.offset, droppedBytes: bytes.byteLength - damage.offset, reason: damage.reason,
+    context: corruptionContext(damage, later.length > 0), cuttable: true, laterSegments: later.map((segment) => segment.name), bytes,
+  };
+}
+
+/** What repair drops for a corruption: the damaged segment from the damage on, and every later segment. */
+export async function withLaterBytes(fs: FileSystem, dir: string, corruption: Corruption): Promise<number> {
+  let droppedBytes = corruption.droppedBytes;
+  for (const name of corruption.laterSegments) droppedBytes += await fs.size(path.join(dir, name));
+  return droppedBytes;
+}
+
+/**
+ * Torn tail or corruption? A torn tail is damage in the last segment that nothing proves durable:
+ * a write whose fdatasync never completed, so it was never acknowledged, and neither was anything
+ * after it (the fsync that acknowledged a later record would have made the damaged bytes durable
+ * too). Rotation syncs a segment before the next one exists, so damage in any other segment is
+ * corruption.
+ */
+export function isTornTail(damage: SegmentDamage, isLastSegment: boolean): boolean {
+  return isLastSegment && !damage.provenDurable;
+}
+
+/**
+ * A bad header is a torn tail only in the last segment, and only if nothing was ever written there
+ * (too short for a header, or all zeros): the segment was created but its header never became durable.
+ */
+export function isUnwrittenLastSegment(bytes: Buffer, isLastSegment: boolean): boolean {
+  return isLastSegment && (bytes.byteLength < walSegmentHeaderBytes || bytes.every((byte) => byte === 0));
+}
+
+/** Why damage is corruption, for messages: what follows it. */
+export function corruptionContext(damage: SegmentDamage, laterSegments: boolean): string {
+  const record = damage.validRecordAfter;
+  if (record === undefined) return laterSegments ? ' (later segments follow)' : '';
+  const proof = damage.durableBytesAfter > damage.offset ? `, written when ${damage.durableBytesAfter} bytes were durable` : '';
+  return ` (a valid record, seq ${record.seq}, follows at byte ${record.offset}${proof})`;
+}
+
+/** The log must start right after the snapshot (or at seq 1 without one). */
+export function missingRecordsReason(snapshotSeq: number, firstSeq: number): string {
+  return `records ${snapshotSeq + 1}..${firstSeq - 1} are missing (no snapshot or segment holds them)`;
+}
