@@ -80,70 +80,70 @@ interface FailRule extends Rule {
  * other's counts.
  */
 export class FaultyFileSystem implements FileSystem {
-  private readonly inner: FileSystem;
-  private readonly prng: Prng;
-  private failRules: FailRule[] = [];
-  private tornRules: Rule[] = [];
-  private flipRules: Rule[] = [];
-  private counters = emptyStats();
+  readonly #inner: FileSystem;
+  readonly #prng: Prng;
+  #failRules: FailRule[] = [];
+  #tornRules: Rule[] = [];
+  #flipRules: Rule[] = [];
+  #counters = emptyStats();
   /** Bumped by `crash()`; handles opened in an earlier epoch reject with EBADF. */
-  private epoch = 0;
+  #epoch = 0;
 
   constructor(options: FaultyFileSystemOptions) {
-    this.inner = options.inner;
-    this.prng = new Prng(options.seed);
+    this.#inner = options.inner;
+    this.#prng = new Prng(options.seed);
   }
 
   /** The (32-bit) seed; `new FaultyFileSystem({ inner, seed })` with the same plan replays the run. */
   get seed(): number {
-    return this.prng.seed;
+    return this.#prng.seed;
   }
 
   /** The `n`-th (1-based) future call of `op` matching `filter` fails with `code`; the rule then retires. */
   failNth(op: FaultOp, n: number, code: FaultCode = 'EIO', filter: FaultFilter = {}): this {
-    this.failRules.push({ op, code, trigger: nthTrigger(n), ...filter });
+    this.#failRules.push({ op, code, trigger: nthTrigger(n), ...filter });
     return this;
   }
 
   /** Each call of `op` matching `filter` fails with `code` with probability `p`. */
   failWithProbability(op: FaultOp, p: number, code: FaultCode = 'EIO', filter: FaultFilter = {}): this {
-    this.failRules.push({ op, code, trigger: probabilityTrigger(p), ...filter });
+    this.#failRules.push({ op, code, trigger: probabilityTrigger(p), ...filter });
     return this;
   }
 
   /** The `n`-th future append matching `filter` writes a random strict prefix, then fails with EIO. */
   tornAppendNth(n: number, filter: FaultFilter = {}): this {
-    this.tornRules.push({ trigger: nthTrigger(n), ...filter });
+    this.#tornRules.push({ trigger: nthTrigger(n), ...filter });
     return this;
   }
 
   /** Each append matching `filter` is torn (see `tornAppendNth`) with probability `p`. */
   tornAppendProbability(p: number, filter: FaultFilter = {}): this {
-    this.tornRules.push({ trigger: probabilityTrigger(p), ...filter });
+    this.#tornRules.push({ trigger: probabilityTrigger(p), ...filter });
     return this;
   }
 
   /** Each read (`readFile`, `ReadHandle.read`) matching `filter` returns one flipped bit with probability `p`. */
   flipBitsOnReadProbability(p: number, filter: FaultFilter = {}): this {
-    this.flipRules.push({ trigger: probabilityTrigger(p), ...filter });
+    this.#flipRules.push({ trigger: probabilityTrigger(p), ...filter });
     return this;
   }
 
   /** Removes every rule; counters are kept. */
   clearFaults(): this {
-    this.failRules = [];
-    this.tornRules = [];
-    this.flipRules = [];
+    this.#failRules = [];
+    this.#tornRules = [];
+    this.#flipRules = [];
     return this;
   }
 
   /** A copy of the counters so far. */
   stats(): FaultStats {
     return {
-      calls: { ...this.counters.calls },
-      failures: { ...this.counters.failures },
-      tornAppends: this.counters.tornAppends,
-      bitFlips: this.counters.bitFlips,
+      calls: { ...this.#counters.calls },
+      failures: { ...this.#counters.failures },
+      tornAppends: this.#counters.tornAppends,
+      bitFlips: this.#counters.bitFlips,
     };
   }
 
@@ -152,55 +152,55 @@ export class FaultyFileSystem implements FileSystem {
    * handle opened through this wrapper. Fault rules and counters carry on.
    */
   crash(): void {
-    this.epoch += 1;
-    if (isCrashable(this.inner)) this.inner.crash();
+    this.#epoch += 1;
+    if (isCrashable(this.#inner)) this.#inner.crash();
   }
 
   async mkdir(dirPath: string): Promise<void> {
-    this.beforeCall('mkdir', dirPath);
-    return this.inner.mkdir(dirPath);
+    this.#beforeCall('mkdir', dirPath);
+    return this.#inner.mkdir(dirPath);
   }
 
   async readdir(dirPath: string): Promise<string[]> {
-    this.beforeCall('readdir', dirPath);
-    return this.inner.readdir(dirPath);
+    this.#beforeCall('readdir', dirPath);
+    return this.#inner.readdir(dirPath);
   }
 
   async readFile(filePath: string): Promise<Uint8Array> {
-    this.beforeCall('readFile', filePath);
-    return this.maybeFlipBit(filePath, await this.inner.readFile(filePath));
+    this.#beforeCall('readFile', filePath);
+    return this.#maybeFlipBit(filePath, await this.#inner.readFile(filePath));
   }
 
   async openRead(filePath: string): Promise<ReadHandle> {
-    this.beforeCall('openRead', filePath);
-    const handle = await this.inner.openRead(filePath);
-    const guard = this.handleGuard(handle);
+    this.#beforeCall('openRead', filePath);
+    const handle = await this.#inner.openRead(filePath);
+    const guard = this.#handleGuard(handle);
     return {
       read: async (positionBytes, lengthBytes) => {
         guard.check('read');
-        this.beforeCall('read', filePath);
-        return this.maybeFlipBit(filePath, await handle.read(positionBytes, lengthBytes));
+        this.#beforeCall('read', filePath);
+        return this.#maybeFlipBit(filePath, await handle.read(positionBytes, lengthBytes));
       },
       close: () => guard.close(),
     };
   }
 
   async openAppend(filePath: string, create: 'new' | 'truncate' | 'never'): Promise<FileHandle> {
-    this.beforeCall('openAppend', filePath);
-    const handle = await this.inner.openAppend(filePath, create);
-    const guard = this.handleGuard(handle);
+    this.#beforeCall('openAppend', filePath);
+    const handle = await this.#inner.openAppend(filePath, create);
+    const guard = this.#handleGuard(handle);
     return {
       append: async (data) => {
         guard.check('write');
         // Torn rules are advanced before a failure can throw, so they count every append too.
-        const torn = this.fires(this.tornRules, [filePath]);
-        this.beforeCall('append', filePath);
-        if (torn) return this.tornAppend(handle, filePath, data);
+        const torn = this.#fires(this.#tornRules, [filePath]);
+        this.#beforeCall('append', filePath);
+        if (torn) return this.#tornAppend(handle, filePath, data);
         return handle.append(data);
       },
       sync: async () => {
         guard.check('fdatasync');
-        this.beforeCall('sync', filePath);
+        this.#beforeCall('sync', filePath);
         return handle.sync();
       },
       close: () => guard.close(),
@@ -208,7 +208,7 @@ export class FaultyFileSystem implements FileSystem {
       ...(handle.extendWithZeros === undefined ? {} : {
         extendWithZeros: async (toBytes: number) => {
           guard.check('write');
-          this.beforeCall('extend', filePath);
+          this.#beforeCall('extend', filePath);
           return handle.extendWithZeros!(toBytes);
         },
       }),
@@ -216,92 +216,92 @@ export class FaultyFileSystem implements FileSystem {
   }
 
   async rename(fromPath: string, toPath: string): Promise<void> {
-    this.beforeCall('rename', fromPath, toPath);
-    return this.inner.rename(fromPath, toPath);
+    this.#beforeCall('rename', fromPath, toPath);
+    return this.#inner.rename(fromPath, toPath);
   }
 
   async unlink(filePath: string): Promise<void> {
-    this.beforeCall('unlink', filePath);
-    return this.inner.unlink(filePath);
+    this.#beforeCall('unlink', filePath);
+    return this.#inner.unlink(filePath);
   }
 
   async truncate(filePath: string, lengthBytes: number): Promise<void> {
-    this.beforeCall('truncate', filePath);
-    return this.inner.truncate(filePath, lengthBytes);
+    this.#beforeCall('truncate', filePath);
+    return this.#inner.truncate(filePath, lengthBytes);
   }
 
   async size(filePath: string): Promise<number> {
-    this.beforeCall('size', filePath);
-    return this.inner.size(filePath);
+    this.#beforeCall('size', filePath);
+    return this.#inner.size(filePath);
   }
 
   async syncDir(dirPath: string): Promise<void> {
-    this.beforeCall('syncDir', dirPath);
-    return this.inner.syncDir(dirPath);
+    this.#beforeCall('syncDir', dirPath);
+    return this.#inner.syncDir(dirPath);
   }
 
   async lock(filePath: string): Promise<FileLock> {
-    this.beforeCall('lock', filePath);
+    this.#beforeCall('lock', filePath);
     // Locks are the inner file system's business (MemoryFileSystem drops them on crash).
-    return this.inner.lock(filePath);
+    return this.#inner.lock(filePath);
   }
 
   /** Counts the call and throws an injected failure if a rule fires; runs before the inner call. */
-  private beforeCall(op: FaultOp, ...paths: string[]): void {
-    this.counters.calls[op] += 1;
-    const fired = this.firing(this.failRules.filter((rule) => rule.op === op), paths);
+  #beforeCall(op: FaultOp, ...paths: string[]): void {
+    this.#counters.calls[op] += 1;
+    const fired = this.#firing(this.#failRules.filter((rule) => rule.op === op), paths);
     if (fired === undefined) return;
-    this.counters.failures[op] += 1;
+    this.#counters.failures[op] += 1;
     throw faultError(fired.code, op, paths);
   }
 
   /** Writes a random strict prefix of `data` (0..length-1 bytes), then fails with EIO. */
-  private async tornAppend(handle: FileHandle, filePath: string, data: Uint8Array): Promise<never> {
-    const prefixBytes = data.byteLength === 0 ? 0 : this.prng.int(data.byteLength);
-    this.counters.tornAppends += 1;
+  async #tornAppend(handle: FileHandle, filePath: string, data: Uint8Array): Promise<never> {
+    const prefixBytes = data.byteLength === 0 ? 0 : this.#prng.int(data.byteLength);
+    this.#counters.tornAppends += 1;
     if (prefixBytes > 0) await handle.append(data.subarray(0, prefixBytes));
     throw faultError('EIO', 'append', [filePath]);
   }
 
-  private maybeFlipBit(filePath: string, bytes: Uint8Array): Uint8Array {
-    if (!this.fires(this.flipRules, [filePath]) || bytes.byteLength === 0) return bytes;
+  #maybeFlipBit(filePath: string, bytes: Uint8Array): Uint8Array {
+    if (!this.#fires(this.#flipRules, [filePath]) || bytes.byteLength === 0) return bytes;
     const flipped = bytes.slice(); // never mutate what the inner file system handed out
-    const bit = this.prng.int(flipped.byteLength * 8);
+    const bit = this.#prng.int(flipped.byteLength * 8);
     flipped[bit >> 3] ^= 1 << (bit & 7);
-    this.counters.bitFlips += 1;
+    this.#counters.bitFlips += 1;
     return flipped;
   }
 
-  private fires(rules: Rule[], paths: string[]): boolean {
-    return this.firing(rules, paths) !== undefined;
+  #fires(rules: Rule[], paths: string[]): boolean {
+    return this.#firing(rules, paths) !== undefined;
   }
 
   /**
    * Advances every matching rule (so counts and PRNG draws do not depend on which rule fires first),
    * retires spent `nth` rules, and returns the first rule that fired.
    */
-  private firing<R extends Rule>(rules: R[], paths: string[]): R | undefined {
+  #firing<R extends Rule>(rules: R[], paths: string[]): R | undefined {
     let fired: R | undefined;
     for (const rule of rules) {
       if (!matches(rule, paths)) continue;
-      if (this.advance(rule.trigger) && fired === undefined) fired = rule;
+      if (this.#advance(rule.trigger) && fired === undefined) fired = rule;
     }
     const spent = (rule: Rule) => rule.trigger.kind === 'nth' && rule.trigger.remaining <= 0;
-    this.failRules = this.failRules.filter((rule) => !spent(rule));
-    this.tornRules = this.tornRules.filter((rule) => !spent(rule));
+    this.#failRules = this.#failRules.filter((rule) => !spent(rule));
+    this.#tornRules = this.#tornRules.filter((rule) => !spent(rule));
     return fired;
   }
 
-  private advance(trigger: Trigger): boolean {
-    if (trigger.kind === 'probability') return this.prng.chance(trigger.p);
+  #advance(trigger: Trigger): boolean {
+    if (trigger.kind === 'probability') return this.#prng.chance(trigger.p);
     trigger.remaining -= 1;
     return trigger.remaining === 0;
   }
 
   /** Wraps a handle's validity: after `crash()`, every call on a handle opened before it is EBADF. */
-  private handleGuard(handle: { close(): Promise<void> }): { check(syscall: string): void; close(): Promise<void> } {
-    const openedEpoch = this.epoch;
-    const crashed = (): boolean => openedEpoch !== this.epoch;
+  #handleGuard(handle: { close(): Promise<void> }): { check(syscall: string): void; close(): Promise<void> } {
+    const openedEpoch = this.#epoch;
+    const crashed = (): boolean => openedEpoch !== this.#epoch;
     return {
       check(syscall) {
         if (crashed()) throw badDescriptor(syscall);

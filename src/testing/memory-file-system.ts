@@ -37,33 +37,33 @@ export interface MemoryFileSystemOptions {
  * All methods do their work synchronously and return promises, so errors arrive as rejections.
  */
 export class MemoryFileSystem implements FileSystem {
-  private readonly root = new Directory();
+  readonly #root = new Directory();
   /** Bumped by `crash()`; a handle remembers the epoch it was opened in. */
-  private epoch = 0;
-  private readonly locks = new Map<Inode, object>();
-  private readonly prng: Prng;
+  #epoch = 0;
+  readonly #locks = new Map<Inode, object>();
+  readonly #prng: Prng;
 
   constructor(options: MemoryFileSystemOptions = {}) {
-    this.prng = new Prng(options.seed ?? 0);
+    this.#prng = new Prng(options.seed ?? 0);
   }
 
   async mkdir(dirPath: string): Promise<void> {
-    this.mkdirSync(resolve(dirPath));
+    this.#mkdirSync(resolve(dirPath));
   }
 
   async readdir(dirPath: string): Promise<string[]> {
-    const dir = this.lookupDirectory(resolve(dirPath), 'scandir');
+    const dir = this.#lookupDirectory(resolve(dirPath), 'scandir');
     // Sorted so that runs replay identically; real readdir order is unspecified anyway.
     return [...dir.entries.keys()].sort();
   }
 
   async readFile(filePath: string): Promise<Uint8Array> {
-    return this.lookupFile(resolve(filePath), 'open').bytes();
+    return this.#lookupFile(resolve(filePath), 'open').bytes();
   }
 
   async openRead(filePath: string): Promise<ReadHandle> {
-    const inode = this.lookupFile(resolve(filePath), 'open');
-    const guard = this.handleGuard();
+    const inode = this.#lookupFile(resolve(filePath), 'open');
+    const guard = this.#handleGuard();
     return {
       read: async (positionBytes, lengthBytes) => {
         guard.check('read');
@@ -76,8 +76,8 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   async openAppend(filePath: string, create: 'new' | 'truncate' | 'never'): Promise<FileHandle> {
-    const inode = this.openForAppend(resolve(filePath), create);
-    const guard = this.handleGuard();
+    const inode = this.#openForAppend(resolve(filePath), create);
+    const guard = this.#handleGuard();
     let positionBytes = inode.length;
     return {
       append: async (data) => {
@@ -102,8 +102,8 @@ export class MemoryFileSystem implements FileSystem {
     const from = resolve(fromPath);
     const to = resolve(toPath);
     const at: ErrorTarget = { path: from, dest: to };
-    const source = this.locate(from, 'rename', at);
-    const target = this.locate(to, 'rename', at);
+    const source = this.#locate(from, 'rename', at);
+    const target = this.#locate(to, 'rename', at);
     const inode = source.dir.entries.get(source.name);
     if (inode === undefined) throw fsError('ENOENT', 'rename', at);
     if (inode instanceof Directory) throw fsError('EISDIR', 'rename', at);
@@ -115,7 +115,7 @@ export class MemoryFileSystem implements FileSystem {
 
   async unlink(filePath: string): Promise<void> {
     const resolved = resolve(filePath);
-    const { dir, name } = this.locate(resolved, 'unlink');
+    const { dir, name } = this.#locate(resolved, 'unlink');
     const node = dir.entries.get(name);
     if (node === undefined) throw fsError('ENOENT', 'unlink', { path: resolved });
     if (node instanceof Directory) throw fsError('EISDIR', 'unlink', { path: resolved });
@@ -124,52 +124,52 @@ export class MemoryFileSystem implements FileSystem {
 
   async truncate(filePath: string, lengthBytes: number): Promise<void> {
     checkNonNegativeInteger('lengthBytes', lengthBytes);
-    const inode = this.lookupFile(resolve(filePath), 'open');
+    const inode = this.#lookupFile(resolve(filePath), 'open');
     inode.truncate(lengthBytes);
     inode.sync();
   }
 
   async size(filePath: string): Promise<number> {
-    return this.lookupFile(resolve(filePath), 'stat').length;
+    return this.#lookupFile(resolve(filePath), 'stat').length;
   }
 
   async syncDir(dirPath: string): Promise<void> {
-    const dir = this.lookupDirectory(resolve(dirPath), 'open');
+    const dir = this.#lookupDirectory(resolve(dirPath), 'open');
     dir.durableEntries = new Map(dir.entries);
   }
 
   async lock(filePath: string): Promise<FileLock> {
     const resolved = resolve(filePath);
-    const inode = this.openForAppend(resolved, 'create');
-    if (this.locks.has(inode)) {
+    const inode = this.#openForAppend(resolved, 'create');
+    if (this.#locks.has(inode)) {
       throw Object.assign(new Error(`lock held on ${resolved}`), { code: 'ELOCKED' });
     }
     // A fresh token per lock, so a stale FileLock (from before a crash) cannot release a newer holder's lock.
     const token = {};
-    this.locks.set(inode, token);
+    this.#locks.set(inode, token);
     return {
       release: async () => {
-        if (this.locks.get(inode) === token) this.locks.delete(inode);
+        if (this.#locks.get(inode) === token) this.#locks.delete(inode);
       },
     };
   }
 
   /** Power loss: everything not made durable is lost, handles die, locks vanish. */
   crash(): void {
-    this.epoch += 1;
-    this.locks.clear();
-    this.root.rollBack(this.prng);
+    this.#epoch += 1;
+    this.#locks.clear();
+    this.#root.rollBack(this.#prng);
   }
 
   /** Names in `dirPath` that would survive a crash now, sorted. */
   listDurable(dirPath: string): string[] {
-    const dir = this.lookupDirectory(resolve(dirPath), 'scandir');
+    const dir = this.#lookupDirectory(resolve(dirPath), 'scandir');
     return [...dir.durableEntries.keys()].sort();
   }
 
   /** A copy of the file's current bytes, or `undefined` if there is no such file. */
   fileBytes(filePath: string): Uint8Array | undefined {
-    const node = this.findNode(resolve(filePath), 'entries');
+    const node = this.#findNode(resolve(filePath), 'entries');
     return node instanceof Inode ? node.bytes() : undefined;
   }
 
@@ -178,15 +178,15 @@ export class MemoryFileSystem implements FileSystem {
    * `undefined` if no such file would survive.
    */
   durableFileBytes(filePath: string): Uint8Array | undefined {
-    const node = this.findNode(resolve(filePath), 'durableEntries');
+    const node = this.#findNode(resolve(filePath), 'durableEntries');
     return node instanceof Inode ? node.durableBytes() : undefined;
   }
 
   /** Test fixture: creates (or replaces) the file with `bytes`, already durable, creating parents. */
   writeFileDurable(filePath: string, bytes: Uint8Array): void {
     const resolved = resolve(filePath);
-    this.mkdirSync(posix.dirname(resolved));
-    const { dir, name } = this.locate(resolved, 'open');
+    this.#mkdirSync(posix.dirname(resolved));
+    const { dir, name } = this.#locate(resolved, 'open');
     if (dir.entries.get(name) instanceof Directory) throw fsError('EISDIR', 'open', { path: resolved });
     const inode = new Inode();
     inode.append(bytes);
@@ -201,12 +201,12 @@ export class MemoryFileSystem implements FileSystem {
     if (!Number.isInteger(xorMask) || xorMask < 1 || xorMask > 0xff) {
       throw new RangeError(`xorMask must be an integer in 1..255, got ${xorMask}`);
     }
-    this.lookupFile(resolve(filePath), 'open').corrupt(offset, xorMask);
+    this.#lookupFile(resolve(filePath), 'open').corrupt(offset, xorMask);
   }
 
-  private mkdirSync(resolved: string): void {
+  #mkdirSync(resolved: string): void {
     const names = components(resolved);
-    let dir = this.root;
+    let dir = this.#root;
     names.forEach((name, index) => {
       let child = dir.entries.get(name);
       if (child === undefined) {
@@ -222,8 +222,8 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   /** `create` adds the lock-file mode to openAppend's: create if missing, keep existing bytes (O_CREAT without O_TRUNC). */
-  private openForAppend(resolved: string, create: 'new' | 'truncate' | 'never' | 'create'): Inode {
-    const { dir, name } = this.locate(resolved, 'open');
+  #openForAppend(resolved: string, create: 'new' | 'truncate' | 'never' | 'create'): Inode {
+    const { dir, name } = this.#locate(resolved, 'open');
     const existing = dir.entries.get(name);
     if (existing instanceof Directory) throw fsError('EISDIR', 'open', { path: resolved });
     if (existing === undefined) {
@@ -239,10 +239,10 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   /** Tracks one handle's validity: closed, or opened before a crash, means EBADF. */
-  private handleGuard(): { check(syscall: string): void; close(): void } {
-    const openedEpoch = this.epoch;
+  #handleGuard(): { check(syscall: string): void; close(): void } {
+    const openedEpoch = this.#epoch;
     let closed = false;
-    const crashed = (): boolean => openedEpoch !== this.epoch;
+    const crashed = (): boolean => openedEpoch !== this.#epoch;
     return {
       check(syscall) {
         if (closed || crashed()) throw fsError('EBADF', syscall);
@@ -255,29 +255,29 @@ export class MemoryFileSystem implements FileSystem {
     };
   }
 
-  private lookupDirectory(resolved: string, syscall: string): Directory {
-    const node = this.walk(resolved, syscall, { path: resolved });
+  #lookupDirectory(resolved: string, syscall: string): Directory {
+    const node = this.#walk(resolved, syscall, { path: resolved });
     if (!(node instanceof Directory)) throw fsError('ENOTDIR', syscall, { path: resolved });
     return node;
   }
 
-  private lookupFile(resolved: string, syscall: string): Inode {
-    const node = this.walk(resolved, syscall, { path: resolved });
+  #lookupFile(resolved: string, syscall: string): Inode {
+    const node = this.#walk(resolved, syscall, { path: resolved });
     if (node instanceof Directory) throw fsError('EISDIR', syscall, { path: resolved });
     return node;
   }
 
   /** The parent directory (which must exist) and the final name of a path. */
-  private locate(resolved: string, syscall: string, at: ErrorTarget = { path: resolved }): { dir: Directory; name: string } {
+  #locate(resolved: string, syscall: string, at: ErrorTarget = { path: resolved }): { dir: Directory; name: string } {
     if (resolved === '/') throw fsError('EISDIR', syscall, at);
-    const parent = this.walk(posix.dirname(resolved), syscall, at);
+    const parent = this.#walk(posix.dirname(resolved), syscall, at);
     if (!(parent instanceof Directory)) throw fsError('ENOTDIR', syscall, at);
     return { dir: parent, name: posix.basename(resolved) };
   }
 
   /** Follows the volatile namespace; ENOENT if a component is missing, ENOTDIR if one is a file. */
-  private walk(resolved: string, syscall: string, at: ErrorTarget): Node {
-    let node: Node = this.root;
+  #walk(resolved: string, syscall: string, at: ErrorTarget): Node {
+    let node: Node = this.#root;
     for (const name of components(resolved)) {
       if (!(node instanceof Directory)) throw fsError('ENOTDIR', syscall, at);
       const child: Node | undefined = node.entries.get(name);
@@ -288,8 +288,8 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   /** Like `walk` but never throws, and can follow the durable namespace instead. */
-  private findNode(resolved: string, view: 'entries' | 'durableEntries'): Node | undefined {
-    let node: Node | undefined = this.root;
+  #findNode(resolved: string, view: 'entries' | 'durableEntries'): Node | undefined {
+    let node: Node | undefined = this.#root;
     for (const name of components(resolved)) {
       node = node instanceof Directory ? node[view].get(name) : undefined;
     }
@@ -322,12 +322,12 @@ class Directory {
  * only after their sector's durable contents were saved (or by `corrupt`, which hits both states).
  */
 class Inode {
-  private buffer: Uint8Array = new Uint8Array(0);
+  #buffer: Uint8Array = new Uint8Array(0);
   length = 0;
-  private durableLength = 0;
-  private durableCopy: Uint8Array | undefined;
+  #durableLength = 0;
+  #durableCopy: Uint8Array | undefined;
   /** Sector index -> its durable contents, for durable sectors overwritten since the last sync. */
-  private overwritten = new Map<number, Uint8Array>();
+  #overwritten = new Map<number, Uint8Array>();
 
   append(data: Uint8Array): void {
     this.write(this.length, data);
@@ -336,93 +336,93 @@ class Inode {
   /** Writes `data` at `positionBytes`, zero-filling any gap past the end (like pwrite). */
   write(positionBytes: number, data: Uint8Array): void {
     const end = positionBytes + data.byteLength;
-    this.saveDurableSectors(positionBytes, end);
-    this.reserve(end);
-    if (positionBytes > this.length) this.buffer.fill(0, this.length, positionBytes);
-    this.buffer.set(data, positionBytes); // copies: the caller may reuse its buffer
+    this.#saveDurableSectors(positionBytes, end);
+    this.#reserve(end);
+    if (positionBytes > this.length) this.#buffer.fill(0, this.length, positionBytes);
+    this.#buffer.set(data, positionBytes); // copies: the caller may reuse its buffer
     this.length = Math.max(this.length, end);
   }
 
   /** Cuts or zero-extends the current data (not durable by itself). */
   truncate(lengthBytes: number): void {
-    if (lengthBytes < this.durableLength && this.durableCopy === undefined) {
-      this.durableCopy = this.durableBytes();
-      this.overwritten.clear();
+    if (lengthBytes < this.#durableLength && this.#durableCopy === undefined) {
+      this.#durableCopy = this.durableBytes();
+      this.#overwritten.clear();
     }
     if (lengthBytes > this.length) {
-      this.reserve(lengthBytes);
-      this.buffer.fill(0, this.length, lengthBytes);
+      this.#reserve(lengthBytes);
+      this.#buffer.fill(0, this.length, lengthBytes);
     }
     this.length = lengthBytes;
   }
 
   sync(): void {
-    this.durableCopy = undefined;
-    this.durableLength = this.length;
-    this.overwritten.clear();
+    this.#durableCopy = undefined;
+    this.#durableLength = this.length;
+    this.#overwritten.clear();
   }
 
   /** Power loss: the durable size, and each overwritten sector survives or reverts as `prng` draws. */
   rollBack(prng: Prng): void {
-    if (this.durableCopy !== undefined) {
-      this.buffer = this.durableCopy;
-      this.durableLength = this.durableCopy.byteLength;
-      this.durableCopy = undefined;
+    if (this.#durableCopy !== undefined) {
+      this.#buffer = this.#durableCopy;
+      this.#durableLength = this.#durableCopy.byteLength;
+      this.#durableCopy = undefined;
     }
-    for (const [sector, durable] of this.overwritten) {
-      if (prng.chance(0.5)) this.buffer.set(durable, sector * memorySectorBytes);
+    for (const [sector, durable] of this.#overwritten) {
+      if (prng.chance(0.5)) this.#buffer.set(durable, sector * memorySectorBytes);
     }
-    this.overwritten.clear();
-    this.length = this.durableLength;
+    this.#overwritten.clear();
+    this.length = this.#durableLength;
   }
 
   bytes(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    return this.#buffer.slice(0, this.length);
   }
 
   /** What is certain to survive a crash now: overwritten sectors reverted. */
   durableBytes(): Uint8Array {
-    if (this.durableCopy !== undefined) return this.durableCopy.slice();
-    const bytes = this.buffer.slice(0, this.durableLength);
-    for (const [sector, durable] of this.overwritten) bytes.set(durable, sector * memorySectorBytes);
+    if (this.#durableCopy !== undefined) return this.#durableCopy.slice();
+    const bytes = this.#buffer.slice(0, this.#durableLength);
+    for (const [sector, durable] of this.#overwritten) bytes.set(durable, sector * memorySectorBytes);
     return bytes;
   }
 
   read(positionBytes: number, lengthBytes: number): Uint8Array {
     const start = Math.min(positionBytes, this.length);
-    return this.buffer.slice(start, Math.min(this.length, start + lengthBytes));
+    return this.#buffer.slice(start, Math.min(this.length, start + lengthBytes));
   }
 
   corrupt(offset: number, xorMask: number): void {
-    const durableLength = this.durableCopy?.byteLength ?? this.durableLength;
+    const durableLength = this.#durableCopy?.byteLength ?? this.#durableLength;
     if (offset >= this.length && offset >= durableLength) {
       throw new RangeError(`offset ${offset} is beyond the file (${this.length} bytes, ${durableLength} durable)`);
     }
-    if (offset < this.length) this.buffer[offset] ^= xorMask;
+    if (offset < this.length) this.#buffer[offset] ^= xorMask;
     // Without a separate copy the durable bytes are the buffer's prefix, already flipped above,
     // except in an overwritten sector, whose durable contents are kept apart.
-    if (this.durableCopy !== undefined && offset < this.durableCopy.byteLength) this.durableCopy[offset] ^= xorMask;
-    const saved = this.durableCopy === undefined ? this.overwritten.get(Math.floor(offset / memorySectorBytes)) : undefined;
+    if (this.#durableCopy !== undefined && offset < this.#durableCopy.byteLength) this.#durableCopy[offset] ^= xorMask;
+    const saved = this.#durableCopy === undefined ? this.#overwritten.get(Math.floor(offset / memorySectorBytes)) : undefined;
     if (saved !== undefined && offset % memorySectorBytes < saved.byteLength) saved[offset % memorySectorBytes] ^= xorMask;
   }
 
   /** Before bytes [start, end) change: saves the durable contents of each durable sector they touch, once per sync. */
-  private saveDurableSectors(start: number, end: number): void {
-    if (this.durableCopy !== undefined) return; // the durable contents are pinned apart already
-    const durableEnd = Math.min(end, this.durableLength);
+  #saveDurableSectors(start: number, end: number): void {
+    if (this.#durableCopy !== undefined) return; // the durable contents are pinned apart already
+    const durableEnd = Math.min(end, this.#durableLength);
     for (let sector = Math.floor(start / memorySectorBytes); sector * memorySectorBytes < durableEnd; sector++) {
-      if (this.overwritten.has(sector)) continue;
+      if (this.#overwritten.has(sector)) continue;
       const sectorStart = sector * memorySectorBytes;
-      this.overwritten.set(sector, this.buffer.slice(sectorStart, Math.min(sectorStart + memorySectorBytes, this.durableLength)));
+      this.#overwritten.set(sector, this.#buffer.slice(sectorStart, Math.min(sectorStart + memorySectorBytes, this.#durableLength)));
     }
   }
 
-  private reserve(capacity: number): void {
-    if (capacity <= this.buffer.byteLength) return;
+  #reserve(capacity: number): void {
+    if (capacity <= this.#buffer.byteLength) return;
     // Doubling keeps a long run of small appends linear overall.
-    const grown = new Uint8Array(Math.max(capacity, this.buffer.byteLength * 2, 64));
-    grown.set(this.buffer.subarray(0, this.length));
-    this.buffer = grown;
+    const grown = new Uint8Array(Math.max(capacity, this.#buffer.byteLength * 2, 64));
+    grown.set(this.#buffer.subarray(0, this.length));
+    this.#buffer = grown;
   }
 }
 
