@@ -11,6 +11,7 @@ import { Memtable } from './memtable/memtable.js';
 import { MemtableActor } from './actors/memtable-actor.js';
 import { SnapshotActor } from './actors/snapshot-actor.js';
 import { WalActor } from './actors/wal-actor.js';
+import { WriteSettler } from './wal/write-settler.js';
 import { walRecordBytes } from './format/wal-format.js';
 import { recover, type RecoveryReport } from './recovery/recover.js';
 import { codecFor, type Codec } from './codec.js';
@@ -21,12 +22,13 @@ import type { LifecycleSteps } from './lifecycle.js';
 import type { OperationEvent, StoreEvents } from './events.js';
 import type { StoreSignal } from './signals.js';
 
-/** What runs once the store is open: the bus and the three actors. */
+/** What runs once the store is open: the bus, the three actors and what settles each write. */
 interface Running {
   bus: Bus;
   memtable: Memtable;
   wal: WalActor;
   snapshots: SnapshotActor;
+  settler: WriteSettler;
 }
 
 /**
@@ -90,9 +92,10 @@ export class Engine implements LifecycleSteps {
     const bus = new Bus();
     const memtable = new Memtable(recovered.map);
     new MemtableActor(bus, memtable, recovered.lastSeq); // lives on through its bus subscriptions
-    const wal = new WalActor(bus, { ...this.options, dir: this.dir }, recovered);
+    const settler = new WriteSettler(recovered.lastSeq);
+    const wal = new WalActor(bus, { ...this.options, dir: this.dir }, recovered, settler);
     const snapshots = new SnapshotActor(bus, { fs, dir: this.dir }, recovered.snapshotSeq);
-    this.#running = { bus, memtable, wal, snapshots };
+    this.#running = { bus, memtable, wal, snapshots, settler };
     this.#wireEvents(this.#running);
     this.#wireSignals(this.#running);
     await wal.start();
@@ -181,10 +184,10 @@ export class Engine implements LifecycleSteps {
     on('snapshot.failed').subscribe(({ error }) => this.signal(() => ({ type: 'snapshot-failed', error })));
   }
 
-  #wireEvents({ bus, wal, snapshots }: Running): void {
+  #wireEvents({ bus, wal, snapshots, settler }: Running): void {
     bus.on('memtable.applied').pipe(takeUntil(bus.stop$)).subscribe(({ run }) => {
       const { firstSeq, requests } = run;
-      for (const request of requests) request.resolve();
+      settler.acknowledge(run);
       if (!this.operations.observed) return;
       requests.forEach((request, index) => {
         if (request.startedAtMs !== 0) this.operations.next(operationEvent(firstSeq + index, request));

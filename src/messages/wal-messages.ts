@@ -5,7 +5,8 @@ import type { StoreFailedError } from '../errors.js';
 /**
  * One caller's write on its way through the WAL actor. Its ops become one WAL record (one seq);
  * `resolve` runs once the record is durable (per the sync policy) and applied to the memtable,
- * `reject` if it never will be. It is the caller's promise's own `resolve`: no closure per write.
+ * `reject` if it never will be. They are the caller's promise's own functions (no closure per
+ * write), and only the WriteSettler (src/wal/write-settler.ts) calls them: exactly once.
  */
 export interface WriteRequest {
   readonly kind: WriteKind;

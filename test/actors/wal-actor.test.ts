@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WalActor, type WalActorOptions } from '../../src/actors/wal-actor.js';
 import { Bus, type WriteRequest } from '../../src/messages/index.js';
+import { WriteSettler } from '../../src/wal/write-settler.js';
 import { scanSegment, walRecordBytes } from '../../src/format/wal-format.js';
 import type { EncodableOp } from '../../src/types.js';
 import { StoreClosedError, StoreFailedError, StoreOverloadedError } from '../../src/errors.js';
@@ -15,6 +16,7 @@ const firstSegment = `${dir}/wal-00000000000000000001.wal`;
 async function startWal(fs: FileSystem, options: Partial<WalActorOptions> = {}) {
   const bus = new Bus();
   await fs.mkdir(dir);
+  const settler = new WriteSettler(0);
   const wal = new WalActor(
     bus,
     {
@@ -29,6 +31,7 @@ async function startWal(fs: FileSystem, options: Partial<WalActorOptions> = {}) 
       ...options,
     },
     { segments: [], lastSeq: 0, coveredSegments: [] },
+    settler,
   );
   await wal.start();
   const committed: number[] = [];
@@ -38,8 +41,8 @@ async function startWal(fs: FileSystem, options: Partial<WalActorOptions> = {}) 
     run.requests.forEach((request, index) => {
       committed.push(run.firstSeq + index);
       seqOf.set(request, run.firstSeq + index);
-      request.resolve();
     });
+    settler.acknowledge(run);
   });
   bus.on('wal.groupWritten').subscribe(({ records }) => groupsWritten.push(records));
   bus.on('wal.failed').subscribe(({ error }) => failures.push(error));

@@ -1,0 +1,76 @@
+import type { CommittedRun, WriteRequest } from '../messages/index.js';
+import { assert } from '../errors.js';
+
+/** Written requests holding consecutive seqs: `requests[i]` has seq `firstSeq + i`. */
+export interface SeqRun {
+  readonly firstSeq: number;
+  readonly requests: readonly WriteRequest[];
+}
+
+/**
+ * The one place a write request is settled: its caller's promise resolved or rejected. Nothing
+ * else calls a request's `resolve` or `reject`.
+ *
+ * Exactly once, checked without a word per request: a request refused before it got a seq leaves
+ * the mailbox once (`refuse`); the seqs handed out are acknowledged as consecutive runs in seq order
+ * (one comparison per run), the rest rejected as ranges that must neither overlap each other nor
+ * reach down into the acknowledged ones. `assertSettledThrough` then checks, once the WAL is idle,
+ * that acknowledged and rejected together tile every seq handed out. Rejections happen at most once
+ * per store (the first failure ends it), so their bookkeeping costs the write path nothing.
+ */
+export class WriteSettler {
+  /** Seqs up to here were there before this store opened. */
+  readonly #recoveredSeq: number;
+  /** Every seq in (#recoveredSeq, #acknowledgedSeq] is acknowledged. */
+  #acknowledgedSeq: number;
+  /** Seq ranges rejected after they were written, as [first, last]. */
+  readonly #rejected: Array<[number, number]> = [];
+
+  constructor(recoveredSeq: number) {
+    this.#recoveredSeq = recoveredSeq;
+    this.#acknowledgedSeq = recoveredSeq;
+  }
+
+  /** Resolves a committed run: durable under the sync policy and applied to the memtable. */
+  acknowledge(run: CommittedRun): void {
+    const { firstSeq, requests } = run;
+    const lastSeq = firstSeq + requests.length - 1;
+    assert(firstSeq === this.#acknowledgedSeq + 1, `acknowledging seq ${firstSeq} after ${this.#acknowledgedSeq}`);
+    assert(this.#rejected.length === 0 || lastSeq < this.#lowestRejectedSeq(), `acknowledging seq ${lastSeq}, already rejected`);
+    this.#acknowledgedSeq = lastSeq;
+    for (let index = 0; index < requests.length; index++) requests[index].resolve();
+  }
+
+  /** Rejects a request that never got a seq: refused at the mailbox, or still queued when the WAL failed. */
+  refuse(request: WriteRequest, error: Error): void {
+    request.reject(error);
+  }
+
+  /** Rejects written requests that will never be acknowledged (their write or fsync failed). */
+  rejectWritten(run: SeqRun, error: Error): void {
+    const { firstSeq, requests } = run;
+    if (requests.length === 0) return;
+    const lastSeq = firstSeq + requests.length - 1;
+    assert(firstSeq > this.#acknowledgedSeq, `rejecting seq ${firstSeq}, already acknowledged up to ${this.#acknowledgedSeq}`);
+    for (const [first, last] of this.#rejected) {
+      assert(lastSeq < first || firstSeq > last, `rejecting seqs ${firstSeq}..${lastSeq} twice`);
+    }
+    this.#rejected.push([firstSeq, lastSeq]);
+    for (const request of requests) request.reject(error);
+  }
+
+  /** Asserts every seq handed out, up to `lastSeq`, was settled exactly once (call when idle). */
+  assertSettledThrough(lastSeq: number): void {
+    let settledThroughSeq = this.#acknowledgedSeq;
+    const ranges = [...this.#rejected].sort((a, b) => a[0] - b[0]);
+    for (const [first, last] of ranges) {
+      assert(first === settledThroughSeq + 1, `seq ${settledThroughSeq + 1} never settled`);
+      settledThroughSeq = last;
+    }
+    assert(settledThroughSeq === lastSeq, `settled up to seq ${settledThroughSeq} of ${lastSeq} (from ${this.#recoveredSeq})`);
+  }
+
+  #lowestRejectedSeq(): number {
+    return Math.min(...this.#rejected.map(([first]) => first));
+  }
+}
