@@ -21,6 +21,18 @@ import type { ResolvedOptions } from './options.js';
 import type { LifecycleSteps } from './lifecycle.js';
 import type { OperationEvent, StoreEvents } from './events.js';
 import type { StoreSignal } from './signals.js';
+import { changeFeed, type Change } from './change-feed.js';
+
+/** The figures of the facade's `StoreStats`, all but its public state (see there for each one). */
+export interface EngineStats {
+  keys: number;
+  lastSeq: number;
+  snapshotSeq: number;
+  walBytes: number;
+  walSegments: number;
+  pendingWrites: number;
+  snapshotInProgress: boolean;
+}
 
 /** What runs once the store is open: the bus, the three actors and what settles each write. */
 interface Running {
@@ -71,8 +83,32 @@ export class Engine implements LifecycleSteps {
     return this.#recoveryReport;
   }
 
-  get running(): Running | undefined {
-    return this.#running;
+  /** The failure that ended writes for good, once the WAL (or a snapshot's I/O) failed. */
+  get failure(): StoreFailedError | undefined {
+    return this.#running?.wal.failure;
+  }
+
+  stats(): EngineStats {
+    const running = this.#running;
+    assert(running !== undefined, 'stats before recovery');
+    const { wal, snapshots, memtable } = running;
+    return {
+      keys: memtable.size,
+      lastSeq: wal.lastSeq,
+      snapshotSeq: snapshots.lastSnapshotSeq,
+      walBytes: wal.walBytes,
+      walSegments: wal.segmentCount,
+      pendingWrites: wal.pendingWrites,
+      snapshotInProgress: snapshots.inProgress,
+    };
+  }
+
+  /** Committed changes with seq > `since`: history from the WAL on disk, then live (see `changeFeed`). */
+  changes<V>(since: number): Observable<Change<V>> {
+    const running = this.#running;
+    assert(running !== undefined, 'changes before recovery');
+    const { bus, wal } = running;
+    return changeFeed<V>({ fs: this.options.fs, dir: this.dir, codec: this.codec, bus, lastSeq: () => wal.lastSeq }, since);
   }
 
   async acquire(): Promise<void> {

@@ -44,8 +44,6 @@ export const syncIntervalMsDefault = 1000;
 
 /** A snapshot is written in blocks of about this size, each with its own CRC; one block is one write. */
 export const snapshotBlockBytesTarget = 1024 * 1024;
-/** Snapshot blocks read back at once when loading. */
-export const snapshotReadBytes = 4 * 1024 * 1024;
 /** The snapshot writer yields to the event loop after encoding for this long: short, so writers get a turn between slices. */
 export const snapshotSliceMs = 0.05;
 /** Merging the overlay back into the memtable after a snapshot yields after this long. */

@@ -6,11 +6,11 @@ import { lifecycleMachine, publicState, type StoreState } from './lifecycle.js';
 import { fileSystem, resolveOptions, type StoreOptions } from './options.js';
 import { prepareDelete, preparePut, describe } from './codec.js';
 import type { EncodableOp, SnapshotResult } from './types.js';
-import { InvalidArgumentError, StoreClosedError, StoreFailedError } from './errors.js';
+import { InvalidArgumentError, StoreClosedError, type StoreFailedError } from './errors.js';
 import { repairStore, type RepairReport } from './repair.js';
 import type { OperationEvent, StoreEvents } from './events.js';
 import type { StoreSignal } from './signals.js';
-import { changeFeed, type Change } from './change-feed.js';
+import type { Change } from './change-feed.js';
 import type { RecoveryReport } from './recovery/report.js';
 import type { FileSystem } from './fs/file-system.js';
 
@@ -118,9 +118,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`changes takes { since }, got ${describe(options)}`);
     const since = options.since ?? 0;
     if (!Number.isSafeInteger(since) || since < 0) throw new InvalidArgumentError('changes: since must be a non-negative integer seq');
-    const { fs } = this.#engine.options;
-    const { bus, wal } = this.#engine.running!;
-    return changeFeed<V>({ fs, dir: this.#engine.dir, codec: this.#engine.codec, bus, lastSeq: () => wal.lastSeq }, since);
+    return this.#engine.changes<V>(since);
   }
 
   /** What recovery found and did when this store opened. */
@@ -208,17 +206,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
 
   stats(): StoreStats {
     this.#checkReadable();
-    const { wal, snapshots, memtable } = this.#engine.running!;
-    return {
-      state: this.state,
-      keys: memtable.size,
-      lastSeq: wal.lastSeq,
-      snapshotSeq: snapshots.lastSnapshotSeq,
-      walBytes: wal.walBytes,
-      walSegments: wal.segmentCount,
-      pendingWrites: wal.pendingWrites,
-      snapshotInProgress: snapshots.inProgress,
-    };
+    return { state: this.state, ...this.#engine.stats() };
   }
 
   /** Drains pending writes, syncs and releases the directory. Calling it again is fine. */
@@ -257,7 +245,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
 
   #checkWritable(): void {
     if (this.#closeRequested || this.#state === 'closed') throw new StoreClosedError();
-    const failure = this.#engine.running?.wal.failure;
+    const failure = this.#engine.failure;
     if (failure !== undefined) throw failure;
   }
 

@@ -1,6 +1,6 @@
 import { takeUntil } from 'rxjs';
 import type { Bus, CommittedRun } from '../messages/index.js';
-import { Memtable } from '../memtable/memtable.js';
+import type { Memtable } from '../memtable/memtable.js';
 import { assert } from '../errors.js';
 
 /**
@@ -11,11 +11,11 @@ import { assert } from '../errors.js';
  * `Memtable` directly and synchronously.
  */
 export class MemtableActor {
-  readonly memtable: Memtable;
+  readonly #memtable: Memtable;
   #lastAppliedSeq: number;
 
   constructor(bus: Bus, memtable: Memtable, lastAppliedSeq: number) {
-    this.memtable = memtable;
+    this.#memtable = memtable;
     this.#lastAppliedSeq = lastAppliedSeq;
     bus.on('wal.committed').pipe(takeUntil(bus.stop$)).subscribe(({ run }) => {
       this.#apply(run);
@@ -24,18 +24,14 @@ export class MemtableActor {
     bus.on('wal.rotated').pipe(takeUntil(bus.stop$)).subscribe(({ requestId, seq, freezeMemtable }) => {
       if (!freezeMemtable) return;
       assert(seq === this.#lastAppliedSeq, `barrier at ${seq} but applied up to ${this.#lastAppliedSeq}`);
-      bus.publish({ type: 'memtable.frozen', requestId, seq, view: this.memtable.freeze(seq) });
+      bus.publish({ type: 'memtable.frozen', requestId, seq, view: this.#memtable.freeze(seq) });
     });
-    bus.on('memtable.thaw').pipe(takeUntil(bus.stop$)).subscribe(() => void this.memtable.thaw());
-  }
-
-  get lastAppliedSeq(): number {
-    return this.#lastAppliedSeq;
+    bus.on('memtable.thaw').pipe(takeUntil(bus.stop$)).subscribe(() => void this.#memtable.thaw());
   }
 
   #apply({ firstSeq, requests }: CommittedRun): void {
     assert(firstSeq === this.#lastAppliedSeq + 1, `applying seq ${firstSeq} after ${this.#lastAppliedSeq}`);
-    const memtable = this.memtable;
+    const memtable = this.#memtable;
     for (const request of requests) {
       const ops = request.ops;
       for (let index = 0; index < ops.length; index++) {
