@@ -3,10 +3,9 @@ import { stat } from 'node:fs/promises';
 import { NodeFileSystem } from '../fs/node-file-system.js';
 import { classifyDirectory, lockFileName, type DirectoryListing } from '../format/file-names.js';
 import { readSnapshotEntries } from '../format/snapshot-format.js';
-import { walSegmentHeaderBytes } from '../format/wal-format.js';
 import { readWal, type ReadOn, type SegmentWalk, type WalReporter, type WalSegmentRef } from '../format/wal-reader.js';
 import { fsErrorCode } from '../fs/file-system.js';
-import { corruptionContext, isTornTail, isUnwrittenLastSegment, missingRecordsReason, planRecovery, withLaterBytes } from '../recovery/plan.js';
+import { corruptionContext, isCuttableAt, isTornTail, isUnwrittenLastSegment, missingRecords, planRecovery, withLaterBytes } from '../recovery/plan.js';
 import type { DamageReport } from '../recovery/report.js';
 import { StoreCorruptError, StoreLockedError } from '../errors.js';
 
@@ -152,8 +151,9 @@ function checkLogStart(listing: DirectoryListing, checks: FileCheck[]): void {
   const snapshotSeq = newest?.seq ?? 0;
   const first = checks.find((check) => check.kind === 'wal' && check.status !== 'vanished');
   const firstSeq = listing.segments.find((segment) => segment.name === first?.file)?.firstSeq;
-  if (first === undefined || firstSeq === undefined || firstSeq <= snapshotSeq + 1 || first.status === 'corrupt') return;
-  Object.assign(first, { status: 'corrupt', offset: 0, reason: missingRecordsReason(snapshotSeq, firstSeq) });
+  if (first === undefined || firstSeq === undefined || first.status === 'corrupt') return;
+  const missing = missingRecords(snapshotSeq, firstSeq);
+  if (missing !== undefined) Object.assign(first, { status: 'corrupt', offset: 0, reason: missing });
 }
 
 /** What `repair --yes` would do, found without changing anything. */
@@ -188,8 +188,9 @@ export async function planRepair(dir: string, fs = new NodeFileSystem()): Promis
   return { cut, tornTail: undefined, recordsKept: undefined, lastSeq: undefined };
 }
 
+/** Whether `DurableKVStore.repair` cuts this damage (see `isCuttableAt`). */
 export function isCuttable(error: StoreCorruptError): boolean {
-  return error.file.endsWith('.wal') && error.offset >= walSegmentHeaderBytes;
+  return isCuttableAt(error.file, error.offset);
 }
 
 /** A dry run of a store another process has open would race its writes, and `--yes` would be refused. */

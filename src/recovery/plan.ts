@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { FileSystem } from '../fs/file-system.js';
 import type { WalSegment } from '../types.js';
 import { assert, StoreCorruptError } from '../errors.js';
-import { classifyDirectory, type DirectoryListing } from '../format/file-names.js';
+import { classifyDirectory, parseWalSegmentName, type DirectoryListing } from '../format/file-names.js';
 import { readSnapshotEntries } from '../format/snapshot-format.js';
 import { visitWalOps, walSegmentHeaderBytes, type OpVisitor, type RecordSpan } from '../format/wal-format.js';
 import { readWal, splitCovered, type ReadOn, type SegmentDamage, type SegmentWalk, type WalReporter, type WalSegmentRef } from '../format/wal-reader.js';
@@ -82,8 +82,9 @@ export async function planRecovery(fs: FileSystem, dir: string, sink: RecoverySi
   const { covered, live } = splitCovered(listing.segments, plan.snapshotSeq + 1);
   plan.covered = covered;
   plan.lastSeq = plan.snapshotSeq;
-  if (live.length > 0 && live[0].firstSeq > plan.snapshotSeq + 1) {
-    plan.corruption = notCuttable(live[0].name, missingRecordsReason(plan.snapshotSeq, live[0].firstSeq));
+  const missing = live.length > 0 ? missingRecords(plan.snapshotSeq, live[0].firstSeq) : undefined;
+  if (missing !== undefined) {
+    plan.corruption = notCuttable(live[0].name, missing);
     return plan;
   }
   await readWal({ fs, dir, segments: live, fromSeq: plan.snapshotSeq + 1 }, new PlanReporter(live, plan, sink));
@@ -179,12 +180,17 @@ class PlanReporter implements WalReporter {
   }
 }
 
+/** Repair cuts only damage inside a segment's records: not in a snapshot, a segment header or a gap in the log. */
+export function isCuttableAt(file: string, offset: number): boolean {
+  return parseWalSegmentName(file) !== undefined && offset >= walSegmentHeaderBytes;
+}
+
 function notCuttable(file: string, reason: string): Corruption {
   return { file, offset: 0, droppedBytes: 0, reason, context: '', cuttable: false, laterSegments: [], bytes: undefined };
 }
 
 function segmentCorruption(file: string, bytes: Buffer, damage: SegmentDamage, later: readonly WalSegmentRef[]): Corruption {
-  assert(damage.offset >= walSegmentHeaderBytes, `damage in ${file} is past its header`);
+  assert(isCuttableAt(file, damage.offset), `damage in ${file} at ${damage.offset} is past its header`);
   return {
     file, offset: damage.offset, droppedBytes: bytes.byteLength - damage.offset, reason: damage.reason,
     context: corruptionContext(damage, later.length > 0), cuttable: true, laterSegments: later.map((segment) => segment.name), bytes,
@@ -225,7 +231,8 @@ export function corruptionContext(damage: SegmentDamage, laterSegments: boolean)
   return ` (a valid record, seq ${record.seq}, follows at byte ${record.offset}${proof})`;
 }
 
-/** The log must start right after the snapshot (or at seq 1 without one). */
-export function missingRecordsReason(snapshotSeq: number, firstSeq: number): string {
+/** The log must start at or before the seq after the snapshot (seq 1 without one): else why not. */
+export function missingRecords(snapshotSeq: number, firstSeq: number): string | undefined {
+  if (firstSeq <= snapshotSeq + 1) return undefined;
   return `records ${snapshotSeq + 1}..${firstSeq - 1} are missing (no snapshot or segment holds them)`;
 }

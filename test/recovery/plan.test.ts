@@ -8,6 +8,7 @@ import { encodeSegmentHeader, encodeWalRecord, walRecordBytes, walSegmentHeaderB
 import { walSegmentName } from '../../src/format/file-names.js';
 import { planRecovery, type RecoveryPlan } from '../../src/recovery/plan.js';
 import { MemoryFileSystem } from '../../src/testing/index.js';
+import { DurableKVStore } from '../../src/index.js';
 
 const dir = '/store';
 
@@ -148,5 +149,22 @@ describe('planRecovery judges the end of the log', () => {
     const { plan } = await planOf({ 6: segment(6, 3).bytes });
     expect(plan.corruption).toMatchObject({ file: second, offset: 0, cuttable: false, reason: 'records 1..5 are missing (no snapshot or segment holds them)' });
     expect(plan.segmentsRead).toBe(0);
+  });
+});
+
+describe('planRecovery with a snapshot', () => {
+  it('loads the snapshot, replays only the records after it, and lists the segments it covers', async () => {
+    const fs = new MemoryFileSystem();
+    const store = await DurableKVStore.open(dir, { fs, segmentBytesMax: 100, autoSnapshot: false, walRetentionMs: 3_600_000 });
+    for (let i = 1; i <= 5; i++) await store.put(`k${i}`, `v${i}`);
+    await store.snapshot();
+    await store.put('k6', 'v6');
+    await store.close();
+    const plan = await planRecovery(fs, dir);
+    expect(plan).toMatchObject({ snapshotSeq: 5, lastSeq: 6, recordsReplayed: 1, tornTail: undefined, corruption: undefined });
+    expect(plan.snapshot?.file).toBe('snap-00000000000000000005.snap');
+    expect(plan.covered.length).toBeGreaterThan(0);
+    expect(plan.covered.every((segment) => segment.firstSeq <= 5)).toBe(true);
+    expect(plan.segments.at(-1)?.firstSeq).toBeLessThanOrEqual(6);
   });
 });

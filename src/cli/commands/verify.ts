@@ -7,7 +7,7 @@ import { requireStore } from '../open-store.js';
 import { startProgress } from '../progress.js';
 import { filesToVerify, totalBytes, verifyFiles, type FileCheck } from '../inspect.js';
 import { classifyDirectory } from '../../format/file-names.js';
-import { walSegmentHeaderBytes } from '../../format/wal-format.js';
+import { isCuttableAt } from '../../recovery/plan.js';
 
 export function registerVerify(program: Command): void {
   program
@@ -54,7 +54,7 @@ function describeCheck(check: FileCheck): string {
 function summary(dir: string, checks: FileCheck[], corrupt: number, tornTail: FileCheck | undefined): string {
   const counted = `${plural(checks.length, 'file')} checked`;
   if (corrupt > 0) {
-    const cuttable = checks.some((check) => check.status === 'corrupt' && check.kind === 'wal' && check.offset! >= walSegmentHeaderBytes);
+    const cuttable = checks.some((check) => check.status === 'corrupt' && isCuttableAt(check.file, check.offset ?? 0));
     const next = cuttable ? `Run \`durable-kv repair ${dir}\` to see what a repair would cut.` : 'Repair cannot cut damage in a snapshot or a segment header: it needs a backup.';
     return `${counted}: ${corrupt} CORRUPT. ${next}`;
   }
