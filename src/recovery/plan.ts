@@ -54,7 +54,7 @@ export interface RecoveryPlan {
   unknownFiles: string[];
   /** The newest snapshot that checks out, loaded into the sink. */
   snapshot: { file: string; seq: number; entries: number; bytes: number } | undefined;
-  /** Newer snapshots passed over because they failed their checks (an older one serves). */
+  /** Snapshots passed over because they failed their checks, newest first (corruption if no older one serves). */
   skippedSnapshots: Array<{ file: string; offset: number; reason: string }>;
   snapshotSeq: number;
   /** Segments whose every record the snapshot holds: deleted unless retained. */
