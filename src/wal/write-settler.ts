@@ -35,8 +35,10 @@ export class WriteSettler {
   acknowledge(run: CommittedRun): void {
     const { firstSeq, requests } = run;
     const lastSeq = firstSeq + requests.length - 1;
-    assert(firstSeq === this.#acknowledgedSeq + 1, `acknowledging seq ${firstSeq} after ${this.#acknowledgedSeq}`);
-    assert(this.#rejected.length === 0 || lastSeq < this.#lowestRejectedSeq(), `acknowledging seq ${lastSeq}, already rejected`);
+    // Checked before any message is built: this runs once per commit.
+    if (firstSeq !== this.#acknowledgedSeq + 1 || (this.#rejected.length > 0 && lastSeq >= this.#lowestRejectedSeq())) {
+      this.#refuseAcknowledgement(firstSeq, lastSeq);
+    }
     this.#acknowledgedSeq = lastSeq;
     for (let index = 0; index < requests.length; index++) requests[index].resolve();
   }
@@ -68,6 +70,11 @@ export class WriteSettler {
       settledThroughSeq = last;
     }
     assert(settledThroughSeq === lastSeq, `settled up to seq ${settledThroughSeq} of ${lastSeq} (from ${this.#recoveredSeq})`);
+  }
+
+  #refuseAcknowledgement(firstSeq: number, lastSeq: number): never {
+    assert(firstSeq === this.#acknowledgedSeq + 1, `acknowledging seq ${firstSeq} after ${this.#acknowledgedSeq}`);
+    assert(false, `acknowledging seq ${lastSeq}, already rejected`);
   }
 
   #lowestRejectedSeq(): number {
