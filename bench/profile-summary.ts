@@ -54,7 +54,9 @@ export function summarise(profile: Profile, top = 25, window?: { fromUs: number;
   }
   const label = (frame: CallFrame) => {
     const file = frame.url ? shortUrl(frame.url) : '';
-    const line = frame.url.startsWith('file://') ? sourceLine(frame.url.slice('file://'.length), frame.lineNumber, frame.columnNumber) : undefined;
+    const line = frame.url.startsWith('file://')
+      ? sourceLine(frame.url.slice('file://'.length), frame.lineNumber, frame.columnNumber)
+      : undefined;
     return `${frame.functionName || '(anonymous)'}${file ? ` ${file}:${line ?? frame.lineNumber + 1}` : ''}`;
   };
   // V8 leaves native code called from JS (e.g. Buffer.byteLength's binding) nameless and URL-less:
@@ -62,7 +64,8 @@ export function summarise(profile: Profile, top = 25, window?: { fromUs: number;
   const labelOf = (id: number): string => {
     const frame = byId.get(id)!.callFrame;
     const caller = parent.get(id);
-    if (frame.functionName === '' && frame.url === '' && caller !== undefined) return `(native) called by ${label(byId.get(caller)!.callFrame)}`;
+    if (frame.functionName === '' && frame.url === '' && caller !== undefined)
+      return `(native) called by ${label(byId.get(caller)!.callFrame)}`;
     return label(frame);
   };
   const selfByName = new Map<string, number>();
@@ -104,12 +107,19 @@ function shortUrl(url: string): string {
 }
 
 export function renderSummary(summary: Summary): string {
-  const rows = (list: Summary['self']) => list.map((row) => `${row.percent.toFixed(1).padStart(6)}%  ${row.ms.toFixed(0).padStart(7)} ms  ${row.name}`);
+  const rows = (list: Summary['self']) =>
+    list.map((row) => `${row.percent.toFixed(1).padStart(6)}%  ${row.ms.toFixed(0).padStart(7)} ms  ${row.name}`);
   return [
     `sampled ${summary.totalMs.toFixed(0)} ms, busy (not idle) ${summary.busyMs.toFixed(0)} ms; percentages are of busy time`,
-    '', 'top self time:', ...rows(summary.self),
-    '', 'top total (inclusive) time:', ...rows(summary.total),
-    '', 'self time by file:', ...rows(summary.files),
+    '',
+    'top self time:',
+    ...rows(summary.self),
+    '',
+    'top total (inclusive) time:',
+    ...rows(summary.total),
+    '',
+    'self time by file:',
+    ...rows(summary.files),
   ].join('\n');
 }
 
@@ -117,7 +127,7 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === path.reso
   const args = process.argv.slice(2);
   const topIndex = args.indexOf('--top');
   const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 25;
-  const files = args.filter((arg, index) => !arg.startsWith("--") && (topIndex < 0 || index !== topIndex + 1));
+  const files = args.filter((arg, index) => !arg.startsWith('--') && (topIndex < 0 || index !== topIndex + 1));
   if (files.length === 0) {
     console.error('usage: npx tsx bench/profile-summary.ts <file.cpuprofile> [--top N]');
     process.exit(2);
@@ -125,7 +135,9 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === path.reso
   for (const file of files) {
     const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
     const windowsFile = file + '.windows.json';
-    const windows = fs.existsSync(windowsFile) ? (JSON.parse(fs.readFileSync(windowsFile, 'utf8')) as Array<{ name: string; fromUs: number; toUs: number }>) : [];
+    const windows = fs.existsSync(windowsFile)
+      ? (JSON.parse(fs.readFileSync(windowsFile, 'utf8')) as Array<{ name: string; fromUs: number; toUs: number }>)
+      : [];
     // The timed windows the child recorded (the measured part), then the whole process for context.
     for (const window of windows) {
       console.log(`== ${path.basename(file)}, timed window '${window.name}' (${((window.toUs - window.fromUs) / 1000).toFixed(0)} ms)`);

@@ -39,12 +39,22 @@ const program = new Command()
   .option('--commit-stats', 'durable-kv: count group commits and fsyncs (via signals$) in W1-W3, W5')
   .option('--freeze-src', 'measure a copy of src/ taken at the start (others may be editing src/ meanwhile)')
   .parse();
-const options = program.opts<{ quick?: boolean; runs?: number; workloads?: string; stores?: string; profile?: boolean; freezeSrc?: boolean; commitStats?: boolean }>();
+const options = program.opts<{
+  quick?: boolean;
+  runs?: number;
+  workloads?: string;
+  stores?: string;
+  profile?: boolean;
+  freezeSrc?: boolean;
+  commitStats?: boolean;
+}>();
 
 const quick = options.quick === true;
 const runs = options.runs ?? (quick ? 1 : 3);
 const sizes: Sizes = quick ? quickSizes : fullSizes;
-const selectedWorkloads: Workload[] = options.workloads ? options.workloads.split(',').map((id) => workloadById(id.trim())) : [...workloads];
+const selectedWorkloads: Workload[] = options.workloads
+  ? options.workloads.split(',').map((id) => workloadById(id.trim()))
+  : [...workloads];
 const selectedStores: StoreName[] = options.stores ? options.stores.split(',').map((s) => checkStore(s.trim())) : [...storeNames];
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const resultsDir = path.join(benchDir, 'results');
@@ -86,7 +96,10 @@ for (const [id, byStore] of Object.entries(outcomes)) {
     medians[id][store] = metrics;
   }
 }
-const fdatasync = fdatasyncRuns.length > 0 ? Object.fromEntries(Object.keys(fdatasyncRuns[0]).map((k) => [k, median(fdatasyncRuns.map((m) => m[k]))])) : undefined;
+const fdatasync =
+  fdatasyncRuns.length > 0
+    ? Object.fromEntries(Object.keys(fdatasyncRuns[0]).map((k) => [k, median(fdatasyncRuns.map((m) => m[k]))]))
+    : undefined;
 const targets = checkTargets(medians, sizes.w4Keys >= 1_000_000);
 const source = sourceState();
 const warnings = sanityWarnings();
@@ -97,7 +110,10 @@ if (frozenSrc === undefined && treeHash(path.join(repoDir, 'src')) !== srcHashAt
 const lines = [
   '',
   `durable-kv benchmark — ${quick ? 'quick' : 'full'} mode, ${runs} run(s), medians; node ${process.version}, ${os.cpus().length} cpus, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
-  `load average at start ${loadAtStart.map((l) => l.toFixed(1)).join(' ')}, at end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on this machine skews the figures)`,
+  `load average at start ${loadAtStart.map((l) => l.toFixed(1)).join(' ')}, at end ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} (other work on this machine skews the figures)`,
   fdatasync
     ? `disk: append 100 B + fdatasync, median of 200: ${fdatasync.sync_p50_us.toFixed(0)} µs (sync calls; p99 ${fdatasync.sync_p99_us.toFixed(0)} µs), ${fdatasync.async_p50_us.toFixed(0)} µs through fs/promises, ${fdatasync.overwrite_p50_us.toFixed(0)} µs overwriting a preallocated file`
     : 'disk: fdatasync probe failed',
@@ -126,10 +142,20 @@ fs.writeFileSync(
   outFile,
   JSON.stringify(
     {
-      startedAt: stamp, mode: quick ? 'quick' : 'full', runs, sizes, node: process.version,
+      startedAt: stamp,
+      mode: quick ? 'quick' : 'full',
+      runs,
+      sizes,
+      node: process.version,
       loadAverage: { start: loadAtStart, end: os.loadavg() },
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryBytes: os.totalmem(), tmpdir: os.tmpdir() },
-      source: { ...source, srcHash: srcHashAtStart, frozenSrc: frozenSrc !== undefined }, warnings, fdatasync, fdatasyncRuns, medians, targets, outcomes,
+      source: { ...source, srcHash: srcHashAtStart, frozenSrc: frozenSrc !== undefined },
+      warnings,
+      fdatasync,
+      fdatasyncRuns,
+      medians,
+      targets,
+      outcomes,
     },
     null,
     2,
@@ -145,8 +171,13 @@ function commitStatsLines(): string[] {
     if (entry === undefined || 'error' in entry) continue;
     const m = entry as Metrics;
     if (m.commit_groups === undefined) continue;
-    const perFsync = m.commit_fsyncs > 0 ? `, ${m.commit_fsyncs} fsyncs of ${(m.commit_fsyncRecords / m.commit_fsyncs).toFixed(1)} records, ${((m.commit_fsyncMs / m.commit_fsyncs) * 1000).toFixed(0)} µs each` : ', no fsyncs';
-    out.push(`  ${id}: ${m.commit_groups} groups of ${(m.commit_groupRecords / m.commit_groups).toFixed(1)} records (${(m.commit_groupBytes / m.commit_groups / 1024).toFixed(1)} KiB)${perFsync}`);
+    const perFsync =
+      m.commit_fsyncs > 0
+        ? `, ${m.commit_fsyncs} fsyncs of ${(m.commit_fsyncRecords / m.commit_fsyncs).toFixed(1)} records, ${((m.commit_fsyncMs / m.commit_fsyncs) * 1000).toFixed(0)} µs each`
+        : ', no fsyncs';
+    out.push(
+      `  ${id}: ${m.commit_groups} groups of ${(m.commit_groupRecords / m.commit_groups).toFixed(1)} records (${(m.commit_groupBytes / m.commit_groups / 1024).toFixed(1)} KiB)${perFsync}`,
+    );
   }
   return out;
 }
@@ -170,7 +201,13 @@ function sourceState(): { head: string; dirty: string[] } {
   try {
     const head = execFileSync('git', ['log', '-1', '--format=%h %s'], { cwd: repoDir, encoding: 'utf8' }).trim();
     const status = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: repoDir, encoding: 'utf8' });
-    return { head, dirty: status.split('\n').filter(Boolean).map((line) => line.slice(3)) };
+    return {
+      head,
+      dirty: status
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.slice(3)),
+    };
   } catch {
     return { head: 'unknown (no git)', dirty: [] };
   }
@@ -190,7 +227,9 @@ function sanityWarnings(): string[] {
     if (entry === undefined || 'error' in entry) continue;
     const p50 = (entry as Metrics).p50_us;
     if (p50 !== undefined && p50 < fsyncUs / 2) {
-      warnings.push(`W1 ${store}: durable put p50 ${p50.toFixed(0)} µs < half the fastest fdatasync (${fsyncUs.toFixed(0)} µs): it cannot be syncing every acknowledged write`);
+      warnings.push(
+        `W1 ${store}: durable put p50 ${p50.toFixed(0)} µs < half the fastest fdatasync (${fsyncUs.toFixed(0)} µs): it cannot be syncing every acknowledged write`,
+      );
     }
   }
   return warnings;

@@ -23,7 +23,7 @@ const root = mkdtempSync(path.join(tmpdir(), 'durable-kv-feed-'));
 const orders = await DurableKVStore.open(path.join(root, 'orders'), { valueEncoding: 'json' });
 
 async function produce(from: number, count: number): Promise<void> {
-  for (let id = from; id < from + count; id++) await orders.put(`order:${id}`, { id, amount: id % 10 + 1 } satisfies Order);
+  for (let id = from; id < from + count; id++) await orders.put(`order:${id}`, { id, amount: (id % 10) + 1 } satisfies Order);
 }
 
 /** Processes `limit` changes after the consumer's checkpoint; returns the new total. */

@@ -51,8 +51,10 @@ async function main(): Promise<void> {
 
   const store = await DurableKVStore.open(dir);
   const report = store.recoveryReport;
-  console.log(`reopened in ${report.durationMs.toFixed(1)} ms: ${store.size} keys, ${report.recordsReplayed} WAL records replayed` +
-    (report.tornTail ? `, torn tail of ${report.tornTail.droppedBytes} bytes cut off` : ', no torn tail'));
+  console.log(
+    `reopened in ${report.durationMs.toFixed(1)} ms: ${store.size} keys, ${report.recordsReplayed} WAL records replayed` +
+      (report.tornTail ? `, torn tail of ${report.tornTail.droppedBytes} bytes cut off` : ', no torn tail'),
+  );
   const missing = [...acknowledged].filter((n) => store.get(`order:${String(n).padStart(6, '0')}`) === undefined);
   const unacknowledgedButPresent = store.size - (acknowledged.size - missing.length);
   console.log(`acknowledged writes present: ${acknowledged.size - missing.length} of ${acknowledged.size}`);

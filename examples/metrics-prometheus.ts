@@ -18,18 +18,32 @@ const registry = new Registry();
 
 const writes = new Counter({ name: 'durablekv_writes_total', help: 'Acknowledged writes', labelNames: ['type'], registers: [registry] });
 const writeSeconds = new Histogram({
-  name: 'durablekv_write_seconds', help: 'Write latency, call to acknowledgement', registers: [registry],
+  name: 'durablekv_write_seconds',
+  help: 'Write latency, call to acknowledgement',
+  registers: [registry],
   buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
 });
 const fsyncSeconds = new Histogram({
-  name: 'durablekv_fsync_seconds', help: 'WAL fdatasync latency', registers: [registry],
+  name: 'durablekv_fsync_seconds',
+  help: 'WAL fdatasync latency',
+  registers: [registry],
   buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.1],
 });
 const groupRecords = new Histogram({
-  name: 'durablekv_group_commit_records', help: 'Writes per group commit', registers: [registry], buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+  name: 'durablekv_group_commit_records',
+  help: 'Writes per group commit',
+  registers: [registry],
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128],
 });
 const walBytes = new Gauge({ name: 'durablekv_wal_bytes', help: 'Bytes in the WAL', registers: [registry] });
-new Gauge({ name: 'durablekv_keys', help: 'Keys in the store', registers: [registry], collect() { this.set(store.size); } });
+new Gauge({
+  name: 'durablekv_keys',
+  help: 'Keys in the store',
+  registers: [registry],
+  collect() {
+    this.set(store.size);
+  },
+});
 
 store.operations$.subscribe((operation) => {
   if (operation.type === 'snapshot') return;
@@ -55,12 +69,18 @@ console.log(`serving http://127.0.0.1:${port}/metrics`);
 
 // 64 writers in flight for a moment, so group commit shows in the figures.
 let next = 0;
-await Promise.all(Array.from({ length: 64 }, async () => {
-  while (next < 5_000) await store.put(`event:${next++}`, JSON.stringify({ at: Date.now() }));
-}));
+await Promise.all(
+  Array.from({ length: 64 }, async () => {
+    while (next < 5_000) await store.put(`event:${next++}`, JSON.stringify({ at: Date.now() }));
+  }),
+);
 
 const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-const lines = body.split('\n').filter((line) => /^durablekv_(writes_total|keys|wal_bytes|group_commit_records_(sum|count)|fsync_seconds_(sum|count)|write_seconds_count)/.test(line));
+const lines = body
+  .split('\n')
+  .filter((line) =>
+    /^durablekv_(writes_total|keys|wal_bytes|group_commit_records_(sum|count)|fsync_seconds_(sum|count)|write_seconds_count)/.test(line),
+  );
 console.log(lines.join('\n'));
 
 server.close();

@@ -66,7 +66,9 @@ async function owner(): Promise<number> {
 
   const total = acknowledged.reduce((sum, count) => sum + count, 0);
   const stats = store.stats();
-  console.log(`${workers} workers acknowledged ${total} puts in ${elapsedMs.toFixed(0)} ms (${Math.round(total / (elapsedMs / 1000))} puts/s)`);
+  console.log(
+    `${workers} workers acknowledged ${total} puts in ${elapsedMs.toFixed(0)} ms (${Math.round(total / (elapsedMs / 1000))} puts/s)`,
+  );
   console.log(`owner's store: ${stats.keys} keys, last seq ${stats.lastSeq}, WAL ${stats.walBytes} bytes`);
 
   let ok = total === workers * putsPerWorker && stats.keys === total;
@@ -74,7 +76,9 @@ async function owner(): Promise<number> {
     const order = Array.from({ length: putsPerWorker }, (_, n) => seqs.get(key(worker, n)));
     const inOrder = order.every((seq, n) => seq !== undefined && (n === 0 || seq > order[n - 1]!));
     ok &&= inOrder;
-    console.log(`worker ${worker}: ${acknowledged[worker]} acknowledged, seqs ${order[0]}..${order.at(-1)} ${inOrder ? 'increase in issue order' : 'OUT OF ORDER'}`);
+    console.log(
+      `worker ${worker}: ${acknowledged[worker]} acknowledged, seqs ${order[0]}..${order.at(-1)} ${inOrder ? 'increase in issue order' : 'OUT OF ORDER'}`,
+    );
   }
   await store.close();
 

@@ -19,16 +19,20 @@ import { runSimulation, sumFaults, type SimResult } from '../test/simulation/wor
 import { shrink } from '../test/simulation/shrink.js';
 import { failureReport } from '../test/simulation/report.js';
 
-const integer = (name: string) => (text: string): number => {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-  return value;
-};
-const probability = (name: string) => (text: string): number => {
-  const value = Number(text);
-  if (!(value >= 0 && value <= 1)) throw new InvalidArgumentError(`${name} must be in [0, 1]`);
-  return value;
-};
+const integer =
+  (name: string) =>
+  (text: string): number => {
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return value;
+  };
+const probability =
+  (name: string) =>
+  (text: string): number => {
+    const value = Number(text);
+    if (!(value >= 0 && value <= 1)) throw new InvalidArgumentError(`${name} must be in [0, 1]`);
+    return value;
+  };
 
 const program = new Command()
   .name('simulate')
@@ -40,11 +44,22 @@ const program = new Command()
   .option('--fault-rate <p>', 'probability that a step arms a fault', probability('--fault-rate'), 0.03)
   .option('--flip-share <q>', 'share of seeds whose reopenings read with bit flips', probability('--flip-share'), 0.1)
   .option('--no-shrink', 'do not shrink a failing history')
-  .option('--save <file>', 'on failure, write the shortest failing op list here (JSON)', path.join(os.tmpdir(), 'durable-kv-simulation-failure.json'))
+  .option(
+    '--save <file>',
+    'on failure, write the shortest failing op list here (JSON)',
+    path.join(os.tmpdir(), 'durable-kv-simulation-failure.json'),
+  )
   .parse();
 
 const options = program.opts<{
-  seeds: number; from: number; seed?: number; ops?: string; faultRate: number; flipShare: number; shrink: boolean; save: string;
+  seeds: number;
+  from: number;
+  seed?: number;
+  ops?: string;
+  faultRate: number;
+  flipShare: number;
+  shrink: boolean;
+  save: string;
 }>();
 const planOptions: PlanOptions = { faultRate: options.faultRate, flipShare: options.flipShare };
 
@@ -73,7 +88,8 @@ async function reportFailure(seed: number, config: SimConfig, ops: SimOp[], resu
 async function replayOne(seed: number): Promise<void> {
   currentSeed = seed;
   const plan = planFor(seed, planOptions);
-  const saved = options.ops === undefined ? undefined : (JSON.parse(readFileSync(options.ops, 'utf8')) as { config?: SimConfig; ops: SimOp[] });
+  const saved =
+    options.ops === undefined ? undefined : (JSON.parse(readFileSync(options.ops, 'utf8')) as { config?: SimConfig; ops: SimOp[] });
   const config = saved?.config ?? plan.config;
   const ops = saved?.ops ?? plan.ops;
   console.log(`seed=${seed}, ${ops.length} ops`);
@@ -85,8 +101,18 @@ async function replayOne(seed: number): Promise<void> {
 async function runMany(): Promise<void> {
   const { seeds, from } = options;
   const totals = {
-    seeds: 0, steps: 0, crashes: 0, crashesDuringSnapshot: 0, reopens: 0, failedOpens: 0, storeFailures: 0,
-    faults: 0, tornTails: 0, snapshotsLoaded: 0, acked: 0, ackedChecked: 0,
+    seeds: 0,
+    steps: 0,
+    crashes: 0,
+    crashesDuringSnapshot: 0,
+    reopens: 0,
+    failedOpens: 0,
+    storeFailures: 0,
+    faults: 0,
+    tornTails: 0,
+    snapshotsLoaded: 0,
+    acked: 0,
+    ackedChecked: 0,
   };
   const bar = new cliProgress.SingleBar(
     { format: 'simulate |{bar}| {value}/{total} seeds | {crashes} crashes | {faults} faults | {eta_formatted} left', etaBuffer: 200 },

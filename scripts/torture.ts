@@ -33,7 +33,8 @@ const plainProgressEveryMs = 15_000;
 function parseOptions(): Options {
   const number = (name: string, check: (value: number) => boolean) => (text: string) => {
     const value = Number(text);
-    if (!check(value)) throw new InvalidArgumentError(`${name} must be ${check === isPositive ? 'a positive number' : 'a non-negative integer'}`);
+    if (!check(value))
+      throw new InvalidArgumentError(`${name} must be ${check === isPositive ? 'a positive number' : 'a non-negative integer'}`);
     return value;
   };
   const program = new Command('torture')
@@ -109,11 +110,20 @@ interface Progress {
 }
 
 function progress(totalSeconds: number, startedAt: number): Progress {
-  const payload = (totals: Totals) => ({ rounds: totals.rounds, kills: totals.killsSurvived, verified: totals.ackedVerified, failures: totals.failures });
+  const payload = (totals: Totals) => ({
+    rounds: totals.rounds,
+    kills: totals.killsSurvived,
+    verified: totals.ackedVerified,
+    failures: totals.failures,
+  });
   const elapsed = () => Math.min(totalSeconds, Math.round((Date.now() - startedAt) / 1000));
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: 'torture {bar} {value}/{total} s | rounds {rounds} | kills survived {kills} | acked writes verified {verified} | failures {failures}', stream: process.stderr },
+      {
+        format:
+          'torture {bar} {value}/{total} s | rounds {rounds} | kills survived {kills} | acked writes verified {verified} | failures {failures}',
+        stream: process.stderr,
+      },
       cliProgress.Presets.shades_classic,
     );
     bar.start(totalSeconds, 0, payload(new Totals()));
@@ -134,7 +144,9 @@ function progress(totalSeconds: number, startedAt: number): Progress {
   let lastPrintedAt = Date.now();
   const print = (totals: Totals) => {
     const p = payload(totals);
-    console.error(`torture ${elapsed()}/${totalSeconds} s: rounds ${p.rounds}, kills survived ${p.kills}, acked writes verified ${p.verified}, failures ${p.failures}`);
+    console.error(
+      `torture ${elapsed()}/${totalSeconds} s: rounds ${p.rounds}, kills survived ${p.kills}, acked writes verified ${p.verified}, failures ${p.failures}`,
+    );
   };
   return {
     update: (totals) => {
@@ -150,7 +162,9 @@ async function main(): Promise<void> {
   const options = parseOptions();
   const startedAt = Date.now();
   const deadline = startedAt + options.minutes * 60_000;
-  console.error(`torture: seed ${options.seed}, ${options.minutes} min, from round ${options.fromRound}${options.mode ? `, mode ${options.mode}` : ''}`);
+  console.error(
+    `torture: seed ${options.seed}, ${options.minutes} min, from round ${options.fromRound}${options.mode ? `, mode ${options.mode}` : ''}`,
+  );
   const totals = new Totals();
   const bar = progress(Math.round(options.minutes * 60), startedAt);
   const keptDirs: string[] = [];
@@ -209,7 +223,10 @@ function printSummary(options: Options, totals: Totals, keptDirs: string[]): voi
     `  other failures:                ${totals.failures - totals.count(lossTraits) - totals.count(openTraits)}`,
   ];
   for (const torn of totals.tornTails.slice(0, 10)) lines.push(`    torn tail: ${torn}`);
-  for (const result of totals.failed) lines.push(`  failed ${describePlan(result.plan)}: replay with --seed ${options.seed} --from-round ${result.plan.round} --mode ${result.plan.mode}`);
+  for (const result of totals.failed)
+    lines.push(
+      `  failed ${describePlan(result.plan)}: replay with --seed ${options.seed} --from-round ${result.plan.round} --mode ${result.plan.mode}`,
+    );
   for (const dir of keptDirs) lines.push(`  kept for inspection: ${dir}`);
   console.log(lines.join('\n'));
 }

@@ -35,18 +35,21 @@ export interface ChangeFeedSource {
 export function changeFeed<V>(source: ChangeFeedSource, since: number): Observable<Change<V>> {
   return new Observable<Change<V>>((subscriber) => {
     let buffered: Array<Change<V>> | undefined = [];
-    const live = source.bus.on('memtable.applied').pipe(takeUntil(source.bus.stop$)).subscribe({
-      next: ({ run }) => {
-        run.requests.forEach((request, index) => {
-          const seq = run.firstSeq + index;
-          if (seq <= since) return;
-          const change = liveChange<V>(seq, request, source.codec);
-          if (buffered !== undefined) buffered.push(change);
-          else subscriber.next(change);
-        });
-      },
-      complete: () => subscriber.complete(),
-    });
+    const live = source.bus
+      .on('memtable.applied')
+      .pipe(takeUntil(source.bus.stop$))
+      .subscribe({
+        next: ({ run }) => {
+          run.requests.forEach((request, index) => {
+            const seq = run.firstSeq + index;
+            if (seq <= since) return;
+            const change = liveChange<V>(seq, request, source.codec);
+            if (buffered !== undefined) buffered.push(change);
+            else subscriber.next(change);
+          });
+        },
+        complete: () => subscriber.complete(),
+      });
     const upTo = source.lastSeq();
     const history = since < upTo ? readHistory<V>(source, since, upTo, (change) => subscriber.next(change)) : Promise.resolve();
     history.then(
@@ -62,8 +65,9 @@ export function changeFeed<V>(source: ChangeFeedSource, since: number): Observab
 }
 
 function liveChange<V>(seq: number, request: WriteRequest, codec: Codec<unknown>): Change<V> {
-  const ops = request.ops.map((op): ChangeOp<V> =>
-    op.type === 'put' ? { type: 'put', key: op.key, value: codec.fromStored(op.value) as V } : { type: 'delete', key: op.key },
+  const ops = request.ops.map(
+    (op): ChangeOp<V> =>
+      op.type === 'put' ? { type: 'put', key: op.key, value: codec.fromStored(op.value) as V } : { type: 'delete', key: op.key },
   );
   return { seq, ops };
 }
@@ -80,19 +84,22 @@ async function readHistory<V>(source: ChangeFeedSource, since: number, upTo: num
     );
   }
   let lastEmitted = since;
-  await readWal({ fs: source.fs, dir: source.dir, segments, fromSeq: since + 1 }, {
-    vanished: (segment, cause) => {
-      throw new ChangesUnavailableError(`WAL segment ${segment.name} was compacted while the change feed read it`, oldestSeq, { cause });
+  await readWal(
+    { fs: source.fs, dir: source.dir, segments, fromSeq: since + 1 },
+    {
+      vanished: (segment, cause) => {
+        throw new ChangesUnavailableError(`WAL segment ${segment.name} was compacted while the change feed read it`, oldestSeq, { cause });
+      },
+      headerProblem: (segment) => assert(false, `history segment ${segment.name} has a valid header`),
+      record: (bytes, span) => {
+        if (span.seq <= lastEmitted || span.seq > upTo) return;
+        emit(historyChange<V>(bytes, span, source.codec));
+        lastEmitted = span.seq;
+      },
+      // Records past upTo, and a torn tail a write in flight may show, are not history.
+      segmentEnd: () => (lastEmitted < upTo ? undefined : 'stop'),
     },
-    headerProblem: (segment) => assert(false, `history segment ${segment.name} has a valid header`),
-    record: (bytes, span) => {
-      if (span.seq <= lastEmitted || span.seq > upTo) return;
-      emit(historyChange<V>(bytes, span, source.codec));
-      lastEmitted = span.seq;
-    },
-    // Records past upTo, and a torn tail a write in flight may show, are not history.
-    segmentEnd: () => (lastEmitted < upTo ? undefined : 'stop'),
-  });
+  );
   assert(lastEmitted === upTo, `change feed history ended at ${lastEmitted}, expected ${upTo}`);
 }
 

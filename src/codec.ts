@@ -17,7 +17,8 @@ export interface Codec<V> {
 const utf8Codec: Codec<string> = {
   encoding: 'utf8',
   toStored(value) {
-    if (typeof value !== 'string') throw new InvalidArgumentError(`value must be a string with valueEncoding 'utf8', got ${describe(value)}`);
+    if (typeof value !== 'string')
+      throw new InvalidArgumentError(`value must be a string with valueEncoding 'utf8', got ${describe(value)}`);
     if (!value.isWellFormed()) throw new InvalidArgumentError('value is not well-formed Unicode (a lone surrogate would not round-trip)');
     return value;
   },

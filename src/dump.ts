@@ -43,7 +43,8 @@ export async function* walDumpEvents(dir: string, fs: FileSystem): AsyncGenerato
       events.push({ type: 'record', record: parsed.record });
     },
     segmentEnd: (segment, _bytes, walk) => {
-      if (walk.damage !== undefined) events.push({ type: 'damage', file: segment.name, offset: walk.damage.offset, reason: walk.damage.reason });
+      if (walk.damage !== undefined)
+        events.push({ type: 'damage', file: segment.name, offset: walk.damage.offset, reason: walk.damage.reason });
     },
   };
   for await (const _segment of readWalSteps({ fs, dir }, reporter)) yield* events.splice(0);
@@ -55,7 +56,10 @@ export function escapeField(bytes: Uint8Array): string {
   const text = Buffer.from(bytes).toString('utf8');
   // Invalid UTF-8 decodes to U+FFFD; if the round trip differs, fall back to escaping every byte.
   const exact = Buffer.from(text, 'utf8').equals(bytes);
-  if (!exact) return Array.from(bytes, (byte) => (byte >= 0x20 && byte < 0x7f && byte !== 0x5c && byte !== 0x7c ? String.fromCharCode(byte) : hexEscape(byte))).join('');
+  if (!exact)
+    return Array.from(bytes, (byte) =>
+      byte >= 0x20 && byte < 0x7f && byte !== 0x5c && byte !== 0x7c ? String.fromCharCode(byte) : hexEscape(byte),
+    ).join('');
   return text.replace(/[\\|\n\r\t]|[\x00-\x1f\x7f]/g, (char) => escapes[char] ?? hexEscape(char.charCodeAt(0)));
 }
 

@@ -221,32 +221,44 @@ export class Engine implements LifecycleSteps {
   }
 
   #wireEvents({ bus, wal, snapshots, settler }: Running): void {
-    bus.on('memtable.applied').pipe(takeUntil(bus.stop$)).subscribe(({ run }) => {
-      const { firstSeq, requests } = run;
-      settler.acknowledge(run);
-      if (!this.operations.observed) return;
-      requests.forEach((request, index) => {
-        if (request.startedAtMs !== 0) this.operations.next(operationEvent(firstSeq + index, request));
+    bus
+      .on('memtable.applied')
+      .pipe(takeUntil(bus.stop$))
+      .subscribe(({ run }) => {
+        const { firstSeq, requests } = run;
+        settler.acknowledge(run);
+        if (!this.operations.observed) return;
+        requests.forEach((request, index) => {
+          if (request.startedAtMs !== 0) this.operations.next(operationEvent(firstSeq + index, request));
+        });
       });
-    });
-    bus.on('wal.failed').pipe(takeUntil(bus.stop$)).subscribe(({ error }) => {
-      this.#onFailure(error);
-    });
-    bus.on('snapshot.completed').pipe(takeUntil(bus.stop$)).subscribe(({ result }) => {
-      this.#events.emit('snapshot', result);
-      if (this.operations.observed) {
-        this.operations.next({ type: 'snapshot', seq: result.seq, durationMs: result.durationMs, bytes: result.bytes });
-      }
-    });
-    bus.on('wal.groupWritten').pipe(takeUntil(bus.stop$)).subscribe(() => {
-      const threshold = this.options.autoSnapshotWalBytes;
-      if (threshold === undefined || this.#closing || snapshots.inProgress || wal.failure !== undefined) return;
-      if (wal.walBytes < threshold) return;
-      this.snapshot('auto').catch((error: Error) => {
-        // A store failure was already reported as 'error' when it happened.
-        if (error !== wal.failure) this.#events.emit('error', error);
+    bus
+      .on('wal.failed')
+      .pipe(takeUntil(bus.stop$))
+      .subscribe(({ error }) => {
+        this.#onFailure(error);
       });
-    });
+    bus
+      .on('snapshot.completed')
+      .pipe(takeUntil(bus.stop$))
+      .subscribe(({ result }) => {
+        this.#events.emit('snapshot', result);
+        if (this.operations.observed) {
+          this.operations.next({ type: 'snapshot', seq: result.seq, durationMs: result.durationMs, bytes: result.bytes });
+        }
+      });
+    bus
+      .on('wal.groupWritten')
+      .pipe(takeUntil(bus.stop$))
+      .subscribe(() => {
+        const threshold = this.options.autoSnapshotWalBytes;
+        if (threshold === undefined || this.#closing || snapshots.inProgress || wal.failure !== undefined) return;
+        if (wal.walBytes < threshold) return;
+        this.snapshot('auto').catch((error: Error) => {
+          // A store failure was already reported as 'error' when it happened.
+          if (error !== wal.failure) this.#events.emit('error', error);
+        });
+      });
   }
 }
 

@@ -81,7 +81,19 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
 }
 
 /** What the engine calls on a file system: checked up front, or a wrong `fs` fails later as a bare TypeError. */
-const fileSystemMethods = ['mkdir', 'readdir', 'readFile', 'openRead', 'openAppend', 'rename', 'unlink', 'truncate', 'size', 'syncDir', 'lock'] as const;
+const fileSystemMethods = [
+  'mkdir',
+  'readdir',
+  'readFile',
+  'openRead',
+  'openAppend',
+  'rename',
+  'unlink',
+  'truncate',
+  'size',
+  'syncDir',
+  'lock',
+] as const;
 
 /** The `fs` option (also `repair`'s): the real file system if absent, else something that implements FileSystem. */
 export function fileSystem(value: unknown): FileSystem {
@@ -132,6 +144,7 @@ function nonNegativeInteger(name: string, value: unknown, fallback: number): num
 function autoSnapshotBytes(value: StoreOptions['autoSnapshot']): number | undefined {
   if (value === undefined || value === true) return limits.autoSnapshotWalBytesDefault;
   if (value === false) return undefined;
-  if (typeof value === 'object' && value !== null) return positiveInteger('autoSnapshot.walBytes', value.walBytes, limits.autoSnapshotWalBytesDefault);
+  if (typeof value === 'object' && value !== null)
+    return positiveInteger('autoSnapshot.walBytes', value.walBytes, limits.autoSnapshotWalBytesDefault);
   throw new InvalidArgumentError('autoSnapshot must be a boolean or { walBytes }');
 }

@@ -79,7 +79,8 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
    */
   static async repair(dir: string, options?: { fs?: FileSystem }): Promise<RepairReport> {
     if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError(`dir must be a non-empty string, got ${describe(dir)}`);
-    if (options !== undefined && (typeof options !== 'object' || options === null)) throw new InvalidArgumentError('options must be an object');
+    if (options !== undefined && (typeof options !== 'object' || options === null))
+      throw new InvalidArgumentError('options must be an object');
     return repairStore(dir, { fs: fileSystem(options?.fs) });
   }
 
@@ -115,7 +116,8 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
    */
   changes(options: { since?: number } = {}): Observable<Change<V>> {
     this.#checkReadable();
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`changes takes { since }, got ${describe(options)}`);
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidArgumentError(`changes takes { since }, got ${describe(options)}`);
     const since = options.since ?? 0;
     if (!Number.isSafeInteger(since) || since < 0) throw new InvalidArgumentError('changes: since must be a non-negative integer seq');
     return this.#engine.changes<V>(since);
@@ -228,7 +230,8 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
   #prepareBatch(operations: ReadonlyArray<BatchOperation<V>>): EncodableOp[] {
     if (!Array.isArray(operations)) throw new InvalidArgumentError(`batch takes an array of operations, got ${describe(operations)}`);
     const { batchOpsMax } = this.#engine.options;
-    if (operations.length > batchOpsMax) throw new InvalidArgumentError(`batch has ${operations.length} operations, over batchOpsMax (${batchOpsMax})`);
+    if (operations.length > batchOpsMax)
+      throw new InvalidArgumentError(`batch has ${operations.length} operations, over batchOpsMax (${batchOpsMax})`);
     // Array.from, not map: map skips the holes of a sparse array, which would reach the encoder as undefined.
     const ops = Array.from(operations, (operation, index) => {
       if (typeof operation !== 'object' || operation === null) throw new InvalidArgumentError(`batch[${index}] is not an operation`);

@@ -59,7 +59,7 @@ export function renderTable(workloads: readonly Workload[], medians: Medians, st
       const raw = metricsOf(results, 'raw')?.[spec.key];
       const cells = stores.map((store) => {
         const entry = results[store];
-        if (entry === undefined || (!workload.stores.includes(store))) return 'n/a';
+        if (entry === undefined || !workload.stores.includes(store)) return 'n/a';
         if ('error' in entry) return 'error';
         const value = (entry as Metrics)[spec.key];
         if (value === undefined) return 'n/a';
@@ -69,7 +69,8 @@ export function renderTable(workloads: readonly Workload[], medians: Medians, st
     }
   }
   const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => [...row[column]].length)));
-  const line = (row: string[]) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join(' | ');
+  const line = (row: string[]) =>
+    row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join(' | ');
   const rule = widths.map((width) => '-'.repeat(width)).join('-+-');
   return [line(header), rule, ...rows.map(line)].join('\n');
 }

@@ -19,7 +19,12 @@ export function checkTargets(medians: Medians, fullSize: boolean): TargetCheck[]
   };
   const times = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a / b);
   const add = (workload: string, target: string, value: number | undefined, pass: (v: number) => boolean, show: (v: number) => string) => {
-    checks.push({ workload, target, actual: value === undefined ? 'not measured' : show(value), met: value === undefined ? undefined : pass(value) });
+    checks.push({
+      workload,
+      target,
+      actual: value === undefined ? 'not measured' : show(value),
+      met: value === undefined ? undefined : pass(value),
+    });
   };
   const x = (v: number) => `${v.toFixed(2)}×`;
 
@@ -31,17 +36,50 @@ export function checkTargets(medians: Medians, fullSize: boolean): TargetCheck[]
   add('W3', 'puts/s ≥ 1.2× lmdb', times(dkv('W3')?.ops_s, other('W3', 'lmdb')?.ops_s), (v) => v >= 1.2, x);
   add('W4', 'gets/s (keys prepared) ≥ 2× lmdb', times(dkv('W4')?.gets_s_prepared, other('W4', 'lmdb')?.gets_s_prepared), (v) => v >= 2, x);
   add('W4', 'gets/s (key built per get) ≥ 2× lmdb', times(dkv('W4')?.gets_s_built, other('W4', 'lmdb')?.gets_s_built), (v) => v >= 2, x);
-  add('W4', `open < 1.5 s${fullSize ? '' : ' (target is for 1M keys; this run used fewer)'}`, dkv('W4')?.open_ms, (v) => v < 1500, (v) => `${v.toFixed(0)} ms`);
-  add('W4', 'RSS per key ≤ 2× raw data', dkv('W4')?.rss_per_key_ratio, (v) => v <= 2, (v) => `${v.toFixed(2)}× (${(v * 116).toFixed(0)} B/key)`);
+  add(
+    'W4',
+    `open < 1.5 s${fullSize ? '' : ' (target is for 1M keys; this run used fewer)'}`,
+    dkv('W4')?.open_ms,
+    (v) => v < 1500,
+    (v) => `${v.toFixed(0)} ms`,
+  );
+  add(
+    'W4',
+    'RSS per key ≤ 2× raw data',
+    dkv('W4')?.rss_per_key_ratio,
+    (v) => v <= 2,
+    (v) => `${v.toFixed(2)}× (${(v * 116).toFixed(0)} B/key)`,
+  );
   add('W5', 'ops/s ≥ 2× lmdb', times(dkv('W5')?.ops_s, other('W5', 'lmdb')?.ops_s), (v) => v >= 2, x);
-  add('W6', 'max event-loop stall < 20 ms', dkv('W6')?.max_stall_ms, (v) => v < 20, (v) => `${v.toFixed(1)} ms`);
-  add('W6', 'writes during snapshot ≥ 50%', dkv('W6')?.write_ratio, (v) => v >= 0.5, (v) => `${(v * 100).toFixed(0)}%`);
-  add('W7', 'recovery ≥ 100 MB/s', dkv('W7')?.mb_s, (v) => v >= 100, (v) => `${v.toFixed(0)} MB/s`);
+  add(
+    'W6',
+    'max event-loop stall < 20 ms',
+    dkv('W6')?.max_stall_ms,
+    (v) => v < 20,
+    (v) => `${v.toFixed(1)} ms`,
+  );
+  add(
+    'W6',
+    'writes during snapshot ≥ 50%',
+    dkv('W6')?.write_ratio,
+    (v) => v >= 0.5,
+    (v) => `${(v * 100).toFixed(0)}%`,
+  );
+  add(
+    'W7',
+    'recovery ≥ 100 MB/s',
+    dkv('W7')?.mb_s,
+    (v) => v >= 100,
+    (v) => `${v.toFixed(0)} MB/s`,
+  );
   return checks;
 }
 
 export function renderTargets(checks: readonly TargetCheck[]): string {
   return checks
-    .map((check) => `${check.met === undefined ? '  -   ' : check.met ? ' MET  ' : ' MISS '} ${check.workload} ${check.target}: ${check.actual}`)
+    .map(
+      (check) =>
+        `${check.met === undefined ? '  -   ' : check.met ? ' MET  ' : ' MISS '} ${check.workload} ${check.target}: ${check.actual}`,
+    )
     .join('\n');
 }

@@ -58,7 +58,8 @@ export async function open(dir: string, options: OpenOptions): Promise<BenchStor
     async load(count, key, value) {
       for (let start = 0; start < count; start += 10_000) {
         const chunk: Pending[] = [];
-        for (let i = start; i < Math.min(count, start + 10_000); i++) chunk.push({ key: key(i), value: value(i), resolve() {}, reject() {} });
+        for (let i = start; i < Math.min(count, start + 10_000); i++)
+          chunk.push({ key: key(i), value: value(i), resolve() {}, reject() {} });
         await writeAll(fd, encode(chunk));
         for (const entry of chunk) map.set(entry.key, entry.value);
       }

@@ -18,20 +18,26 @@ export const w5: Workload = {
     const random = prng(55);
     for (let i = 0; i < isPut.length; i++) isPut[i] = random() < 0.1 ? 1 : 0;
     const store = await openStore(name, dir, { durable: true });
-    await store.load(sizes.w5Keys, (i) => keys[i], (i) => values[i & 255]);
+    await store.load(
+      sizes.w5Keys,
+      (i) => keys[i],
+      (i) => values[i & 255],
+    );
     let misses = 0;
     const countersBefore = store.counters?.();
-    const result = await timed('mixed', () => drive({
-      clients: 64,
-      total: sizes.w5Ops,
-      deadlineMs: sizes.deadlineMs,
-      op: (i) => {
-        const key = keys[order[i]];
-        if (isPut[i] === 1) return store.put(key, values[i & 255]);
-        if (store.get(key) === undefined) misses++;
-        return undefined;
-      },
-    }));
+    const result = await timed('mixed', () =>
+      drive({
+        clients: 64,
+        total: sizes.w5Ops,
+        deadlineMs: sizes.deadlineMs,
+        op: (i) => {
+          const key = keys[order[i]];
+          if (isPut[i] === 1) return store.put(key, values[i & 255]);
+          if (store.get(key) === undefined) misses++;
+          return undefined;
+        },
+      }),
+    );
     const counters = countersDelta(countersBefore, store.counters?.());
     await store.close();
     if (misses > 0) throw new Error(`${misses} gets missed keys that were loaded`);

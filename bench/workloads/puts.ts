@@ -14,13 +14,15 @@ async function measurePuts(context: Context, options: { durable: boolean; client
   await drive({ clients: options.clients, total: warmUpOps, deadlineMs: 10_000, op: (i) => store.put(warmKeys[i], values[i & 255]) });
   const countersBefore = store.counters?.();
   const latency = options.withLatency ? new Latency() : undefined;
-  const result = await timed('puts', () => drive({
-    clients: options.clients,
-    total: options.total,
-    deadlineMs: context.sizes.deadlineMs,
-    op: (i) => store.put(keys[i], values[i & 255]),
-    latency,
-  }));
+  const result = await timed('puts', () =>
+    drive({
+      clients: options.clients,
+      total: options.total,
+      deadlineMs: context.sizes.deadlineMs,
+      op: (i) => store.put(keys[i], values[i & 255]),
+      latency,
+    }),
+  );
   const counters = countersDelta(countersBefore, store.counters?.());
   await store.close();
   const metrics: Record<string, number> = { ops_s: result.opsPerSecond, ops: result.ops, ms: result.ms, ...counters };

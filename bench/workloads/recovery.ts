@@ -23,7 +23,11 @@ export const w7: Workload = {
     const values = makeValues();
     const keys = keysFor(sizes.w7Keys);
     const store = await openStore(name, dir, { durable: false, autoSnapshot: false });
-    await store.load(sizes.w7Keys, (i) => keys[i], (i) => values[i & 255]);
+    await store.load(
+      sizes.w7Keys,
+      (i) => keys[i],
+      (i) => values[i & 255],
+    );
     await store.snapshot?.();
     await drive({ clients: 256, total: sizes.w7Keys, deadlineMs: 600_000, op: (i) => store.put(keys[i], values[(i + 1) & 255]) });
     await store.close();

@@ -24,7 +24,11 @@ export const w6: Workload = {
     const keyCount = sizes.w6Keys;
     const keys = keysFor(keyCount);
     const store = await openStore(name, dir, { durable: true, autoSnapshot: false });
-    await store.load(keyCount, (i) => keys[i], (i) => values[i & 255]);
+    await store.load(
+      keyCount,
+      (i) => keys[i],
+      (i) => values[i & 255],
+    );
 
     let running = true;
     let ops = 0;
@@ -39,8 +43,18 @@ export const w6: Workload = {
     const writers = Array.from({ length: 64 }, writer);
     await sleep(300); // warm-up
 
-    const baseline = await timed('baseline', () => window(async () => sleep(sizes.w6BaselineMs), () => ops));
-    const during = await timed('snapshot', () => window(async () => store.snapshot!(), () => ops));
+    const baseline = await timed('baseline', () =>
+      window(
+        async () => sleep(sizes.w6BaselineMs),
+        () => ops,
+      ),
+    );
+    const during = await timed('snapshot', () =>
+      window(
+        async () => store.snapshot!(),
+        () => ops,
+      ),
+    );
     running = false;
     await Promise.all(writers);
     await store.close();

@@ -17,16 +17,25 @@ export class MemtableActor {
   constructor(bus: Bus, memtable: Memtable, lastAppliedSeq: number) {
     this.#memtable = memtable;
     this.#lastAppliedSeq = lastAppliedSeq;
-    bus.on('wal.committed').pipe(takeUntil(bus.stop$)).subscribe(({ run }) => {
-      this.#apply(run);
-      bus.publish({ type: 'memtable.applied', run });
-    });
-    bus.on('wal.rotated').pipe(takeUntil(bus.stop$)).subscribe(({ requestId, seq, freezeMemtable }) => {
-      if (!freezeMemtable) return;
-      assert(seq === this.#lastAppliedSeq, `barrier at ${seq} but applied up to ${this.#lastAppliedSeq}`);
-      bus.publish({ type: 'memtable.frozen', requestId, seq, view: this.#memtable.freeze(seq) });
-    });
-    bus.on('memtable.thaw').pipe(takeUntil(bus.stop$)).subscribe(() => void this.#memtable.thaw());
+    bus
+      .on('wal.committed')
+      .pipe(takeUntil(bus.stop$))
+      .subscribe(({ run }) => {
+        this.#apply(run);
+        bus.publish({ type: 'memtable.applied', run });
+      });
+    bus
+      .on('wal.rotated')
+      .pipe(takeUntil(bus.stop$))
+      .subscribe(({ requestId, seq, freezeMemtable }) => {
+        if (!freezeMemtable) return;
+        assert(seq === this.#lastAppliedSeq, `barrier at ${seq} but applied up to ${this.#lastAppliedSeq}`);
+        bus.publish({ type: 'memtable.frozen', requestId, seq, view: this.#memtable.freeze(seq) });
+      });
+    bus
+      .on('memtable.thaw')
+      .pipe(takeUntil(bus.stop$))
+      .subscribe(() => void this.#memtable.thaw());
   }
 
   #apply({ firstSeq, requests }: CommittedRun): void {

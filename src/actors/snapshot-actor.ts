@@ -38,10 +38,13 @@ export class SnapshotActor {
     this.#bus = bus;
     this.#options = options;
     this.#lastSnapshotSeq = lastSnapshotSeq;
-    bus.on('snapshot.request').pipe(takeUntil(bus.stop$)).subscribe(({ requestId }) => {
-      this.#pending++;
-      this.#queue = this.#queue.then(() => this.#run(requestId)).finally(() => this.#pending--);
-    });
+    bus
+      .on('snapshot.request')
+      .pipe(takeUntil(bus.stop$))
+      .subscribe(({ requestId }) => {
+        this.#pending++;
+        this.#queue = this.#queue.then(() => this.#run(requestId)).finally(() => this.#pending--);
+      });
   }
 
   get lastSnapshotSeq(): number {
@@ -179,4 +182,3 @@ export class SnapshotActor {
     }
   }
 }
-

@@ -89,14 +89,26 @@ export class WalActor {
     this.#retention = new Retention(options, recovered.coveredSegments);
     this.#nextSeq = recovered.lastSeq + 1;
     this.#lastCommittedSeq = recovered.lastSeq;
-    bus.on('wal.append').pipe(takeUntil(bus.stop$)).subscribe(({ request }) => this.#enqueueAppend(request));
-    bus.on('wal.rotate').pipe(takeUntil(bus.stop$)).subscribe(({ requestId, freezeMemtable }) => {
-      this.#enqueue({ kind: 'rotate', requestId, freezeMemtable }, 0);
-    });
-    bus.on('wal.compact').pipe(takeUntil(bus.stop$)).subscribe(({ requestId, upToSeq }) => {
-      void this.#compact(requestId, upToSeq);
-    });
-    bus.on('wal.halt').pipe(takeUntil(bus.stop$)).subscribe(({ error, during }) => this.#fail(error, during, []));
+    bus
+      .on('wal.append')
+      .pipe(takeUntil(bus.stop$))
+      .subscribe(({ request }) => this.#enqueueAppend(request));
+    bus
+      .on('wal.rotate')
+      .pipe(takeUntil(bus.stop$))
+      .subscribe(({ requestId, freezeMemtable }) => {
+        this.#enqueue({ kind: 'rotate', requestId, freezeMemtable }, 0);
+      });
+    bus
+      .on('wal.compact')
+      .pipe(takeUntil(bus.stop$))
+      .subscribe(({ requestId, upToSeq }) => {
+        void this.#compact(requestId, upToSeq);
+      });
+    bus
+      .on('wal.halt')
+      .pipe(takeUntil(bus.stop$))
+      .subscribe(({ error, during }) => this.#fail(error, during, []));
   }
 
   /** Opens the last segment for appending, or creates the first one. */

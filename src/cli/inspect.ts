@@ -5,7 +5,15 @@ import { classifyDirectory, lockFileName, type DirectoryListing } from '../forma
 import { readSnapshotEntries } from '../format/snapshot-format.js';
 import { readWal, type ReadOn, type SegmentWalk, type WalReporter, type WalSegmentRef } from '../format/wal-reader.js';
 import { fsErrorCode } from '../fs/file-system.js';
-import { corruptionContext, isCuttableAt, isTornTail, isUnwrittenLastSegment, missingRecords, planRecovery, withLaterBytes } from '../recovery/plan.js';
+import {
+  corruptionContext,
+  isCuttableAt,
+  isTornTail,
+  isUnwrittenLastSegment,
+  missingRecords,
+  planRecovery,
+  withLaterBytes,
+} from '../recovery/plan.js';
 import type { DamageReport } from '../recovery/report.js';
 import { StoreCorruptError, StoreLockedError } from '../errors.js';
 
@@ -36,7 +44,11 @@ export function filesToVerify(listing: DirectoryListing): Array<{ name: string; 
 
 export async function totalBytes(dir: string, names: ReadonlyArray<string>): Promise<number> {
   let total = 0;
-  for (const name of names) total += await stat(path.join(dir, name)).then((stats) => stats.size, () => 0);
+  for (const name of names)
+    total += await stat(path.join(dir, name)).then(
+      (stats) => stats.size,
+      () => 0,
+    );
   return total;
 }
 
@@ -132,7 +144,14 @@ class VerifyReporter implements WalReporter {
     const gapAfterSeq = this.#gapAfterSeq;
     this.#gapAfterSeq = undefined;
     if (walk.damage === undefined) {
-      const gap = gapAfterSeq === undefined ? {} : { status: 'corrupt' as const, offset: 0, reason: `segment starts at seq ${segment.firstSeq} but the segment before ends at seq ${gapAfterSeq}` };
+      const gap =
+        gapAfterSeq === undefined
+          ? {}
+          : {
+              status: 'corrupt' as const,
+              offset: 0,
+              reason: `segment starts at seq ${segment.firstSeq} but the segment before ends at seq ${gapAfterSeq}`,
+            };
       this.checks.push({ file, kind: 'wal', status: 'ok', bytes: size, ...seqs, ...gap });
       return;
     }
@@ -140,7 +159,15 @@ class VerifyReporter implements WalReporter {
     if (isTornTail(walk.damage, isLast)) {
       this.checks.push({ file, kind: 'wal', status: 'torn-tail', bytes: size, offset, droppedBytes: size - offset, reason, ...seqs });
     } else {
-      this.checks.push({ file, kind: 'wal', status: 'corrupt', bytes: size, offset, reason: reason + corruptionContext(walk.damage, !isLast), ...seqs });
+      this.checks.push({
+        file,
+        kind: 'wal',
+        status: 'corrupt',
+        bytes: size,
+        offset,
+        reason: reason + corruptionContext(walk.damage, !isLast),
+        ...seqs,
+      });
     }
   }
 }
@@ -178,7 +205,10 @@ export async function planRepair(dir: string, fs = new NodeFileSystem()): Promis
   const plan = await planRecovery(fs, dir);
   const { corruption, tornTail } = plan;
   if (corruption === undefined) {
-    const torn = tornTail === undefined ? undefined : { file: tornTail.file, offset: tornTail.offset, droppedBytes: tornTail.droppedBytes, reason: tornTail.reason };
+    const torn =
+      tornTail === undefined
+        ? undefined
+        : { file: tornTail.file, offset: tornTail.offset, droppedBytes: tornTail.droppedBytes, reason: tornTail.reason };
     return { cut: undefined, tornTail: torn, recordsKept: plan.recordsReplayed, lastSeq: plan.lastSeq };
   }
   const reason = corruption.reason + corruption.context;
@@ -196,7 +226,10 @@ export function isCuttable(error: StoreCorruptError): boolean {
 /** A dry run of a store another process has open would race its writes, and `--yes` would be refused. */
 async function checkNotLocked(dir: string): Promise<void> {
   const lockPath = path.join(dir, lockFileName);
-  const exists = await stat(lockPath).then(() => true, () => false);
+  const exists = await stat(lockPath).then(
+    () => true,
+    () => false,
+  );
   if (!exists) return;
   try {
     const lock = await new NodeFileSystem().lock(lockPath);

@@ -19,7 +19,8 @@ export async function requireStore(dir: string): Promise<string[]> {
     names = await readdir(dir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new CliError(`no durable-kv store at ${dir} (no such directory)`, exitCodes.usage, 'ERR_NO_STORE');
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new CliError(`no durable-kv store at ${dir} (no such directory)`, exitCodes.usage, 'ERR_NO_STORE');
     throw error;
   }
   const listing = classifyDirectory(names);
@@ -34,7 +35,11 @@ async function recoveryBytes(dir: string, names: string[]): Promise<number> {
   const listing = classifyDirectory(names);
   const files = [...listing.segments.map((segment) => segment.name), ...listing.snapshots.slice(0, 1).map((snapshot) => snapshot.name)];
   let total = 0;
-  for (const name of files) total += await stat(path.join(dir, name)).then((stats) => stats.size, () => 0);
+  for (const name of files)
+    total += await stat(path.join(dir, name)).then(
+      (stats) => stats.size,
+      () => 0,
+    );
   return total;
 }
 
@@ -49,7 +54,11 @@ export interface OpenOptions {
  */
 export async function openStore(dir: string, context: CliContext, options: OpenOptions): Promise<DurableKVStore<unknown>> {
   const names = options.create ? await readdir(dir).catch(() => []) : await requireStore(dir);
-  const progress = startProgress(context, { label: 'recovering', total: context.showProgress ? await recoveryBytes(dir, names) : 0, unit: 'bytes' });
+  const progress = startProgress(context, {
+    label: 'recovering',
+    total: context.showProgress ? await recoveryBytes(dir, names) : 0,
+    unit: 'bytes',
+  });
   let tornTail: DamageReport | undefined;
   let store: DurableKVStore<unknown>;
   try {
@@ -65,13 +74,20 @@ export async function openStore(dir: string, context: CliContext, options: OpenO
     progress.stop();
   }
   if (tornTail !== undefined) {
-    note(`recovery cut a torn tail: ${formatBytes(tornTail.droppedBytes)} at byte ${tornTail.offset} of ${tornTail.file} (${tornTail.reason}); it was never acknowledged`);
+    note(
+      `recovery cut a torn tail: ${formatBytes(tornTail.droppedBytes)} at byte ${tornTail.offset} of ${tornTail.file} (${tornTail.reason}); it was never acknowledged`,
+    );
   }
   return store;
 }
 
 /** Runs `work` on the opened store and always closes it, even when `work` fails. */
-export async function withStore<T>(dir: string, context: CliContext, options: OpenOptions, work: (store: DurableKVStore<unknown>) => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  dir: string,
+  context: CliContext,
+  options: OpenOptions,
+  work: (store: DurableKVStore<unknown>) => Promise<T>,
+): Promise<T> {
   const store = await openStore(dir, context, options);
   try {
     return await work(store);

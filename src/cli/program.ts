@@ -29,7 +29,18 @@ export function createProgram(): Command {
     // Usage errors are thrown, not exited on, so main() can give them exit code 2; subcommands made
     // by .command() after this inherit it.
     .exitOverride();
-  for (const register of [registerGet, registerPut, registerDelete, registerStats, registerSnapshot, registerDump, registerVerify, registerRepair, registerExport, registerImport]) {
+  for (const register of [
+    registerGet,
+    registerPut,
+    registerDelete,
+    registerStats,
+    registerSnapshot,
+    registerDump,
+    registerVerify,
+    registerRepair,
+    registerExport,
+    registerImport,
+  ]) {
     register(program);
   }
   return program;

@@ -33,7 +33,8 @@ export function startProgress(context: CliContext, options: ProgressOptions): Pr
       // The bar is about work in progress; once done it goes, leaving the command's own output.
       clearOnComplete: true,
       hideCursor: true,
-      formatValue: (value, _options, type) => (unit === 'bytes' && (type === 'value' || type === 'total') ? formatBytes(value) : String(value)),
+      formatValue: (value, _options, type) =>
+        unit === 'bytes' && (type === 'value' || type === 'total') ? formatBytes(value) : String(value),
     },
     cliProgress.Presets.shades_classic,
   );

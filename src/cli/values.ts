@@ -25,7 +25,8 @@ export function fromRecord(record: unknown, encoding: ValueEncoding, where: stri
   const { key, value, encoding: marker } = record as Record<string, unknown>;
   if (typeof key !== 'string') throw new InvalidArgumentError(`${where}: "key" must be a string`);
   if (value === undefined) throw new InvalidArgumentError(`${where}: "value" is missing`);
-  if (marker !== undefined && marker !== 'base64') throw new InvalidArgumentError(`${where}: unknown "encoding" ${JSON.stringify(marker)} (only "base64")`);
+  if (marker !== undefined && marker !== 'base64')
+    throw new InvalidArgumentError(`${where}: unknown "encoding" ${JSON.stringify(marker)} (only "base64")`);
   if (marker === 'base64') {
     if (encoding !== 'binary') throw new InvalidArgumentError(`${where}: the value is base64 binary; import it with --encoding binary`);
     if (typeof value !== 'string') throw new InvalidArgumentError(`${where}: a base64 "value" must be a string`);
@@ -33,7 +34,10 @@ export function fromRecord(record: unknown, encoding: ValueEncoding, where: stri
   }
   if (encoding === 'binary') {
     // A plain string under --encoding binary stands for its UTF-8 bytes.
-    if (typeof value !== 'string') throw new InvalidArgumentError(`${where}: with --encoding binary, "value" must be a string (base64 with "encoding":"base64", or text)`);
+    if (typeof value !== 'string')
+      throw new InvalidArgumentError(
+        `${where}: with --encoding binary, "value" must be a string (base64 with "encoding":"base64", or text)`,
+      );
     return { key, value: Buffer.from(value, 'utf8') };
   }
   if (encoding === 'utf8' && typeof value !== 'string') {
@@ -44,7 +48,8 @@ export function fromRecord(record: unknown, encoding: ValueEncoding, where: stri
 
 function decodeBase64(text: string, where: string): Buffer {
   // Buffer.from(…, 'base64') skips characters it does not know; check the text really is base64.
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) throw new InvalidArgumentError(`${where}: "value" is not valid base64`);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0)
+    throw new InvalidArgumentError(`${where}: "value" is not valid base64`);
   return Buffer.from(text, 'base64');
 }
 
@@ -55,7 +60,8 @@ function decodeBase64(text: string, where: string): Buffer {
 export function valueFromInput(bytes: Buffer, encoding: ValueEncoding, source: string): unknown {
   if (encoding === 'binary') return bytes;
   const text = bytes.toString('utf8');
-  if (!Buffer.from(text, 'utf8').equals(bytes)) throw new InvalidArgumentError(`${source} is not valid UTF-8; use --encoding binary for bytes`);
+  if (!Buffer.from(text, 'utf8').equals(bytes))
+    throw new InvalidArgumentError(`${source} is not valid UTF-8; use --encoding binary for bytes`);
   if (encoding === 'utf8') return text;
   try {
     return JSON.parse(text) as unknown;

@@ -53,8 +53,14 @@ export function crc32cInJs(bytes: Uint8Array, start: number, end: number, initia
     const low = (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) ^ crc;
     const high = bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16) | (bytes[at + 7] << 24);
     crc =
-      t[1792 + (low & 0xff)] ^ t[1536 + ((low >>> 8) & 0xff)] ^ t[1280 + ((low >>> 16) & 0xff)] ^ t[1024 + (low >>> 24)] ^
-      t[768 + (high & 0xff)] ^ t[512 + ((high >>> 8) & 0xff)] ^ t[256 + ((high >>> 16) & 0xff)] ^ t[high >>> 24];
+      t[1792 + (low & 0xff)] ^
+      t[1536 + ((low >>> 8) & 0xff)] ^
+      t[1280 + ((low >>> 16) & 0xff)] ^
+      t[1024 + (low >>> 24)] ^
+      t[768 + (high & 0xff)] ^
+      t[512 + ((high >>> 8) & 0xff)] ^
+      t[256 + ((high >>> 16) & 0xff)] ^
+      t[high >>> 24];
   }
   for (; at < end; at++) crc = t[(crc ^ bytes[at]) & 0xff] ^ (crc >>> 8);
   return ~crc >>> 0;

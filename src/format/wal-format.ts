@@ -61,7 +61,6 @@ const valueLengthBytes = 4;
 /** The smallest record: a delete of the empty key. Bounds the seq range a reader may believe. */
 export const walRecordBytesMin = walRecordHeaderBytes + opCountBytes + opHeaderBytes;
 
-
 /** An operation as read back: the value is a view into the segment's bytes. */
 export type DecodedOp = { type: 'put'; key: string; value: Buffer } | { type: 'delete'; key: string };
 
@@ -99,7 +98,10 @@ export function walRecordBytes(ops: readonly EncodableOp[]): number {
  */
 export function encodeWalRecord(target: Buffer, offset: number, seq: number, ops: readonly EncodableOp[], durableBytes: number): number {
   assert(Number.isSafeInteger(seq) && seq >= 1, `seq ${seq} must be a positive safe integer`);
-  assert(Number.isInteger(durableBytes) && durableBytes >= 0 && durableBytes <= walDurableBytesMax, `durableBytes ${durableBytes} must fit a u32`);
+  assert(
+    Number.isInteger(durableBytes) && durableBytes >= 0 && durableBytes <= walDurableBytesMax,
+    `durableBytes ${durableBytes} must fit a u32`,
+  );
   let at = offset + walRecordHeaderBytes;
   at = putUint32(target, at, ops.length);
   for (let index = 0; index < ops.length; index++) {

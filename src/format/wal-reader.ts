@@ -123,13 +123,24 @@ export async function* readWalSteps(options: WalReadOptions, reporter: WalReport
 }
 
 /** Reports a segment's bad header, or walks its records and reports its end; `cleanSeq` is where it ended cleanly. */
-function readRecords(bytes: Buffer, segment: WalSegmentRef, fromSeq: number, reporter: WalReporter): { answer: ReadOn; cleanSeq: number | undefined } {
+function readRecords(
+  bytes: Buffer,
+  segment: WalSegmentRef,
+  fromSeq: number,
+  reporter: WalReporter,
+): { answer: ReadOn; cleanSeq: number | undefined } {
   const headerProblem = checkSegmentHeader(bytes);
   if (headerProblem !== undefined) return { answer: reporter.headerProblem?.(segment, bytes, headerProblem), cleanSeq: undefined };
   const onRecord = reporter.record?.bind(reporter);
-  const walk = walkSegment(bytes, segment.firstSeq - 1, onRecord === undefined ? noRecord : (span) => {
-    if (span.seq >= fromSeq) onRecord(bytes, span);
-  });
+  const walk = walkSegment(
+    bytes,
+    segment.firstSeq - 1,
+    onRecord === undefined
+      ? noRecord
+      : (span) => {
+          if (span.seq >= fromSeq) onRecord(bytes, span);
+        },
+  );
   return { answer: reporter.segmentEnd?.(segment, bytes, walk), cleanSeq: walk.damage === undefined ? walk.lastSeq : undefined };
 }
 
@@ -175,7 +186,12 @@ export function walkSegment(bytes: Buffer, seqBefore: number, onRecord: (span: R
       // A record that checks out but is out of order was written whole: never a torn tail.
       const reason = `sequence number ${checked.span.seq} where ${lastSeq + 1} was expected`;
       const span = checked.span;
-      return { records, lastSeq, validBytes: at, damage: { offset: at, reason, validRecordAfter: span, durableBytesAfter: span.durableBytes, provenDurable: true } };
+      return {
+        records,
+        lastSeq,
+        validBytes: at,
+        damage: { offset: at, reason, validRecordAfter: span, durableBytesAfter: span.durableBytes, provenDurable: true },
+      };
     }
     onRecord(checked.span);
     records++;

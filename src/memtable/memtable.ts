@@ -2,10 +2,8 @@ import { assert } from '../errors.js';
 import type { FrozenView, StoredValue } from '../types.js';
 import { overlayMergeSliceMs } from '../limits.js';
 
-
 const tombstone = Symbol('deleted during snapshot');
 type OverlayValue = StoredValue | typeof tombstone;
-
 
 /**
  * The live data: a Map, plus an overlay while a snapshot runs.

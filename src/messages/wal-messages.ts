@@ -1,7 +1,6 @@
 import type { EncodableOp, WriteKind } from '../types.js';
 import type { StoreFailedError } from '../errors.js';
 
-
 /**
  * One caller's write on its way through the WAL actor. Its ops become one WAL record (one seq);
  * `resolve` runs once the record is durable (per the sync policy) and applied to the memtable,

@@ -15,7 +15,15 @@ import { assert, StoreCorruptError } from '../errors.js';
 import { classifyDirectory, parseWalSegmentName, type DirectoryListing } from '../format/file-names.js';
 import { readSnapshotEntries } from '../format/snapshot-format.js';
 import { visitWalOps, walSegmentHeaderBytes, type OpVisitor, type RecordSpan } from '../format/wal-format.js';
-import { readWal, splitCovered, type ReadOn, type SegmentDamage, type SegmentWalk, type WalReporter, type WalSegmentRef } from '../format/wal-reader.js';
+import {
+  readWal,
+  splitCovered,
+  type ReadOn,
+  type SegmentDamage,
+  type SegmentWalk,
+  type WalReporter,
+  type WalSegmentRef,
+} from '../format/wal-reader.js';
 import type { DamageReport } from './report.js';
 
 /** Where recovered entries go: the snapshot's, then every replayed record's operations. */
@@ -73,9 +81,19 @@ export interface RecoveryPlan {
 export async function planRecovery(fs: FileSystem, dir: string, sink: RecoverySink = discardingSink): Promise<RecoveryPlan> {
   const listing = classifyDirectory(await fs.readdir(dir));
   const plan: RecoveryPlan = {
-    temporaries: listing.temporaries, unknownFiles: listing.unknown, snapshot: undefined, skippedSnapshots: [],
-    snapshotSeq: 0, covered: [], segments: [], lastSeq: 0, segmentsRead: 0, recordsReplayed: 0, bytesRead: 0,
-    tornTail: undefined, corruption: undefined,
+    temporaries: listing.temporaries,
+    unknownFiles: listing.unknown,
+    snapshot: undefined,
+    skippedSnapshots: [],
+    snapshotSeq: 0,
+    covered: [],
+    segments: [],
+    lastSeq: 0,
+    segmentsRead: 0,
+    recordsReplayed: 0,
+    bytesRead: 0,
+    tornTail: undefined,
+    corruption: undefined,
   };
   await planSnapshot(fs, dir, listing, sink, plan);
   if (plan.corruption !== undefined) return plan;
@@ -192,8 +210,14 @@ function notCuttable(file: string, reason: string): Corruption {
 function segmentCorruption(file: string, bytes: Buffer, damage: SegmentDamage, later: readonly WalSegmentRef[]): Corruption {
   assert(isCuttableAt(file, damage.offset), `damage in ${file} at ${damage.offset} is past its header`);
   return {
-    file, offset: damage.offset, droppedBytes: bytes.byteLength - damage.offset, reason: damage.reason,
-    context: corruptionContext(damage, later.length > 0), cuttable: true, laterSegments: later.map((segment) => segment.name), bytes,
+    file,
+    offset: damage.offset,
+    droppedBytes: bytes.byteLength - damage.offset,
+    reason: damage.reason,
+    context: corruptionContext(damage, later.length > 0),
+    cuttable: true,
+    laterSegments: later.map((segment) => segment.name),
+    bytes,
   };
 }
 

@@ -34,8 +34,14 @@ export async function recover(options: RecoveryOptions): Promise<Recovered> {
   const plan = await planRecovery(options.fs, options.dir, mapSink(map, options.fromBytes));
   const applied = await applyPlan(plan, options);
   const report: RecoveryReport = {
-    snapshot: plan.snapshot, segmentsRead: plan.segmentsRead, recordsReplayed: plan.recordsReplayed, bytesRead: plan.bytesRead,
-    tornTail: applied.tornTail, repaired: applied.repaired, removedFiles: applied.removedFiles, unknownFiles: plan.unknownFiles,
+    snapshot: plan.snapshot,
+    segmentsRead: plan.segmentsRead,
+    recordsReplayed: plan.recordsReplayed,
+    bytesRead: plan.bytesRead,
+    tornTail: applied.tornTail,
+    repaired: applied.repaired,
+    removedFiles: applied.removedFiles,
+    unknownFiles: plan.unknownFiles,
     durationMs: performance.now() - startedAtMs,
   };
   const { lastSeq, snapshotSeq, segments } = plan;

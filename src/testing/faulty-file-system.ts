@@ -20,8 +20,21 @@ export type FaultOp =
   | 'size';
 
 export const FAULT_OPS: readonly FaultOp[] = [
-  'append', 'extend', 'sync', 'syncDir', 'rename', 'openAppend', 'openRead', 'readFile',
-  'read', 'unlink', 'truncate', 'mkdir', 'readdir', 'lock', 'size',
+  'append',
+  'extend',
+  'sync',
+  'syncDir',
+  'rename',
+  'openAppend',
+  'openRead',
+  'readFile',
+  'read',
+  'unlink',
+  'truncate',
+  'mkdir',
+  'readdir',
+  'lock',
+  'size',
 ];
 
 /** The errors an injected failure carries. */
@@ -205,13 +218,15 @@ export class FaultyFileSystem implements FileSystem {
       },
       close: () => guard.close(),
       // Offered only when the inner handle has it, so the wrapper never adds a capability.
-      ...(handle.extendWithZeros === undefined ? {} : {
-        extendWithZeros: async (toBytes: number) => {
-          guard.check('write');
-          this.#beforeCall('extend', filePath);
-          return handle.extendWithZeros!(toBytes);
-        },
-      }),
+      ...(handle.extendWithZeros === undefined
+        ? {}
+        : {
+            extendWithZeros: async (toBytes: number) => {
+              guard.check('write');
+              this.#beforeCall('extend', filePath);
+              return handle.extendWithZeros!(toBytes);
+            },
+          }),
     };
   }
 
@@ -249,7 +264,10 @@ export class FaultyFileSystem implements FileSystem {
   /** Counts the call and throws an injected failure if a rule fires; runs before the inner call. */
   #beforeCall(op: FaultOp, ...paths: string[]): void {
     this.#counters.calls[op] += 1;
-    const fired = this.#firing(this.#failRules.filter((rule) => rule.op === op), paths);
+    const fired = this.#firing(
+      this.#failRules.filter((rule) => rule.op === op),
+      paths,
+    );
     if (fired === undefined) return;
     this.#counters.failures[op] += 1;
     throw faultError(fired.code, op, paths);
@@ -317,8 +335,7 @@ export class FaultyFileSystem implements FileSystem {
 }
 
 function emptyStats(): FaultStats {
-  const zeros = (): Record<FaultOp, number> =>
-    Object.fromEntries(FAULT_OPS.map((op) => [op, 0])) as Record<FaultOp, number>;
+  const zeros = (): Record<FaultOp, number> => Object.fromEntries(FAULT_OPS.map((op) => [op, 0])) as Record<FaultOp, number>;
   return { calls: zeros(), failures: zeros(), tornAppends: 0, bitFlips: 0 };
 }
 
@@ -343,9 +360,21 @@ function isCrashable(fs: FileSystem): fs is FileSystem & Crashable {
 
 /** The syscall a real failure of each operation would name in its message. */
 const SYSCALLS: Record<FaultOp, string> = {
-  append: 'write', extend: 'write', sync: 'fdatasync', syncDir: 'fsync', rename: 'rename', openAppend: 'open',
-  openRead: 'open', readFile: 'read', read: 'read', unlink: 'unlink', truncate: 'ftruncate',
-  mkdir: 'mkdir', readdir: 'scandir', lock: 'open', size: 'stat',
+  append: 'write',
+  extend: 'write',
+  sync: 'fdatasync',
+  syncDir: 'fsync',
+  rename: 'rename',
+  openAppend: 'open',
+  openRead: 'open',
+  readFile: 'read',
+  read: 'read',
+  unlink: 'unlink',
+  truncate: 'ftruncate',
+  mkdir: 'mkdir',
+  readdir: 'scandir',
+  lock: 'open',
+  size: 'stat',
 };
 
 const FAULT_MESSAGES: Record<FaultCode, string> = {

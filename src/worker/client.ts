@@ -103,7 +103,9 @@ export class RemoteStore<V = string> {
       this.#port.postMessage(request, transfer);
     } catch (error) {
       // DataCloneError: nothing was sent.
-      return Promise.reject(new InvalidArgumentError(`${method} arguments cannot be sent to the store's thread: ${(error as Error).message}`, { cause: error }));
+      return Promise.reject(
+        new InvalidArgumentError(`${method} arguments cannot be sent to the store's thread: ${(error as Error).message}`, { cause: error }),
+      );
     }
     return new Promise<unknown>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });

@@ -98,7 +98,10 @@ class PortServer implements StoreServer {
       return;
     }
     if (this.#inFlight >= this.#inFlightMax) {
-      this.#reject(message.id, new StoreOverloadedError(`${this.#inFlight} requests from this port are in flight (requestsInFlightMax ${this.#inFlightMax})`));
+      this.#reject(
+        message.id,
+        new StoreOverloadedError(`${this.#inFlight} requests from this port are in flight (requestsInFlightMax ${this.#inFlightMax})`),
+      );
       return;
     }
     this.#inFlight++;

@@ -74,10 +74,12 @@ const rebuild: { [C in ErrorCode]: (wire: WireError, fields: Record<string, stri
   ERR_INVALID_ARG: (wire) => new InvalidArgumentError(wire.message),
   ERR_STORE_CLOSED: (wire) => new StoreClosedError(wire.message),
   ERR_STORE_LOCKED: (_wire, fields) => new StoreLockedError(String(fields.dir ?? '')),
-  ERR_STORE_CORRUPT: (_wire, fields) => new StoreCorruptError(String(fields.file ?? ''), Number(fields.offset ?? -1), String(fields.reason ?? '')),
+  ERR_STORE_CORRUPT: (_wire, fields) =>
+    new StoreCorruptError(String(fields.file ?? ''), Number(fields.offset ?? -1), String(fields.reason ?? '')),
   ERR_STORE_FAILED: (wire) => new StoreFailedError(wire.message),
   ERR_STORE_OVERLOADED: (wire) => new StoreOverloadedError(wire.message),
-  ERR_CHANGES_UNAVAILABLE: (wire, fields) => new ChangesUnavailableError(wire.message, typeof fields.oldestSeq === 'number' ? fields.oldestSeq : undefined),
+  ERR_CHANGES_UNAVAILABLE: (wire, fields) =>
+    new ChangesUnavailableError(wire.message, typeof fields.oldestSeq === 'number' ? fields.oldestSeq : undefined),
 };
 
 export function fromWireError(wire: WireError): Error {

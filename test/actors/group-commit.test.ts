@@ -27,10 +27,13 @@ async function groupSizes(sync: SyncMode, writers: number, rounds: number): Prom
 // the write at the first arrival would split every round into a group of one and the rest, and the
 // rest would wait a whole extra fsync (the "G1 F1 G63 F63" pattern W2 once showed).
 describe('group commit with writers in lockstep', () => {
-  it.each<SyncMode>(['always', 'never'])('under sync %s, the writers one commit acknowledged go out together in the next group', async (sync) => {
-    const writers = 64;
-    const rounds = 20;
-    const groups = await groupSizes(sync, writers, rounds);
-    expect(groups).toEqual(Array.from({ length: rounds }, () => writers));
-  });
+  it.each<SyncMode>(['always', 'never'])(
+    'under sync %s, the writers one commit acknowledged go out together in the next group',
+    async (sync) => {
+      const writers = 64;
+      const rounds = 20;
+      const groups = await groupSizes(sync, writers, rounds);
+      expect(groups).toEqual(Array.from({ length: rounds }, () => writers));
+    },
+  );
 });

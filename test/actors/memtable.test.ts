@@ -30,7 +30,13 @@ describe('freeze', () => {
     table.set('a', 'changed');
     table.set('d', 'new');
     table.delete('b');
-    expect(new Map(view.map)).toEqual(new Map([['a', '1'], ['b', '2'], ['c', '3']]));
+    expect(new Map(view.map)).toEqual(
+      new Map([
+        ['a', '1'],
+        ['b', '2'],
+        ['c', '3'],
+      ]),
+    );
   });
 
   it('lets reads see the writes made during the freeze', () => {
@@ -77,7 +83,13 @@ describe('freeze', () => {
     table.delete('d');
     table.set('e', 'kept');
     const entries = [...table.entries()];
-    expect(new Map(entries)).toEqual(new Map([['a', 'changed'], ['c', '3'], ['e', 'kept']]));
+    expect(new Map(entries)).toEqual(
+      new Map([
+        ['a', 'changed'],
+        ['c', '3'],
+        ['e', 'kept'],
+      ]),
+    );
     expect(entries).toHaveLength(3);
     expect(entries).toHaveLength(table.size);
   });
@@ -97,7 +109,12 @@ describe('thaw', () => {
     table.delete('b');
     table.set('c', '3');
     await table.thaw();
-    expect(new Map(table.entries())).toEqual(new Map([['a', 'changed'], ['c', '3']]));
+    expect(new Map(table.entries())).toEqual(
+      new Map([
+        ['a', 'changed'],
+        ['c', '3'],
+      ]),
+    );
     expect(table.size).toBe(2);
     // Thawed: writes go to the base again (the old view is no longer frozen).
     table.set('z', 'after');

@@ -57,7 +57,12 @@ function append(bus: Bus, key: string, value = 'value'): Promise<number> {
   const ops: EncodableOp[] = [{ type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes: Buffer.byteLength(value) }];
   return new Promise<number>((resolve, reject) => {
     const request: WriteRequest = {
-      kind: 'put', ops, recordBytes: walRecordBytes(ops), startedAtMs: 0, resolve: () => resolve(seqOf.get(request)!), reject,
+      kind: 'put',
+      ops,
+      recordBytes: walRecordBytes(ops),
+      startedAtMs: 0,
+      resolve: () => resolve(seqOf.get(request)!),
+      reject,
     };
     bus.publish({ type: 'wal.append', request });
   });

@@ -169,7 +169,10 @@ describe('a batch is atomic across a crash', () => {
 
       gated.holdSyncs('.wal');
       const pending = store.batch(theBatch);
-      const settled = pending.then(() => 'acknowledged', () => 'rejected');
+      const settled = pending.then(
+        () => 'acknowledged',
+        () => 'rejected',
+      );
       // Its fsync begins before it is settled either way (a race, so a broken engine fails fast).
       expect(await Promise.race([gated.heldSyncs(1).then(() => 'fsync began'), settled])).toBe('fsync began');
       // Written but not durable: a read must not see it yet.

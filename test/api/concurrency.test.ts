@@ -38,10 +38,14 @@ describe('many writes in flight at once', () => {
 });
 
 describe('several callers interleaving writes', () => {
-  type Write = { kind: 'put'; key: string; value: string } | { kind: 'delete'; key: string } | { kind: 'batch'; ops: BatchOperation<string>[] };
+  type Write =
+    | { kind: 'put'; key: string; value: string }
+    | { kind: 'delete'; key: string }
+    | { kind: 'batch'; ops: BatchOperation<string>[] };
 
   function applyTo(model: Map<string, string>, write: Write): void {
-    const ops: BatchOperation<string>[] = write.kind === 'batch' ? write.ops : [write.kind === 'put' ? { type: 'put', ...write } : { type: 'delete', key: write.key }];
+    const ops: BatchOperation<string>[] =
+      write.kind === 'batch' ? write.ops : [write.kind === 'put' ? { type: 'put', ...write } : { type: 'delete', key: write.key }];
     for (const op of ops) {
       if (op.type === 'put') model.set(op.key, op.value);
       else model.delete(op.key);

@@ -41,7 +41,14 @@ describe('ERR_INVALID_ARG', () => {
     ['delete with a number key', (s) => s.delete(bad(3))],
     ['delete with a lone surrogate key', (s) => s.delete('\uDBFF')],
     ['delete with a key over keyBytesMax', (s) => s.delete('k'.repeat(17))],
-    ['batch with a bad operation', (s) => s.batch([{ type: 'put', key: 'a', value: 'new' }, { type: 'put', key: bad(1), value: 'v' }])],
+    [
+      'batch with a bad operation',
+      (s) =>
+        s.batch([
+          { type: 'put', key: 'a', value: 'new' },
+          { type: 'put', key: bad(1), value: 'v' },
+        ]),
+    ],
   ];
 
   it.each(rejected)('rejects %s and leaves stored data intact', async (_name, action) => {
@@ -163,7 +170,11 @@ describe('ERR_STORE_CLOSED', () => {
     expect(store.has('b')).toBe(true);
     await expect(inFlight).resolves.toBeUndefined();
     await closing;
-    expectCode(thrownBy(() => store.get('a')), 'ERR_STORE_CLOSED', StoreClosedError);
+    expectCode(
+      thrownBy(() => store.get('a')),
+      'ERR_STORE_CLOSED',
+      StoreClosedError,
+    );
 
     const reopened = closeAfterTest(await DurableKVStore.open(dir));
     expect(Object.fromEntries(reopened.entries())).toEqual({ ...stored, 'in-flight': 'before close' });

@@ -60,7 +60,7 @@ describe('states', () => {
     expect(events).toEqual(['recovering', 'failed']);
   });
 
-  it("goes ready → failed when the WAL fails, and failed → closing → closed on close", async () => {
+  it('goes ready → failed when the WAL fails, and failed → closing → closed on close', async () => {
     const faulty = new FaultyFileSystem({ inner: new MemoryFileSystem(), seed: 3 });
     const store = await DurableKVStore.open('/db', { fs: faulty });
     const seen: StoreState[] = [];

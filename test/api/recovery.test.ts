@@ -26,7 +26,11 @@ async function walSegments(dir: string): Promise<string[]> {
  */
 function recordOffsets(bytes: Buffer): number[] {
   const offsets: number[] = [];
-  for (let at = segmentHeaderBytes; at + 8 <= bytes.byteLength && bytes.readUInt32LE(at + 4) !== 0; at += recordHeaderBytes + bytes.readUInt32LE(at + 4)) {
+  for (
+    let at = segmentHeaderBytes;
+    at + 8 <= bytes.byteLength && bytes.readUInt32LE(at + 4) !== 0;
+    at += recordHeaderBytes + bytes.readUInt32LE(at + 4)
+  ) {
     offsets.push(at);
   }
   return offsets;
@@ -68,7 +72,10 @@ describe('a torn tail is cut off and reported', () => {
     const file = path.join(dir, segment);
     const size = (await stat(file)).size;
     const prng = new Prng(11);
-    await appendFile(file, Uint8Array.from({ length: 37 }, () => prng.int(256)));
+    await appendFile(
+      file,
+      Uint8Array.from({ length: 37 }, () => prng.int(256)),
+    );
 
     const { store, heard } = await openHearingTornTail(dir);
     expectKeys(store, 1, 5);

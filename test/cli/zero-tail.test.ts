@@ -18,7 +18,10 @@ async function storeWithZeroTails(): Promise<{ dir: string; segments: string[] }
   expect(segments.length).toBeGreaterThan(2);
   // Records end in their value's bytes ('value N'), never in a zero: a file that does has a zero tail.
   const rotated = await Promise.all(segments.slice(0, -1).map((name) => readFile(path.join(dir, name))));
-  expect(rotated.some((bytes) => bytes.at(-1) === 0), 'rotation keeps the preallocated zeros').toBe(true);
+  expect(
+    rotated.some((bytes) => bytes.at(-1) === 0),
+    'rotation keeps the preallocated zeros',
+  ).toBe(true);
   await appendFile(path.join(dir, segments.at(-1)!), new Uint8Array(4096));
   return { dir, segments };
 }
@@ -30,7 +33,9 @@ describe('the CLI reads zero tails as the clean end of a segment', () => {
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     const report = JSON.parse(verify.stdout);
     expect(report.ok).toBe(true);
-    expect(report.files.map((file: { file: string; status: string }) => `${file.file}:${file.status}`)).toEqual(segments.map((name) => `${name}:ok`));
+    expect(report.files.map((file: { file: string; status: string }) => `${file.file}:${file.status}`)).toEqual(
+      segments.map((name) => `${name}:ok`),
+    );
   });
 
   it('dump prints every operation and no damage line', async () => {

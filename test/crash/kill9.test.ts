@@ -54,7 +54,9 @@ describe(`kill -9 during heavy writes, real file system (seed ${seed})`, () => {
   });
 
   function failures(trait: Trait): string[] {
-    return results.flatMap((result) => result.failures.filter((failure) => failure.trait === trait).map((failure) => `${describePlan(result.plan)}: ${failure.message}`));
+    return results.flatMap((result) =>
+      result.failures.filter((failure) => failure.trait === trait).map((failure) => `${describePlan(result.plan)}: ${failure.message}`),
+    );
   }
 
   it('kills the writer mid-traffic in every round, with writes acknowledged', () => {
@@ -87,7 +89,9 @@ describe(`kill -9 during heavy writes, real file system (seed ${seed})`, () => {
   });
 
   it('was killed while a snapshot was being taken, and recovered from it', () => {
-    const duringSnapshot = results.filter((result) => result.killedBy === 'plan' && result.plan.kill.trigger === 'snapshot-start' && result.snapshotInProgress);
+    const duringSnapshot = results.filter(
+      (result) => result.killedBy === 'plan' && result.plan.kill.trigger === 'snapshot-start' && result.snapshotInProgress,
+    );
     expect(duringSnapshot.length, 'rounds killed with a snapshot in progress').toBeGreaterThan(0);
     expect(duringSnapshot.every((result) => result.failures.length === 0)).toBe(true);
   });

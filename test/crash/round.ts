@@ -73,17 +73,22 @@ export function planRound(masterSeed: number, round: number, fixed: PlanChoices 
   if (mode === 'batches') triggers.push('batch-acks');
   const trigger = fixed.trigger ?? prng.pick(triggers);
   const kill: KillPlan =
-    trigger === 'timed' ? { trigger, afterMs: 100 + prng.int(Math.max(1, (fixed.timedMaxMs ?? 1500) - 100)) }
-    : trigger === 'snapshot-start' ? { trigger, nth: 1 + prng.int(5), delayMs: prng.chance(0.5) ? 0 : prng.int(20) }
-    : { trigger, count: 50 + prng.int(3000) };
+    trigger === 'timed'
+      ? { trigger, afterMs: 100 + prng.int(Math.max(1, (fixed.timedMaxMs ?? 1500) - 100)) }
+      : trigger === 'snapshot-start'
+        ? { trigger, nth: 1 + prng.int(5), delayMs: prng.chance(0.5) ? 0 : prng.int(20) }
+        : { trigger, count: 50 + prng.int(3000) };
   return { round, seed, mode, kill };
 }
 
 export function describePlan(plan: RoundPlan): string {
   const { kill } = plan;
-  const when = kill.trigger === 'timed' ? `${kill.afterMs} ms after open`
-    : kill.trigger === 'snapshot-start' ? `${kill.delayMs} ms after snapshot ${kill.nth} started`
-    : `after ${kill.count} batches`;
+  const when =
+    kill.trigger === 'timed'
+      ? `${kill.afterMs} ms after open`
+      : kill.trigger === 'snapshot-start'
+        ? `${kill.delayMs} ms after snapshot ${kill.nth} started`
+        : `after ${kill.count} batches`;
   return `round ${plan.round}: ${plan.mode}, seed ${plan.seed}, kill ${when}`;
 }
 
@@ -93,9 +98,18 @@ export async function runRound(dir: string, plan: RoundPlan, before: ReadonlyMap
   const { log } = killed;
   const snapshotFileInProgress = fs.readdirSync(dir).some((name) => name.endsWith('.snap.tmp'));
   const result: RoundResult = {
-    plan, killedBy: killed.killedBy, snapshotInProgress: log.snapshotInProgress, snapshotFileInProgress,
-    acks: log.acks, batchAcks: log.batchAcks, ackedOpsVerified: 0, keysChecked: 0, tornTail: undefined,
-    failures: [...killed.failures], fatal: false, model: new Map(before),
+    plan,
+    killedBy: killed.killedBy,
+    snapshotInProgress: log.snapshotInProgress,
+    snapshotFileInProgress,
+    acks: log.acks,
+    batchAcks: log.batchAcks,
+    ackedOpsVerified: 0,
+    keysChecked: 0,
+    tornTail: undefined,
+    failures: [...killed.failures],
+    fatal: false,
+    model: new Map(before),
   };
   // No retry and no wait: the child is dead, the kernel must have dropped its flock already.
   let store: DurableKVStore;
@@ -121,11 +135,13 @@ export async function runRound(dir: string, plan: RoundPlan, before: ReadonlyMap
     await writeMixed(recovered, result.model, prng, prefix, 'after');
     compare(recovered, result, 'reading back what was written to the recovered store');
   });
-  const reopenedOk = recoveredOk && await session(dir, result, 'the store reopened after writing to it', undefined, async (reopened) => {
-    compare(reopened, result, 'after writing to the recovered store and reopening');
-    await reopened.snapshot();
-    await writeMixed(reopened, result.model, prng, prefix, 'after-snapshot');
-  });
+  const reopenedOk =
+    recoveredOk &&
+    (await session(dir, result, 'the store reopened after writing to it', undefined, async (reopened) => {
+      compare(reopened, result, 'after writing to the recovered store and reopening');
+      await reopened.snapshot();
+      await writeMixed(reopened, result.model, prng, prefix, 'after-snapshot');
+    }));
   if (reopenedOk) {
     await session(dir, result, 'the store reopened after a snapshot', undefined, async (reopened) => {
       compare(reopened, result, 'after a snapshot, more writes and a reopen');
@@ -138,7 +154,13 @@ export async function runRound(dir: string, plan: RoundPlan, before: ReadonlyMap
  * Opens the store (unless given one), runs `work` on it and closes it. Any error makes the round
  * fatal: the directory's content is no longer known.
  */
-async function session(dir: string, result: RoundResult, what: string, given: DurableKVStore | undefined, work: (store: DurableKVStore) => Promise<void>): Promise<boolean> {
+async function session(
+  dir: string,
+  result: RoundResult,
+  what: string,
+  given: DurableKVStore | undefined,
+  work: (store: DurableKVStore) => Promise<void>,
+): Promise<boolean> {
   let store = given;
   try {
     store ??= await DurableKVStore.open(dir);
@@ -211,7 +233,9 @@ async function runAndKill(dir: string, plan: RoundPlan): Promise<Killed> {
   });
   for (const timer of timers) clearTimeout(timer);
   const failures: Failure[] = [];
-  const diagnostics = [...log.errors.map((error) => `child error: ${error}`), ...log.malformed.slice(0, 3), stderr.trim()].filter(Boolean).join('\n');
+  const diagnostics = [...log.errors.map((error) => `child error: ${error}`), ...log.malformed.slice(0, 3), stderr.trim()]
+    .filter(Boolean)
+    .join('\n');
   if (exit.error !== undefined || exit.signal !== 'SIGKILL' || killedBy === undefined || !log.ready) {
     const how = exit.error?.message ?? `exit code ${exit.code}, signal ${exit.signal}`;
     failures.push({ trait: 'child', message: `the crash-writer did not run until killed (${how}, ready: ${log.ready})\n${diagnostics}` });
@@ -226,21 +250,28 @@ async function runAndKill(dir: string, plan: RoundPlan): Promise<Killed> {
  * writes in flight; `model` is updated to what the store must hold afterwards.
  */
 async function writeMixed(store: DurableKVStore, model: Map<string, string>, prng: Prng, prefix: string, label: string): Promise<void> {
-  const existing = shuffle([...model.keys()].filter((key) => key.startsWith(prefix)), prng);
+  const existing = shuffle(
+    [...model.keys()].filter((key) => key.startsWith(prefix)),
+    prng,
+  );
   const overwrite = existing.slice(0, 100);
   const remove = existing.slice(100, 150);
   const fresh = Array.from({ length: 100 }, (_, index) => `${prefix}${label}/k${index}`);
   // Distinct keys per phase: the outcome does not depend on how concurrent writes interleave.
-  await Promise.all([...overwrite, ...fresh].map((key) => {
-    const value = `${label}:${prng.int(1e9)}`;
-    model.set(key, value);
-    return store.put(key, value);
-  }));
+  await Promise.all(
+    [...overwrite, ...fresh].map((key) => {
+      const value = `${label}:${prng.int(1e9)}`;
+      model.set(key, value);
+      return store.put(key, value);
+    }),
+  );
   await Promise.all(remove.map((key) => (model.delete(key), store.delete(key))));
   for (let index = 0; index < 5; index++) {
-    const ops = fresh.slice(index * 20, index * 20 + 20).map((key, at) =>
-      at % 4 === 0 ? { type: 'delete' as const, key } : { type: 'put' as const, key, value: `${label}-batch:${index}:${at}` },
-    );
+    const ops = fresh
+      .slice(index * 20, index * 20 + 20)
+      .map((key, at) =>
+        at % 4 === 0 ? { type: 'delete' as const, key } : { type: 'put' as const, key, value: `${label}-batch:${index}:${at}` },
+      );
     await store.batch(ops);
     for (const op of ops) op.type === 'put' ? model.set(op.key, op.value) : model.delete(op.key);
   }

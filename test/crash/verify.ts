@@ -2,14 +2,7 @@
  * What a store recovered after the crash-writer was killed may and may not hold. Shared by the
  * kill -9 test and `npm run torture`.
  */
-import {
-  opNumberOf,
-  profiles,
-  runPrefix,
-  writerPrefix,
-  writerStates,
-  type CrashMode,
-} from '../fixtures/crash-workload.js';
+import { opNumberOf, profiles, runPrefix, writerPrefix, writerStates, type CrashMode } from '../fixtures/crash-workload.js';
 
 /** The behaviour a failure breaks: the test has one check per trait. */
 export type Trait = 'child' | 'open' | 'lock' | 'acked' | 'deletes' | 'batches' | 'usable';
@@ -111,7 +104,8 @@ export function verifyRecovered(run: RecoveredRun): Verification {
     keysChecked += recovered.size;
   }
   const earlier = new Map([...run.recovered].filter(([key]) => !key.startsWith(runPrefix(run.seed))));
-  for (const difference of diffMaps(run.before, earlier)) failures.push({ trait: 'acked', message: `data from before the run changed: ${difference}` });
+  for (const difference of diffMaps(run.before, earlier))
+    failures.push({ trait: 'acked', message: `data from before the run changed: ${difference}` });
   keysChecked += earlier.size;
   return { ackedOpsVerified, keysChecked, failures: capPerTrait(failures, 20) };
 }
@@ -162,10 +156,21 @@ function checkWriter(run: RecoveredRun, writer: number, lastAcked: number, recov
   // only the in-flight batch can have been applied in part.
   const changed = [...keys].filter((key) => acked.get(key) !== withInFlight.get(key));
   const applied = changed.filter((key) => recovered.get(key) === withInFlight.get(key));
-  return [{ trait: 'batches', message: `${where}: ${applied.length} of the ${changed.length} keys its batch changes were applied (${applied.slice(0, 3).join(', ')}...)` }];
+  return [
+    {
+      trait: 'batches',
+      message: `${where}: ${applied.length} of the ${changed.length} keys its batch changes were applied (${applied.slice(0, 3).join(', ')}...)`,
+    },
+  ];
 }
 
-function checkKey(key: string, got: string | undefined, acked: string | undefined, inFlight: string | undefined, lastAcked: number): Failure | undefined {
+function checkKey(
+  key: string,
+  got: string | undefined,
+  acked: string | undefined,
+  inFlight: string | undefined,
+  lastAcked: number,
+): Failure | undefined {
   if (got === acked || got === inFlight) return undefined;
   const show = (value: string | undefined) => (value === undefined ? 'absent' : `op ${opNumberOf(value)}'s value`);
   const expected = `expected ${show(acked)}${inFlight !== acked ? ` or ${show(inFlight)}` : ''}`;
@@ -188,7 +193,8 @@ export function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, s
 /** Up to `limit` human-readable differences between what was expected and what is there. */
 export function diffMaps(expected: ReadonlyMap<string, string>, actual: ReadonlyMap<string, string>, limit = 5): string[] {
   const differences: string[] = [];
-  const short = (value: string | undefined) => (value === undefined ? 'absent' : JSON.stringify(value.length > 24 ? `${value.slice(0, 24)}...` : value));
+  const short = (value: string | undefined) =>
+    value === undefined ? 'absent' : JSON.stringify(value.length > 24 ? `${value.slice(0, 24)}...` : value);
   for (const key of new Set([...expected.keys(), ...actual.keys()])) {
     if (expected.get(key) === actual.get(key)) continue;
     differences.push(`${key}: expected ${short(expected.get(key))}, found ${short(actual.get(key))}`);

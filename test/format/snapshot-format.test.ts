@@ -42,7 +42,10 @@ function snapshotFile(seq: number, entryBlocks: Entry[][] = blocks): { bytes: Bu
 }
 
 /** Reads `bytes` as a snapshot file; `entries` holds what was delivered, also when reading throws. */
-async function read(bytes: Uint8Array, entries: Array<[string, Buffer]> = []): Promise<{ result: SnapshotReadResult; entries: Array<[string, Buffer]> }> {
+async function read(
+  bytes: Uint8Array,
+  entries: Array<[string, Buffer]> = [],
+): Promise<{ result: SnapshotReadResult; entries: Array<[string, Buffer]> }> {
   const fs = new MemoryFileSystem();
   fs.writeFileDurable('/db/snap', bytes);
   const handle = await fs.openRead('/db/snap');

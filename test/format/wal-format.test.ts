@@ -173,7 +173,10 @@ describe('scanSegment tells a torn tail from corruption', () => {
       const damaged = Buffer.from(bytes);
       damaged[at] ^= 0x20;
       const scan = scanSegment(damaged, 0);
-      expect(scan.records.map((record) => record.seq), `byte ${at}`).toEqual([1, 2]);
+      expect(
+        scan.records.map((record) => record.seq),
+        `byte ${at}`,
+      ).toEqual([1, 2]);
       expect(scan.damage?.offset).toBe(third);
       expect(scan.damage?.validRecordAfter).toMatchObject({ seq: 4, offset: fourth });
     }

@@ -116,7 +116,11 @@ describe('rule 3: a hole with valid records after it', () => {
 
   it('is corruption when a later record knew the damaged bytes durable (durableBytes > its offset)', () => {
     const { bytes, offsets } = segment(8, afterPreviousSync, 4096);
-    for (const [from, to] of [[offsets[2], offsets[3]], [offsets[2] + 5, offsets[2] + 6], [offsets[6], offsets[7]]]) {
+    for (const [from, to] of [
+      [offsets[2], offsets[3]],
+      [offsets[2] + 5, offsets[2] + 6],
+      [offsets[6], offsets[7]],
+    ]) {
       const damaged = zeroed(bytes, from, to);
       damaged[from] ^= 0x5a; // not zeros only: a flipped byte or a zeroed run alike
       const walk = walkSegment(damaged, 0, () => {});
@@ -134,10 +138,19 @@ describe('rule 3: a hole with valid records after it', () => {
     // Hole in record 3 (at X = offsets[2]) and another in record 6; 7 and 8 knew up to offsets[5] durable.
     const damaged = zeroed(zeroed(bytes, offsets[2] + 3, offsets[2] + 9), offsets[5] + 3, offsets[5] + 9);
     const walk = walkSegment(damaged, 0, () => {});
-    expect(walk.damage).toMatchObject({ offset: offsets[2], validRecordAfter: { seq: 4 }, durableBytesAfter: offsets[5], provenDurable: true });
+    expect(walk.damage).toMatchObject({
+      offset: offsets[2],
+      validRecordAfter: { seq: 4 },
+      durableBytesAfter: offsets[5],
+      provenDurable: true,
+    });
     // Without records 7 and 8 (their sectors lost too), nothing proves it: a torn tail.
     const lost = zeroed(damaged, offsets[6], damaged.byteLength);
-    expect(walkSegment(lost, 0, () => {}).damage).toMatchObject({ offset: offsets[2], durableBytesAfter: offsets[2], provenDurable: false });
+    expect(walkSegment(lost, 0, () => {}).damage).toMatchObject({
+      offset: offsets[2],
+      durableBytesAfter: offsets[2],
+      provenDurable: false,
+    });
   });
 
   it('counts a valid record whose seq is out of order as proof, never as a torn tail', () => {
@@ -166,7 +179,13 @@ describe('rule 4: damage in a segment that later segments follow is corruption',
 describe('a record is checked against its own offset', () => {
   it('is damage when it claims more bytes durable than precede it', () => {
     const ops = [put('k', 'v')];
-    for (const [offset, durableBytes, ok] of [[16, 16, true], [16, 17, false], [100, 99, true], [100, 101, false], [16, 0xffff_ffff, false]] as const) {
+    for (const [offset, durableBytes, ok] of [
+      [16, 16, true],
+      [16, 17, false],
+      [100, 99, true],
+      [100, 101, false],
+      [16, 0xffff_ffff, false],
+    ] as const) {
       const bytes = Buffer.alloc(offset + walRecordBytes(ops));
       encodeWalRecord(bytes, offset, 1, ops, durableBytes);
       const checked = checkWalRecord(bytes, offset);

@@ -42,7 +42,8 @@ function recorder(stopOn?: string): { events: string[]; reporter: WalReporter } 
     vanished: (segment) => stop(`vanished ${segment.firstSeq}`),
     headerProblem: (segment, _bytes, reason) => stop(`header ${segment.firstSeq}: ${reason}`),
     record: (_bytes, span) => void events.push(`record ${span.seq}`),
-    segmentEnd: (segment, _bytes, walk) => stop(`end ${segment.firstSeq}${walk.damage === undefined ? '' : ` damage at ${walk.damage.offset}`}`),
+    segmentEnd: (segment, _bytes, walk) =>
+      stop(`end ${segment.firstSeq}${walk.damage === undefined ? '' : ` damage at ${walk.damage.offset}`}`),
   };
   return { events, reporter };
 }
@@ -68,9 +69,15 @@ describe('readWal', () => {
     const { events, reporter } = recorder();
     await readWal({ fs, dir }, reporter);
     expect(events).toEqual([
-      'record 1', 'record 2', 'end 1',
-      'gap 4 after 2', 'record 4', 'record 5', 'end 4',
-      'record 6', `end 6 damage at ${walSegmentHeaderBytes + walRecordBytes([put('k6', 'v6')])}`,
+      'record 1',
+      'record 2',
+      'end 1',
+      'gap 4 after 2',
+      'record 4',
+      'record 5',
+      'end 4',
+      'record 6',
+      `end 6 damage at ${walSegmentHeaderBytes + walRecordBytes([put('k6', 'v6')])}`,
       'header 8: incomplete segment header (8 bytes)',
     ]);
   });
@@ -84,7 +91,10 @@ describe('readWal', () => {
 
   it('reports a segment deleted between listing and reading as vanished, or throws the ENOENT without a handler', async () => {
     const fs = await store({ 1: segment(1, 2), 3: segment(3, 2) });
-    const segments = [{ name: walSegmentName(1), firstSeq: 1 }, { name: walSegmentName(3), firstSeq: 3 }];
+    const segments = [
+      { name: walSegmentName(1), firstSeq: 1 },
+      { name: walSegmentName(3), firstSeq: 3 },
+    ];
     const gone: FileSystem = Object.assign(Object.create(fs) as FileSystem, {
       readFile: async (filePath: string) => {
         if (filePath.endsWith(walSegmentName(1))) throw Object.assign(new Error('gone'), { code: 'ENOENT' });

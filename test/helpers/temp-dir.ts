@@ -23,6 +23,11 @@ interface Closable {
  * store (and its lock); closing an already closed store is fine. Returns its argument.
  */
 export function closeAfterTest<T extends Closable>(closable: T): T {
-  onTestFinished(() => closable.close().then(() => undefined, () => undefined));
+  onTestFinished(() =>
+    closable.close().then(
+      () => undefined,
+      () => undefined,
+    ),
+  );
   return closable;
 }

@@ -3,7 +3,6 @@ import { tempDir } from '../helpers/temp-dir.js';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { DurableKVStore, type Change } from '../../src/index.js';
 
-
 function expectContiguous(changes: Array<Change<unknown>>, fromSeq: number, toSeq: number): void {
   expect(changes.map((change) => change.seq)).toEqual(Array.from({ length: toSeq - fromSeq + 1 }, (_, i) => fromSeq + i));
 }
@@ -30,8 +29,17 @@ describe('changes({ since })', () => {
   it('delivers a batch as one change with all its operations', async () => {
     const store = await DurableKVStore.open(await tempDir(), { valueEncoding: 'json' });
     const next = firstValueFrom(store.changes({ since: 0 }));
-    await store.batch([{ type: 'put', key: 'a', value: { n: 1 } }, { type: 'delete', key: 'b' }]);
-    expect(await next).toEqual({ seq: 1, ops: [{ type: 'put', key: 'a', value: { n: 1 } }, { type: 'delete', key: 'b' }] });
+    await store.batch([
+      { type: 'put', key: 'a', value: { n: 1 } },
+      { type: 'delete', key: 'b' },
+    ]);
+    expect(await next).toEqual({
+      seq: 1,
+      ops: [
+        { type: 'put', key: 'a', value: { n: 1 } },
+        { type: 'delete', key: 'b' },
+      ],
+    });
     await store.close();
   });
 

@@ -2,15 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp-dir.js';
 import { DurableKVStore, RollingMetrics, type StoreSignal } from '../../src/index.js';
 
-
 async function writeConcurrently(store: DurableKVStore, count: number, inFlight: number): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next < count) {
-      const n = next++;
-      await store.put(`k${n}`, `v${n}`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < count) {
+        const n = next++;
+        await store.put(`k${n}`, `v${n}`);
+      }
+    }),
+  );
 }
 
 describe('signals$', () => {
@@ -52,7 +53,16 @@ describe('signals$', () => {
     await store.snapshot();
     await store.close();
     // The last fsync is close's own: it makes writes under 'interval' and 'never' durable too.
-    expect(types).toEqual(['recovery', 'group-commit', 'fsync', 'snapshot-started', 'snapshot-finished', 'state:closing', 'fsync', 'state:closed']);
+    expect(types).toEqual([
+      'recovery',
+      'group-commit',
+      'fsync',
+      'snapshot-started',
+      'snapshot-finished',
+      'state:closing',
+      'fsync',
+      'state:closed',
+    ]);
   });
 
   it('completes when the store closes', async () => {

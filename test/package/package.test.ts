@@ -40,9 +40,7 @@ beforeAll(async () => {
 
 describe('the npm package', () => {
   it('ships only package.json, README.md, LICENSE and the JavaScript and declarations in dist/', () => {
-    const unexpected = paths().filter(
-      (p) => !['package.json', 'README.md', 'LICENSE'].includes(p) && !/^dist\/.+\.(js|d\.ts)$/.test(p),
-    );
+    const unexpected = paths().filter((p) => !['package.json', 'README.md', 'LICENSE'].includes(p) && !/^dist\/.+\.(js|d\.ts)$/.test(p));
     expect(unexpected).toEqual([]);
     expect(paths()).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE']));
   });

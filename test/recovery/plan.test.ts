@@ -81,7 +81,12 @@ describe('planRecovery judges the end of the log', () => {
     const { bytes, offsets } = segment(1, 5);
     const { plan } = await planOf({ 1: bytes.subarray(0, bytes.byteLength - 3) });
     expect(plan.corruption).toBeUndefined();
-    expect(plan.tornTail).toMatchObject({ file: first, offset: offsets[4], droppedBytes: bytes.byteLength - 3 - offsets[4], unwritten: false });
+    expect(plan.tornTail).toMatchObject({
+      file: first,
+      offset: offsets[4],
+      droppedBytes: bytes.byteLength - 3 - offsets[4],
+      unwritten: false,
+    });
     expect(plan.lastSeq).toBe(4);
   });
 
@@ -89,7 +94,13 @@ describe('planRecovery judges the end of the log', () => {
     const { bytes, offsets } = segment(1, 5);
     const { plan } = await planOf({ 1: flip(bytes, offsets[2] + 22) });
     expect(plan.tornTail).toBeUndefined();
-    expect(plan.corruption).toMatchObject({ file: first, offset: offsets[2], reason: 'checksum mismatch', cuttable: true, laterSegments: [] });
+    expect(plan.corruption).toMatchObject({
+      file: first,
+      offset: offsets[2],
+      reason: 'checksum mismatch',
+      cuttable: true,
+      laterSegments: [],
+    });
     expect(plan.corruption!.context).toContain('a valid record, seq 4');
   });
 
@@ -142,12 +153,22 @@ describe('planRecovery judges the end of the log', () => {
 
   it('a seq gap between segments is corruption', async () => {
     const { plan } = await planOf({ 1: segment(1, 4).bytes, 6: segment(6, 3).bytes });
-    expect(plan.corruption).toMatchObject({ file: second, offset: 0, cuttable: false, reason: 'segment starts at seq 6 but the log is at 4' });
+    expect(plan.corruption).toMatchObject({
+      file: second,
+      offset: 0,
+      cuttable: false,
+      reason: 'segment starts at seq 6 but the log is at 4',
+    });
   });
 
   it('records missing before the first segment (no snapshot) is corruption, and nothing is read', async () => {
     const { plan } = await planOf({ 6: segment(6, 3).bytes });
-    expect(plan.corruption).toMatchObject({ file: second, offset: 0, cuttable: false, reason: 'records 1..5 are missing (no snapshot or segment holds them)' });
+    expect(plan.corruption).toMatchObject({
+      file: second,
+      offset: 0,
+      cuttable: false,
+      reason: 'records 1..5 are missing (no snapshot or segment holds them)',
+    });
     expect(plan.segmentsRead).toBe(0);
   });
 });

@@ -17,7 +17,11 @@ const limits = { keyBytesMax: 8, valueBytesMax: 16, batchOpsMax: 4 };
 async function seeded(options: StoreOptions = {}) {
   const memory = new MemoryFileSystem();
   const store = await openStore(memory, { ...limits, ...options });
-  const model = new Map([['a', '1'], ['b', '2'], ['c|d', '3']]);
+  const model = new Map([
+    ['a', '1'],
+    ['b', '2'],
+    ['c|d', '3'],
+  ]);
   for (const [key, value] of model) await store.put(key, value);
   return { memory, store, model };
 }
@@ -65,7 +69,16 @@ const invalidWrites: Array<[string, (store: Store) => Promise<unknown>]> = [
   ['batch: an operation without a type', (s) => s.batch(bad([{ key: 'x', value: 'y' }]))],
   ['batch: an unknown operation type', (s) => s.batch(bad([{ type: 'del', key: 'a' }]))],
   ['batch: a put without a value', (s) => s.batch(bad([{ type: 'put', key: 'x' }]))],
-  ['batch: a delete with a number key', (s) => s.batch(bad([{ type: 'put', key: 'x', value: 'y' }, { type: 'delete', key: 3 }]))],
+  [
+    'batch: a delete with a number key',
+    (s) =>
+      s.batch(
+        bad([
+          { type: 'put', key: 'x', value: 'y' },
+          { type: 'delete', key: 3 },
+        ]),
+      ),
+  ],
 ];
 
 const invalidReads: Array<[string, (store: Store) => unknown]> = [
@@ -95,7 +108,10 @@ describe('wrong argument types', () => {
 
   it.each(invalidReads)('%s throws ERR_INVALID_ARG synchronously', async (_name, read) => {
     const { memory, store, model } = await seeded();
-    expectTyped(thrownBy(() => read(store)), 'ERR_INVALID_ARG');
+    expectTyped(
+      thrownBy(() => read(store)),
+      'ERR_INVALID_ARG',
+    );
     expect(store.get('a')).toBe('1');
     await store.close();
     await expectDurable(memory, model);
@@ -105,7 +121,21 @@ describe('wrong argument types', () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     const cases: Array<[StoreOptions['valueEncoding'], unknown[]]> = [
-      ['json', [undefined, () => 1, Symbol('s'), 10n, circular, { toJSON: () => { throw new Error('no'); } }]],
+      [
+        'json',
+        [
+          undefined,
+          () => 1,
+          Symbol('s'),
+          10n,
+          circular,
+          {
+            toJSON: () => {
+              throw new Error('no');
+            },
+          },
+        ],
+      ],
       ['binary', [undefined, 'text', 5, null, [1, 2], new ArrayBuffer(2), { byteLength: 1 }]],
     ];
     for (const [valueEncoding, values] of cases) {
@@ -166,10 +196,14 @@ describe('oversize keys, values and batches', () => {
     ['a multi-byte value over valueBytesMax (6 × 3 bytes)', (s) => s.put('a', '€'.repeat(6))],
     ['a delete with an oversize key', (s) => s.delete('k'.repeat(9))],
     ['a batch over batchOpsMax', (s) => s.batch(Array.from({ length: 5 }, (_, i) => ({ type: 'put' as const, key: `b${i}`, value: 'v' })))],
-    ['a batch with one oversize value among good operations', (s) => s.batch([
-      { type: 'put', key: 'a', value: 'changed' },
-      { type: 'put', key: 'big', value: 'v'.repeat(17) },
-    ])],
+    [
+      'a batch with one oversize value among good operations',
+      (s) =>
+        s.batch([
+          { type: 'put', key: 'a', value: 'changed' },
+          { type: 'put', key: 'big', value: 'v'.repeat(17) },
+        ]),
+    ],
   ];
 
   it.each(oversize)('%s rejects with ERR_INVALID_ARG and applies nothing', async (_name, write) => {
@@ -272,7 +306,12 @@ describe('concurrently with close (the same tick)', () => {
       if (kind === 0) calls.push({ before, promise: handledLater(store.put(key, value)), apply: () => model.set(key, value) });
       else if (kind === 1) calls.push({ before, promise: handledLater(store.delete(key)), apply: () => model.delete(key) });
       else {
-        const promise = handledLater(store.batch([{ type: 'put', key, value }, { type: 'delete', key: 'a' }]));
+        const promise = handledLater(
+          store.batch([
+            { type: 'put', key, value },
+            { type: 'delete', key: 'a' },
+          ]),
+        );
         calls.push({ before, promise, apply: () => model.set(key, value).delete('a') });
       }
     }

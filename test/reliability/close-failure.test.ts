@@ -21,7 +21,7 @@ describe('close() with a failing final fsync', () => {
     });
   }
 
-  it("resolves when the store had already failed before close() (the failure was reported then)", async () => {
+  it('resolves when the store had already failed before close() (the failure was reported then)', async () => {
     const fs = new FaultyFileSystem({ inner: new MemoryFileSystem(), seed: 2 });
     const store = await openStore(fs);
     fs.failNth('sync', 1, 'EIO', { pathIncludes: '.wal' });

@@ -9,9 +9,7 @@ import path from 'node:path';
 import { DurableKVStore, type DamageReport } from '../../src/index.js';
 import { MemoryFileSystem, Prng } from '../../src/testing/index.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import {
-  contentsOf, dir, expectCode, modelContents, openStore, rejectionOf, storeErrorCodes, type CodedError,
-} from './helpers.js';
+import { contentsOf, dir, expectCode, modelContents, openStore, rejectionOf, storeErrorCodes, type CodedError } from './helpers.js';
 
 type Files = Map<string, Uint8Array>;
 
@@ -87,7 +85,11 @@ async function walFixture() {
       await store.delete(key);
       model.delete(key);
     } else if (i % 5 === 4) {
-      await store.batch([{ type: 'put', key, value }, { type: 'put', key: `batch${i}`, value }, { type: 'delete', key: 'key0' }]);
+      await store.batch([
+        { type: 'put', key, value },
+        { type: 'put', key: `batch${i}`, value },
+        { type: 'delete', key: 'key0' },
+      ]);
       model.set(key, value).set(`batch${i}`, value).delete('key0');
     } else {
       await store.put(key, value);

@@ -11,9 +11,7 @@ import { walkSegment } from '../../src/format/wal-reader.js';
 import { readSnapshot } from '../../src/format/snapshot-format.js';
 import type { FileHandle, FileSystem } from '../../src/fs/file-system.js';
 import { FaultyFileSystem, MemoryFileSystem } from '../../src/testing/index.js';
-import {
-  contentsOf, dir, expectCode, modelContents, openStore, putMany, rejectionOf, type CodedError,
-} from './helpers.js';
+import { contentsOf, dir, expectCode, modelContents, openStore, putMany, rejectionOf, type CodedError } from './helpers.js';
 
 type Write = BatchOperation<string>[];
 
@@ -38,7 +36,11 @@ async function setUp(options: StoreOptions = {}): Promise<Harness> {
   store.state$.subscribe((state) => states.push(state));
   const model = new Map<string, string>();
   await putMany(store, model, 12);
-  await store.batch([{ type: 'put', key: 'b1', value: 'one' }, { type: 'put', key: 'b2', value: 'two' }, { type: 'delete', key: 'k0' }]);
+  await store.batch([
+    { type: 'put', key: 'b1', value: 'one' },
+    { type: 'put', key: 'b2', value: 'two' },
+    { type: 'delete', key: 'k0' },
+  ]);
   model.set('b1', 'one').set('b2', 'two').delete('k0');
   await store.delete('k1');
   model.delete('k1');
@@ -106,7 +108,10 @@ function onWrite(arm: (faulty: FaultyFileSystem) => void): Scenario['provoke'] {
 }
 
 /** Fills the current segment, arms the fault (given the full and the next segment's names), issues the batch. */
-function onRotation(segmentBytesMax: number, arm: (faulty: FaultyFileSystem, names: { full: string; next: string }) => void): Scenario['provoke'] {
+function onRotation(
+  segmentBytesMax: number,
+  arm: (faulty: FaultyFileSystem, names: { full: string; next: string }) => void,
+): Scenario['provoke'] {
   return async (h) => {
     arm(h.faulty, await fillSegment(h, segmentBytesMax));
     const rejections = h.faulty.stats().failures;
@@ -156,7 +161,7 @@ const scenarios: Scenario[] = [
     provoke: onRotation(small, (f, { next }) => f.failNth('sync', 1, 'EIO', { pathIncludes: next })),
   },
   {
-    name: "a failed directory fsync of the new segment",
+    name: 'a failed directory fsync of the new segment',
     options: { segmentBytesMax: small },
     // No snapshot runs, so the only directory fsync is the new segment's.
     provoke: onRotation(small, (f) => f.failNth('syncDir', 1, 'EIO')),
@@ -167,7 +172,11 @@ const scenarios: Scenario[] = [
   },
   { name: 'a failed creation of the snapshot file', provoke: onSnapshot((f) => f.failNth('openAppend', 1, 'EIO', snapTmp)) },
   { name: 'a failed snapshot write (EIO)', provoke: onSnapshot((f) => f.failNth('append', 2, 'EIO', snapTmp)) },
-  { name: 'a failed snapshot write (ENOSPC)', provoke: onSnapshot((f) => f.failNth('append', 1, 'ENOSPC', snapTmp)), message: /disk is full/ },
+  {
+    name: 'a failed snapshot write (ENOSPC)',
+    provoke: onSnapshot((f) => f.failNth('append', 1, 'ENOSPC', snapTmp)),
+    message: /disk is full/,
+  },
   { name: 'a torn snapshot write', provoke: onSnapshot((f) => f.tornAppendNth(2, snapTmp)) },
   { name: 'a failed snapshot fsync', provoke: onSnapshot((f) => f.failNth('sync', 1, 'EIO', snapTmp)) },
   { name: 'a failed snapshot rename', provoke: onSnapshot((f) => f.failNth('rename', 1, 'EIO', snapTmp)) },
@@ -237,28 +246,34 @@ describe.each(scenarios)('after $name', (scenario) => {
     await reopened.close();
   });
 
-  it.each(['a power loss', 'a clean restart'])('holds every acknowledged write after %s; a failed batch is all or none', async (restart) => {
-    const { h, rejected } = await failed();
-    await h.store.close();
-    if (restart === 'a power loss') h.faulty.crash();
-    // Whatever a failure left behind, a file named .snap is a whole snapshot: an incomplete one never gets the name.
-    for (const name of (await h.memory.readdir(dir)).filter((file) => file.endsWith('.snap'))) {
-      const handle = await h.memory.openRead(`${dir}/${name}`);
-      await expect(readSnapshot(handle, name, () => undefined), name).resolves.toBeDefined();
-      await handle.close();
-    }
-    const reopened = await openStore(h.memory);
-    try {
-      expect(possibleContents(h.model, rejected)).toContainEqual(contentsOf(reopened));
-      // A snapshot file that a failure left incomplete or unrenamed is removed, never loaded.
-      expect((await h.memory.readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
-      // And the store is fully usable again.
-      await reopened.put('after', 'restart');
-      expect(reopened.get('after')).toBe('restart');
-    } finally {
-      await reopened.close();
-    }
-  });
+  it.each(['a power loss', 'a clean restart'])(
+    'holds every acknowledged write after %s; a failed batch is all or none',
+    async (restart) => {
+      const { h, rejected } = await failed();
+      await h.store.close();
+      if (restart === 'a power loss') h.faulty.crash();
+      // Whatever a failure left behind, a file named .snap is a whole snapshot: an incomplete one never gets the name.
+      for (const name of (await h.memory.readdir(dir)).filter((file) => file.endsWith('.snap'))) {
+        const handle = await h.memory.openRead(`${dir}/${name}`);
+        await expect(
+          readSnapshot(handle, name, () => undefined),
+          name,
+        ).resolves.toBeDefined();
+        await handle.close();
+      }
+      const reopened = await openStore(h.memory);
+      try {
+        expect(possibleContents(h.model, rejected)).toContainEqual(contentsOf(reopened));
+        // A snapshot file that a failure left incomplete or unrenamed is removed, never loaded.
+        expect((await h.memory.readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+        // And the store is fully usable again.
+        await reopened.put('after', 'restart');
+        expect(reopened.get('after')).toBe('restart');
+      } finally {
+        await reopened.close();
+      }
+    },
+  );
 });
 
 /** Holds chosen appends or fsyncs until the test releases them: in-flight I/O without timing. */

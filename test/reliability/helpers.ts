@@ -11,7 +11,12 @@ export const dir = '/db';
 
 /** Every code a durable-kv error may carry: anything else escaping the store is a bug. */
 export const storeErrorCodes: readonly ErrorCode[] = [
-  'ERR_INVALID_ARG', 'ERR_STORE_CLOSED', 'ERR_STORE_LOCKED', 'ERR_STORE_CORRUPT', 'ERR_STORE_FAILED', 'ERR_STORE_OVERLOADED',
+  'ERR_INVALID_ARG',
+  'ERR_STORE_CLOSED',
+  'ERR_STORE_LOCKED',
+  'ERR_STORE_CORRUPT',
+  'ERR_STORE_FAILED',
+  'ERR_STORE_OVERLOADED',
 ];
 
 /** Opens a utf8 store in `dir` on `fs`, with automatic snapshots off so tests decide when they run. */

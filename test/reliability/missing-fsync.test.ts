@@ -24,7 +24,10 @@ describe('WAL data: an acknowledged write is fsynced', () => {
     await putMany(store, model, 10);
     await Promise.all(Array.from({ length: 30 }, (_, i) => store.put(`burst${i}`, `v${i}`)));
     for (let i = 0; i < 30; i++) model.set(`burst${i}`, `v${i}`);
-    await store.batch([{ type: 'delete', key: 'k3' }, { type: 'put', key: 'b', value: 'batched' }]);
+    await store.batch([
+      { type: 'delete', key: 'k3' },
+      { type: 'put', key: 'b', value: 'batched' },
+    ]);
     model.delete('k3');
     model.set('b', 'batched');
     memory.crash();
@@ -47,7 +50,7 @@ describe('segment directory entry: a new segment is durable before a write in it
   });
 });
 
-describe("rotation: a full segment is fsynced before the next one starts, whatever the sync mode", () => {
+describe('rotation: a full segment is fsynced before the next one starts, whatever the sync mode', () => {
   it.each(['never', 'interval'] as const)("leaves a readable log holding every full segment under sync: '%s'", async (sync) => {
     const memory = new MemoryFileSystem();
     // An interval far longer than the test: no timed fsync runs, only the ones rotation owes.

@@ -45,10 +45,17 @@ async function powerLossRun(seed: number) {
         const version = ++issued[writer];
         inFlight[writer] = true;
         const value = `v${version}:${'.'.repeat(prng.int(700))}`;
-        settled.push(store.put(`w${writer}`, value).then(
-          () => { acked[writer] = version; inFlight[writer] = false; },
-          () => { inFlight[writer] = false; },
-        ));
+        settled.push(
+          store.put(`w${writer}`, value).then(
+            () => {
+              acked[writer] = version;
+              inFlight[writer] = false;
+            },
+            () => {
+              inFlight[writer] = false;
+            },
+          ),
+        );
       }
     } else if (action < 8) {
       gated.holdSyncs('.wal');

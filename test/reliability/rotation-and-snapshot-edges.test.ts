@@ -37,7 +37,9 @@ describe('edges of WAL rotation, snapshots and limits', () => {
   });
 
   it('refuses limits under which one put could not fit one WAL record', async () => {
-    const error = await rejectionOf(DurableKVStore.open('/db', { fs: new MemoryFileSystem(), keyBytesMax: 1024, valueBytesMax: 256 * 1024 * 1024 }));
+    const error = await rejectionOf(
+      DurableKVStore.open('/db', { fs: new MemoryFileSystem(), keyBytesMax: 1024, valueBytesMax: 256 * 1024 * 1024 }),
+    );
     expectCode(error, 'ERR_INVALID_ARG');
   });
 

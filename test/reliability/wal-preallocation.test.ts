@@ -72,7 +72,9 @@ describe("under sync 'always'", () => {
     const segmentBytesMax = 300;
     const store = await openStore(memory, { segmentBytesMax });
     const segmentsBefore = (await segmentsOf(memory)).length;
-    expect(memory.durableFileBytes(`${dir}/${(await segmentsOf(memory))[0].name}`)!.byteLength).toBe(walSegmentHeaderBytes + segmentBytesMax);
+    expect(memory.durableFileBytes(`${dir}/${(await segmentsOf(memory))[0].name}`)!.byteLength).toBe(
+      walSegmentHeaderBytes + segmentBytesMax,
+    );
     for (let i = 0; i < 12; i++) await store.put(`k${i}`, 'v'.repeat(40));
     const segments = await segmentsOf(memory);
     expect(segments.length).toBeGreaterThan(segmentsBefore + 1);

@@ -30,13 +30,31 @@ function kindOf(run: () => unknown): string | undefined {
 }
 
 describe('simulation model', () => {
-  const writes: Array<Array<[string, number | undefined]>> = [[['a', 1]], [['b', 2]], [['a', 3], ['c', 4]], [['b', undefined]]];
+  const writes: Array<Array<[string, number | undefined]>> = [
+    [['a', 1]],
+    [['b', 2]],
+    [
+      ['a', 3],
+      ['c', 4],
+    ],
+    [['b', undefined]],
+  ];
 
   it('accepts every acknowledged write plus any prefix of the unacknowledged ones', () => {
     for (const landed of [
-      new Map([['a', v(1, 'a')], ['b', v(2, 'b')]]),
-      new Map([['a', v(3, 'a')], ['b', v(2, 'b')], ['c', v(4, 'c')]]),
-      new Map([['a', v(3, 'a')], ['c', v(4, 'c')]]),
+      new Map([
+        ['a', v(1, 'a')],
+        ['b', v(2, 'b')],
+      ]),
+      new Map([
+        ['a', v(3, 'a')],
+        ['b', v(2, 'b')],
+        ['c', v(4, 'c')],
+      ]),
+      new Map([
+        ['a', v(3, 'a')],
+        ['c', v(4, 'c')],
+      ]),
     ]) {
       expect(kindOf(() => modelWith(writes, 2).verifyRecovered(landed))).toBeUndefined();
     }
@@ -47,19 +65,44 @@ describe('simulation model', () => {
   });
 
   it('rejects half a batch', () => {
-    const recovered = new Map([['a', v(1, 'a')], ['b', v(2, 'b')], ['c', v(4, 'c')]]);
+    const recovered = new Map([
+      ['a', v(1, 'a')],
+      ['b', v(2, 'b')],
+      ['c', v(4, 'c')],
+    ]);
     expect(kindOf(() => modelWith(writes, 2).verifyRecovered(recovered))).toBe('partial-batch');
   });
 
   it('rejects a later unacknowledged write without the earlier one', () => {
-    const recovered = new Map([['a', v(1, 'a')], ['c', v(5, 'c')]]);
+    const recovered = new Map([
+      ['a', v(1, 'a')],
+      ['c', v(5, 'c')],
+    ]);
     expect(kindOf(() => modelWith([[['a', 1]], [['b', 2]], [['c', 5]]], 1).verifyRecovered(recovered))).toBe('not-a-prefix');
   });
 
   it('rejects a value that was never written, or written for another key', () => {
     const model = modelWith(writes, 2);
-    expect(kindOf(() => model.verifyRecovered(new Map([['a', v(1, 'a').slice(0, -1)], ['b', v(2, 'b')]])))).toBe('garbled');
-    expect(kindOf(() => model.verifyRecovered(new Map([['a', v(2, 'b')], ['b', v(2, 'b')]])))).toBe('garbled');
+    expect(
+      kindOf(() =>
+        model.verifyRecovered(
+          new Map([
+            ['a', v(1, 'a').slice(0, -1)],
+            ['b', v(2, 'b')],
+          ]),
+        ),
+      ),
+    ).toBe('garbled');
+    expect(
+      kindOf(() =>
+        model.verifyRecovered(
+          new Map([
+            ['a', v(2, 'b')],
+            ['b', v(2, 'b')],
+          ]),
+        ),
+      ),
+    ).toBe('garbled');
   });
 
   it('rejects a key an acknowledged delete removed', () => {
@@ -70,7 +113,10 @@ describe('simulation model', () => {
   it('rejects a write the store refused', () => {
     const model = modelWith(writes, 4);
     model.noteRefused([{ key: 'c', value: v(9, 'c') }]);
-    const recovered = new Map([['a', v(3, 'a')], ['c', v(9, 'c')]]);
+    const recovered = new Map([
+      ['a', v(3, 'a')],
+      ['c', v(9, 'c')],
+    ]);
     expect(kindOf(() => model.verifyRecovered(recovered))).toBeDefined();
   });
 

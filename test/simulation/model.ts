@@ -65,7 +65,9 @@ export class Model {
         if (generation !== this.#generation) return;
         if (write.index !== this.#ackedPrefix) {
           const before = this.#writes[this.#ackedPrefix];
-          this.violations.push(new SimulationFailure('ack-order', `write ${write.index} acknowledged while write ${before.index} is ${before.status}`));
+          this.violations.push(
+            new SimulationFailure('ack-order', `write ${write.index} acknowledged while write ${before.index} is ${before.status}`),
+          );
         }
         write.status = 'acked';
         this.#ackedPrefix = Math.max(this.#ackedPrefix, write.index + 1);
@@ -77,7 +79,9 @@ export class Model {
         write.error = error;
         const code = (error as { code?: unknown }).code;
         if (code !== 'ERR_STORE_FAILED') {
-          this.violations.push(new SimulationFailure('bad-rejection', `write ${write.index} rejected with ${code ?? 'an untyped error'}: ${String(error)}`));
+          this.violations.push(
+            new SimulationFailure('bad-rejection', `write ${write.index} rejected with ${code ?? 'an untyped error'}: ${String(error)}`),
+          );
         }
       },
     };
@@ -162,7 +166,8 @@ export class Model {
       if (got === value || (got !== undefined && this.#issuedValues.get(got) !== key)) continue;
       if (!this.#lostAckedWrite(key, value, got)) continue;
       const recoveredText = got === undefined ? 'nothing' : `#${writeIdOf(got)}`;
-      if (this.#ackedWriteTouches(key)) note('lost-acked-write', `key ${key}: acknowledged #${writeIdOf(value)}, recovered ${recoveredText}`);
+      if (this.#ackedWriteTouches(key))
+        note('lost-acked-write', `key ${key}: acknowledged #${writeIdOf(value)}, recovered ${recoveredText}`);
       else note('lost-recovered-state', `key ${key}: the last open recovered and served #${writeIdOf(value)}, now ${recoveredText}`);
     }
     for (const key of recovered.keys()) {
@@ -174,7 +179,10 @@ export class Model {
       const writtenKey = this.#issuedValues.get(value);
       if (writtenKey === undefined) {
         const id = writeIdOf(value);
-        note('garbled', `key ${key} holds a value that was never written (${id === undefined ? 'unrecognisable' : `looks like write #${id}`}, ${value.length} chars)`);
+        note(
+          'garbled',
+          `key ${key} holds a value that was never written (${id === undefined ? 'unrecognisable' : `looks like write #${id}`}, ${value.length} chars)`,
+        );
       } else if (writtenKey !== key) {
         note('garbled', `key ${key} holds the value written for key ${writtenKey}`);
       } else if (!writtenValues.has(value)) {

@@ -67,13 +67,32 @@ const padWide = ['é', '漢', '🙂'];
 
 /** The faults a step can arm, with weights: mostly the write path, some on reads and recovery. */
 const faultWeights: Array<[FaultOp | 'torn', number]> = [
-  ['append', 4], ['sync', 4], ['syncDir', 3], ['rename', 2], ['openAppend', 2], ['torn', 3],
-  ['unlink', 1], ['readdir', 1], ['readFile', 1], ['read', 1], ['openRead', 1], ['truncate', 1], ['lock', 0.5], ['mkdir', 0.5],
+  ['append', 4],
+  ['sync', 4],
+  ['syncDir', 3],
+  ['rename', 2],
+  ['openAppend', 2],
+  ['torn', 3],
+  ['unlink', 1],
+  ['readdir', 1],
+  ['readFile', 1],
+  ['read', 1],
+  ['openRead', 1],
+  ['truncate', 1],
+  ['lock', 0.5],
+  ['mkdir', 0.5],
 ];
 
 type OpKind = 'put' | 'delete' | 'batch' | 'snapshot' | 'yield' | 'settle' | 'crash' | 'reopen';
 const opWeights: Array<[OpKind, number]> = [
-  ['put', 30], ['delete', 6], ['batch', 8], ['snapshot', 3], ['yield', 16], ['settle', 7], ['crash', 3], ['reopen', 2],
+  ['put', 30],
+  ['delete', 6],
+  ['batch', 8],
+  ['snapshot', 3],
+  ['yield', 16],
+  ['settle', 7],
+  ['crash', 3],
+  ['reopen', 2],
 ];
 
 function weighted<T>(prng: Prng, choices: ReadonlyArray<readonly [T, number]>): T {

@@ -88,7 +88,9 @@ export class ProcessFileSystem implements FileSystem {
     const handle = await this.#call(() => this.#inner.openAppend(filePath, create));
     return {
       append: (data) => this.#call(() => handle.append(data)),
-      ...(handle.extendWithZeros === undefined ? {} : { extendWithZeros: (toBytes: number) => this.#call(() => handle.extendWithZeros!(toBytes)) }),
+      ...(handle.extendWithZeros === undefined
+        ? {}
+        : { extendWithZeros: (toBytes: number) => this.#call(() => handle.extendWithZeros!(toBytes)) }),
       sync: () => this.#call(() => handle.sync()),
       close: () => this.#call(() => handle.close()),
     };

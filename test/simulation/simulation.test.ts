@@ -62,7 +62,16 @@ describe('simulation: every reopening may read with bit flips', () => {
 
 describe('simulation: the workload does what it claims', () => {
   it('crashes during snapshots, cuts torn tails, injects faults and checks acknowledged writes', async () => {
-    const totals = { crashesDuringSnapshot: 0, tornTails: 0, storeFailures: 0, failedOpens: 0, faults: 0, bitFlips: 0, ackedChecked: 0, acked: 0 };
+    const totals = {
+      crashesDuringSnapshot: 0,
+      tornTails: 0,
+      storeFailures: 0,
+      failedOpens: 0,
+      faults: 0,
+      bitFlips: 0,
+      ackedChecked: 0,
+      acked: 0,
+    };
     for (const seed of range(1, 60)) {
       const plan = planFor(seed, { flipShare: 0.5 });
       const result = await runSimulation(seed, plan.config, plan.ops);

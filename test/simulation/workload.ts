@@ -35,9 +35,7 @@ export interface SimStats {
   faults: FaultStats;
 }
 
-export type SimResult =
-  | { ok: true; stats: SimStats }
-  | { ok: false; stats: SimStats; failure: SimulationFailure; step: number };
+export type SimResult = { ok: true; stats: SimStats } | { ok: false; stats: SimStats; failure: SimulationFailure; step: number };
 
 export interface RunOptions {
   /** Verbose trace, one line per event. */
@@ -74,7 +72,10 @@ export async function runSimulation(seed: number, config: SimConfig, ops: readon
     await run.finish();
     return { ok: true, stats: run.stats() };
   } catch (error) {
-    const failure = error instanceof SimulationFailure ? error : new SimulationFailure('exception', describeError(error) + `\n${(error as Error).stack ?? ''}`);
+    const failure =
+      error instanceof SimulationFailure
+        ? error
+        : new SimulationFailure('exception', describeError(error) + `\n${(error as Error).stack ?? ''}`);
     return { ok: false, stats: run.stats(), failure, step };
   }
 }
@@ -90,7 +91,17 @@ class SimulationRun {
   #snapshots: Promise<unknown>[] = [];
   /** Writes in flight on the current store (the model tracks what they mean). */
   #inFlight: Promise<unknown>[] = [];
-  #counts = { steps: 0, crashes: 0, reopens: 0, failedOpens: 0, storeFailures: 0, ackedChecked: 0, crashesDuringSnapshot: 0, tornTails: 0, snapshotsLoaded: 0 };
+  #counts = {
+    steps: 0,
+    crashes: 0,
+    reopens: 0,
+    failedOpens: 0,
+    storeFailures: 0,
+    ackedChecked: 0,
+    crashesDuringSnapshot: 0,
+    tornTails: 0,
+    snapshotsLoaded: 0,
+  };
   #faultsSeen = 0;
 
   constructor(seed: number, config: SimConfig, options: RunOptions) {
@@ -136,7 +147,13 @@ class SimulationRun {
         return this.#write('delete', [{ key: op.key }], (store) => store.delete(op.key));
       case 'batch':
         return this.#write('batch', op.entries, (store) =>
-          store.batch(op.entries.map((entry) => (entry.value === undefined ? { type: 'delete' as const, key: entry.key } : { type: 'put' as const, key: entry.key, value: entry.value }))),
+          store.batch(
+            op.entries.map((entry) =>
+              entry.value === undefined
+                ? { type: 'delete' as const, key: entry.key }
+                : { type: 'put' as const, key: entry.key, value: entry.value },
+            ),
+          ),
         );
       case 'snapshot':
         return this.#snapshot();
@@ -206,7 +223,10 @@ class SimulationRun {
     if (this.#store.state !== 'ready') return;
     const { writes, ackedPrefix } = this.#model;
     if (ackedPrefix !== writes.length) {
-      throw new SimulationFailure('unacked-on-healthy-store', `${writes.length - ackedPrefix} writes settled without acknowledgement on a store that is not failed`);
+      throw new SimulationFailure(
+        'unacked-on-healthy-store',
+        `${writes.length - ackedPrefix} writes settled without acknowledgement on a store that is not failed`,
+      );
     }
     this.#checkReads(this.#model.stateAfter(ackedPrefix), 'after settle');
   }
@@ -223,7 +243,10 @@ class SimulationRun {
     const entries = new Map(this.#store.entries());
     if (this.#model.matchPrefix(entries) === undefined) {
       const expected = this.#model.stateAfter(this.#model.ackedPrefix);
-      throw new SimulationFailure('bad-read', `with writes in flight, entries() are not the acknowledged state plus a prefix of the rest: ${describeDifference(expected, entries)}`);
+      throw new SimulationFailure(
+        'bad-read',
+        `with writes in flight, entries() are not the acknowledged state plus a prefix of the rest: ${describeDifference(expected, entries)}`,
+      );
     }
   }
 
@@ -232,7 +255,10 @@ class SimulationRun {
     const store = this.#store;
     const entries = new Map(store.entries());
     if (!sameState(expected, entries)) {
-      throw new SimulationFailure('bad-read', `${when}: entries() differ from the acknowledged state: ${describeDifference(expected, entries)}`);
+      throw new SimulationFailure(
+        'bad-read',
+        `${when}: entries() differ from the acknowledged state: ${describeDifference(expected, entries)}`,
+      );
     }
     if (store.size !== expected.size) throw new SimulationFailure('bad-read', `${when}: size ${store.size}, expected ${expected.size}`);
     for (const key of this.#model.keys()) {
@@ -283,7 +309,9 @@ class SimulationRun {
     process.crash();
     this.#model.crashed();
     this.#counts.crashes++;
-    this.#log(`   power lost after ${process.calls} fs calls; ${this.#model.ackedPrefix} of ${this.#model.writes.length} writes acknowledged`);
+    this.#log(
+      `   power lost after ${process.calls} fs calls; ${this.#model.ackedPrefix} of ${this.#model.writes.length} writes acknowledged`,
+    );
     // The old store is abandoned: its promises may hang forever, nobody waits for them.
     this.#inFlight = [];
     this.#snapshots = [];
@@ -332,7 +360,10 @@ class SimulationRun {
         autoSnapshot: this.#config.autoSnapshotWalBytes === false ? false : { walBytes: this.#config.autoSnapshotWalBytes },
       });
       const outcome = await Promise.race([
-        bounded(opening, 'open').then((store) => ({ store }), (error: unknown) => ({ error })),
+        bounded(opening, 'open').then(
+          (store) => ({ store }),
+          (error: unknown) => ({ error }),
+        ),
         process.crashed.then(() => ({ crashed: true as const })),
       ]);
       if ('crashed' in outcome) {
@@ -362,11 +393,15 @@ class SimulationRun {
   #checkOpenError(error: unknown, attempt: number, { faultsDuring, flipped }: { faultsDuring: number; flipped: boolean }): void {
     const code = codeOf(error);
     if (code === undefined) throw new SimulationFailure('untyped-error', `open rejected with ${describeError(error)}`);
-    if (code === 'ERR_STORE_LOCKED') throw new SimulationFailure('lock-held', `open rejected: ${describeError(error)} (a failed or crashed open kept the lock)`);
+    if (code === 'ERR_STORE_LOCKED')
+      throw new SimulationFailure('lock-held', `open rejected: ${describeError(error)} (a failed or crashed open kept the lock)`);
     if (attempt > 3) throw new SimulationFailure('open-fails', `open keeps failing with faults cleared: ${describeError(error)}`);
     const allowed = flipped ? ['ERR_STORE_CORRUPT', 'ERR_STORE_FAILED', 'EIO', 'ENOSPC'] : ['ERR_STORE_FAILED', 'EIO', 'ENOSPC'];
     if (!allowed.includes(code)) {
-      throw new SimulationFailure(code === 'ERR_STORE_CORRUPT' ? 'corrupt-without-flips' : 'bad-open-error', `open rejected with ${describeError(error)}`);
+      throw new SimulationFailure(
+        code === 'ERR_STORE_CORRUPT' ? 'corrupt-without-flips' : 'bad-open-error',
+        `open rejected with ${describeError(error)}`,
+      );
     }
     if (faultsDuring === 0) throw new SimulationFailure('open-fails', `open failed with no fault injected: ${describeError(error)}`);
   }
@@ -380,7 +415,9 @@ class SimulationRun {
     const report = store.recoveryReport;
     if (report.tornTail !== undefined) this.#counts.tornTails++;
     if (report.snapshot !== undefined) this.#counts.snapshotsLoaded++;
-    this.#log(`   recovered ${recovered.size} keys (${acked} acknowledged writes checked)${report.tornTail ? `, torn tail cut at ${report.tornTail.file}:${report.tornTail.offset}` : ''}`);
+    this.#log(
+      `   recovered ${recovered.size} keys (${acked} acknowledged writes checked)${report.tornTail ? `, torn tail cut at ${report.tornTail.file}:${report.tornTail.offset}` : ''}`,
+    );
   }
 
   #noteFaults(): void {

@@ -21,7 +21,11 @@ describe('requests in flight per port', () => {
 
     const accepted = ['a', 'b', 'c'].map((key) => remote.put(key, key));
     const outcomes: unknown[] = [];
-    for (const key of ['d', 'e']) remote.put(key, key).then(() => outcomes.push('applied'), (error: unknown) => outcomes.push(error));
+    for (const key of ['d', 'e'])
+      remote.put(key, key).then(
+        () => outcomes.push('applied'),
+        (error: unknown) => outcomes.push(error),
+      );
     const probe = await rejectionOf(remote.has('a')); // refused as well; its reply comes after theirs
     for (const error of [...outcomes, probe]) {
       expect(error).toBeInstanceOf(StoreOverloadedError);

@@ -135,7 +135,11 @@ describe('the wire protocol', () => {
     const byId = new Map(replies.map((reply) => [reply.id, reply]));
     expect(byId.get(7)).toEqual({ id: 7, ok: true, result: undefined });
     expect(byId.get(8)).toEqual({ id: 8, ok: true, result: 'v' });
-    expect(byId.get(9)).toMatchObject({ id: 9, ok: false, error: { code: 'ERR_INVALID_ARG', name: 'InvalidArgumentError', message: expect.any(String) } });
+    expect(byId.get(9)).toMatchObject({
+      id: 9,
+      ok: false,
+      error: { code: 'ERR_INVALID_ARG', name: 'InvalidArgumentError', message: expect.any(String) },
+    });
   });
 
   it('refuses a malformed request that has an id, and ignores one without', async () => {

@@ -83,7 +83,7 @@ describe('concurrent writers in worker threads', () => {
     expect(operations.filter((event) => event.type === 'put')).toHaveLength(workers * writes);
   });
 
-  it("leaves each key at the last value its worker wrote", () => {
+  it('leaves each key at the last value its worker wrote', () => {
     for (let worker = 0; worker < workers; worker++) {
       for (let key = 0; key < keys; key++) {
         expect(lastValues.get(writerKey(worker, key, keys)), writerKey(worker, key, keys)).toBe(String(writes - keys + key));
@@ -99,7 +99,10 @@ describe('concurrent writers in worker threads', () => {
     for (let worker = 0; worker < workers; worker++) {
       const events = operations.filter((event) => event.key?.startsWith(`w${worker}:`));
       const seqs = events.map((event) => event.seq);
-      expect(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]), `worker ${worker} seqs increase`).toBe(true);
+      expect(
+        seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]),
+        `worker ${worker} seqs increase`,
+      ).toBe(true);
       expect(events.map((event) => event.key)).toEqual(issued(worker).map(([key]) => key));
     }
   });
@@ -164,10 +167,23 @@ describe('calls from a worker thread', () => {
       { method: 'put', args: ['\uD800', 1] }, // a lone surrogate crosses intact and is refused there
       { method: 'put', args: ['k', { nested: [1, 'two'] }] },
       { method: 'get', args: ['k'] },
-      { method: 'batch', args: [[{ type: 'put', key: 'a', value: 1 }, { type: 'oops', key: 'b' }]] },
+      {
+        method: 'batch',
+        args: [
+          [
+            { type: 'put', key: 'a', value: 1 },
+            { type: 'oops', key: 'b' },
+          ],
+        ],
+      },
     );
     expect(outcomes[0]).toMatchObject({ ok: false, code: 'ERR_INVALID_ARG', errorClass: 'InvalidArgumentError', isDurableKVError: true });
-    expect(outcomes[1]).toMatchObject({ ok: false, code: 'ERR_INVALID_ARG', errorClass: 'InvalidArgumentError', message: expect.stringContaining('surrogate') });
+    expect(outcomes[1]).toMatchObject({
+      ok: false,
+      code: 'ERR_INVALID_ARG',
+      errorClass: 'InvalidArgumentError',
+      message: expect.stringContaining('surrogate'),
+    });
     expect(outcomes[2]).toEqual({ ok: true, result: undefined });
     expect(outcomes[3]).toEqual({ ok: true, result: { nested: [1, 'two'] } });
     expect(outcomes[4]).toMatchObject({ ok: false, code: 'ERR_INVALID_ARG', errorClass: 'InvalidArgumentError' });

@@ -13,7 +13,9 @@ import type { FileSystem } from '../../fs/file-system.js';
 export function registerDump(program: Command): void {
   program
     .command('dump')
-    .description('print every WAL operation, one per line: PUT|seq|key|value and DELETE|seq|key (--json: JSON Lines); reads only, takes no lock')
+    .description(
+      'print every WAL operation, one per line: PUT|seq|key|value and DELETE|seq|key (--json: JSON Lines); reads only, takes no lock',
+    )
     .argument('<dir>', 'store directory')
     .addHelpText(
       'after',
@@ -25,7 +27,11 @@ export function registerDump(program: Command): void {
         const context = contextOf(command);
         const names = await requireStore(dir);
         const segments = classifyDirectory(names).segments.map((segment) => segment.name);
-        const progress = startProgress(context, { label: 'dump', total: context.showProgress ? await totalBytes(dir, segments) : 0, unit: 'bytes' });
+        const progress = startProgress(context, {
+          label: 'dump',
+          total: context.showProgress ? await totalBytes(dir, segments) : 0,
+          unit: 'bytes',
+        });
         // Segments are read whole, one at a time: counting the bytes read moves the bar a segment at a time.
         const fs = new ReadCountingFileSystem(new NodeFileSystem(), (bytes) => progress.increment(bytes));
         try {

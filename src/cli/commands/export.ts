@@ -44,7 +44,12 @@ export function registerExport(program: Command): void {
     );
 }
 
-async function exportTo(store: DurableKVStore<unknown>, output: Writable, onCount: (count: number) => void, encoding: 'utf8' | 'json' | 'binary'): Promise<number> {
+async function exportTo(
+  store: DurableKVStore<unknown>,
+  output: Writable,
+  onCount: (count: number) => void,
+  encoding: 'utf8' | 'json' | 'binary',
+): Promise<number> {
   let count = 0;
   let warned = false;
   const entries = store.entries();
@@ -54,13 +59,19 @@ async function exportTo(store: DurableKVStore<unknown>, output: Writable, onCoun
       next = entries.next();
     } catch (error) {
       // With --encoding json, a stored value that is not JSON fails to parse.
-      throw new CliError(`a value after ${count} exported records cannot be read as ${encoding}: ${(error as Error).message}; try --encoding utf8`, exitCodes.failure, 'ERR_ENCODING');
+      throw new CliError(
+        `a value after ${count} exported records cannot be read as ${encoding}: ${(error as Error).message}; try --encoding utf8`,
+        exitCodes.failure,
+        'ERR_ENCODING',
+      );
     }
     if (next.done === true) return count;
     const [key, value] = next.value;
     if (encoding === 'utf8' && !warned && typeof value === 'string' && value.includes('\uFFFD')) {
       warned = true;
-      note('durable-kv export: a value holds U+FFFD, which is what bytes that are not UTF-8 read as; if the store holds binary values, export with --encoding binary');
+      note(
+        'durable-kv export: a value holds U+FFFD, which is what bytes that are not UTF-8 read as; if the store holds binary values, export with --encoding binary',
+      );
     }
     await write(output, `${JSON.stringify(toRecord(key, value, encoding))}\n`);
     if (++count % 1000 === 0) onCount(count);

@@ -26,8 +26,14 @@ export function registerImport(program: Command): void {
         const context = contextOf(command);
         const total = await inputBytes(file);
         const input = file === undefined ? process.stdin : createReadStream(file);
-        const result = await withStore(dir, context, { create: true }, (store) => importFrom(store, input, context, { total, batchSize: options.batchSize }));
-        await report(context, { ...result, file: file ?? null }, `imported ${result.imported} records (${result.batches} batches of up to ${options.batchSize}) from ${file ?? 'stdin'}`);
+        const result = await withStore(dir, context, { create: true }, (store) =>
+          importFrom(store, input, context, { total, batchSize: options.batchSize }),
+        );
+        await report(
+          context,
+          { ...result, file: file ?? null },
+          `imported ${result.imported} records (${result.batches} batches of up to ${options.batchSize}) from ${file ?? 'stdin'}`,
+        );
       }),
     );
 }
@@ -88,7 +94,10 @@ async function importFrom(
   } catch (error) {
     progress.stop();
     // With --json, stderr is the error document alone; `stats` tells what got in.
-    if (!context.json) note(`durable-kv import: ${result.imported} records (lines 1..${committedLine}) were imported before the error; nothing after them was`);
+    if (!context.json)
+      note(
+        `durable-kv import: ${result.imported} records (lines 1..${committedLine}) were imported before the error; nothing after them was`,
+      );
     throw error;
   } finally {
     progress.stop();

@@ -23,8 +23,15 @@ export function registerRepair(program: Command): void {
         const context = contextOf(command);
         const names = await requireStore(dir);
         const listing = classifyDirectory(names);
-        const files = [...listing.segments.map((segment) => segment.name), ...listing.snapshots.slice(0, 1).map((snapshot) => snapshot.name)];
-        const progress = startProgress(context, { label: options.yes ? 'repair' : 'inspect', total: context.showProgress ? await totalBytes(dir, files) : 0, unit: 'bytes' });
+        const files = [
+          ...listing.segments.map((segment) => segment.name),
+          ...listing.snapshots.slice(0, 1).map((snapshot) => snapshot.name),
+        ];
+        const progress = startProgress(context, {
+          label: options.yes ? 'repair' : 'inspect',
+          total: context.showProgress ? await totalBytes(dir, files) : 0,
+          unit: 'bytes',
+        });
         try {
           if (options.yes === true) return await repair(dir, context, progress);
           return await dryRun(dir, context, progress);
@@ -44,7 +51,10 @@ async function dryRun(dir: string, context: CliContext, progress: Progress): Pro
   const json = { dryRun: true, ...plan };
   if (plan.cut !== undefined) {
     const { cut } = plan;
-    const later = cut.segmentsDeleted.length > 0 ? `, and delete the ${cut.segmentsDeleted.length} later segment(s) ${cut.segmentsDeleted.join(', ')}` : '';
+    const later =
+      cut.segmentsDeleted.length > 0
+        ? `, and delete the ${cut.segmentsDeleted.length} later segment(s) ${cut.segmentsDeleted.join(', ')}`
+        : '';
     const human =
       `repair would cut ${cut.file} from byte ${cut.offset} to its end${later}: ${formatBytes(cut.droppedBytes)} in all.\n` +
       `The damage: ${cut.reason}.\n` +

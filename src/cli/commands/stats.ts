@@ -22,7 +22,11 @@ export function registerStats(program: Command): void {
             `snapshot     ${recovery.snapshot ? `${recovery.snapshot.file} (seq ${stats.snapshotSeq}, ${recovery.snapshot.entries} entries)` : 'none'}`,
             `wal          ${stats.walSegments} segment${stats.walSegments === 1 ? '' : 's'}, ${formatBytes(stats.walBytes)}`,
             `recovery     ${recovery.recordsReplayed} records replayed from ${recovery.segmentsRead} segment${recovery.segmentsRead === 1 ? '' : 's'}, ${formatBytes(recovery.bytesRead)} read in ${recovery.durationMs.toFixed(1)} ms`,
-            ...(recovery.tornTail ? [`torn tail    cut ${recovery.tornTail.droppedBytes} bytes at byte ${recovery.tornTail.offset} of ${recovery.tornTail.file}`] : []),
+            ...(recovery.tornTail
+              ? [
+                  `torn tail    cut ${recovery.tornTail.droppedBytes} bytes at byte ${recovery.tornTail.offset} of ${recovery.tornTail.file}`,
+                ]
+              : []),
             ...(recovery.unknownFiles.length > 0 ? [`other files  ${recovery.unknownFiles.join(', ')} (left alone)`] : []),
           ].join('\n');
           await report(context, { dir: path.resolve(dir), ...stats, recovery }, human);

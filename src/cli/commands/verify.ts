@@ -19,7 +19,11 @@ export function registerVerify(program: Command): void {
         const context = contextOf(command);
         const names = await requireStore(dir);
         const files = filesToVerify(classifyDirectory(names)).map((file) => file.name);
-        const progress = startProgress(context, { label: 'verify', total: context.showProgress ? await totalBytes(dir, files) : 0, unit: 'bytes' });
+        const progress = startProgress(context, {
+          label: 'verify',
+          total: context.showProgress ? await totalBytes(dir, files) : 0,
+          unit: 'bytes',
+        });
         let checks: FileCheck[];
         try {
           checks = await verifyFiles(dir, names, (bytes) => progress.increment(bytes));
@@ -55,7 +59,9 @@ function summary(dir: string, checks: FileCheck[], corrupt: number, tornTail: Fi
   const counted = `${plural(checks.length, 'file')} checked`;
   if (corrupt > 0) {
     const cuttable = checks.some((check) => check.status === 'corrupt' && isCuttableAt(check.file, check.offset ?? 0));
-    const next = cuttable ? `Run \`durable-kv repair ${dir}\` to see what a repair would cut.` : 'Repair cannot cut damage in a snapshot or a segment header: it needs a backup.';
+    const next = cuttable
+      ? `Run \`durable-kv repair ${dir}\` to see what a repair would cut.`
+      : 'Repair cannot cut damage in a snapshot or a segment header: it needs a backup.';
     return `${counted}: ${corrupt} CORRUPT. ${next}`;
   }
   if (tornTail !== undefined) return `${counted}: clean but for a torn tail (a write that was never acknowledged).`;
