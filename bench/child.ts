@@ -35,6 +35,6 @@ if (task.workload === 'fdatasync') {
   }
 }
 writeFileSync(task.out, JSON.stringify(result));
-if (task.profileFile !== undefined) writeFileSync(task.profileFile + '.windows.json', JSON.stringify(recordedWindows()));
+if (task.profileFile !== undefined) writeFileSync(`${task.profileFile}.windows.json`, JSON.stringify(recordedWindows()));
 // Some stores keep handles or worker threads alive after close; the result is written, so leave.
 process.exit(0);

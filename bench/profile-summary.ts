@@ -134,7 +134,7 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === path.reso
   }
   for (const file of files) {
     const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
-    const windowsFile = file + '.windows.json';
+    const windowsFile = `${file}.windows.json`;
     const windows = fs.existsSync(windowsFile)
       ? (JSON.parse(fs.readFileSync(windowsFile, 'utf8')) as Array<{ name: string; fromUs: number; toUs: number }>)
       : [];

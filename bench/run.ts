@@ -77,7 +77,9 @@ for (let run = 1; run <= runs; run++) {
   for (const workload of selectedWorkloads) {
     for (const store of selectedStores.filter((name) => workload.stores.includes(name))) {
       const outcome = await runStep({ workload: workload.id, store, prepare: workload.prepare !== undefined }, run);
-      ((outcomes[workload.id] ??= {})[store] ??= []).push(outcome);
+      const byStore = outcomes[workload.id] ?? {};
+      outcomes[workload.id] = byStore;
+      byStore[store] = [...(byStore[store] ?? []), outcome];
     }
   }
 }
@@ -243,7 +245,7 @@ function checkStore(name: string): StoreName {
 /** Prepare (if the workload has that phase) and measure, each in its own process, in one temp dir. */
 async function runStep(step: { workload: string; store: StoreName; prepare?: boolean }, run: number): Promise<Outcome> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dkv-bench-'));
-  const out = path.join(dir + '.result.json');
+  const out = path.join(`${dir}.result.json`);
   const label = `[run ${run}/${runs}] ${step.workload} ${step.store}`;
   const stepStartedAt = performance.now();
   try {

@@ -60,6 +60,7 @@ export function escapeField(bytes: Uint8Array): string {
     return Array.from(bytes, (byte) =>
       byte >= 0x20 && byte < 0x7f && byte !== 0x5c && byte !== 0x7c ? String.fromCharCode(byte) : hexEscape(byte),
     ).join('');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters to escape is this regex's purpose
   return text.replace(/[\\|\n\r\t]|[\x00-\x1f\x7f]/g, (char) => escapes[char] ?? hexEscape(char.charCodeAt(0)));
 }
 

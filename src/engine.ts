@@ -3,8 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { defer, filter, firstValueFrom, startWith, Subject, takeUntil, type Observable } from 'rxjs';
 import type { EventEmitter } from 'eventemitter3';
 import type { FileLock } from './fs/file-system.js';
-import { fsErrorCode } from './fs/file-system.js';
-import { lockFileName } from './format/file-names.js';
+import { lockStore } from './store-lock.js';
 import { Bus, type Message, type WriteRequest } from './messages/index.js';
 import type { EncodableOp, SnapshotResult, WriteKind } from './types.js';
 import { Memtable } from './memtable/memtable.js';
@@ -15,7 +14,7 @@ import { WriteSettler } from './wal/write-settler.js';
 import { walRecordBytes } from './format/wal-format.js';
 import { recover, type RecoveryReport } from './recovery/recover.js';
 import { codecFor, type Codec } from './codec.js';
-import { assert, InvalidArgumentError, StoreFailedError, StoreLockedError } from './errors.js';
+import { assert, InvalidArgumentError, StoreFailedError } from './errors.js';
 import { recordBytesMax } from './limits.js';
 import type { ResolvedOptions } from './options.js';
 import type { LifecycleSteps } from './lifecycle.js';
@@ -113,12 +112,7 @@ export class Engine implements LifecycleSteps {
 
   async acquire(): Promise<void> {
     await this.options.fs.mkdir(this.dir);
-    try {
-      this.#lock = await this.options.fs.lock(path.join(this.dir, lockFileName));
-    } catch (error) {
-      if (fsErrorCode(error) === 'ELOCKED') throw new StoreLockedError(this.dir, { cause: error });
-      throw error;
-    }
+    this.#lock = await lockStore(this.options.fs, this.dir);
   }
 
   async recover(): Promise<void> {

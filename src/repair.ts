@@ -1,11 +1,9 @@
 import path from 'node:path';
 import type { FileSystem } from './fs/file-system.js';
 import { NodeFileSystem } from './fs/node-file-system.js';
-import { lockFileName } from './format/file-names.js';
 import { recover } from './recovery/recover.js';
 import type { DamageReport } from './recovery/report.js';
-import { fsErrorCode } from './fs/file-system.js';
-import { StoreLockedError } from './errors.js';
+import { lockStore } from './store-lock.js';
 
 export interface RepairReport {
   /** The corruption cut off (file, offset, bytes dropped, reason) and the segments deleted after it. */
@@ -25,13 +23,7 @@ export interface RepairReport {
 export async function repairStore(dir: string, options: { fs?: FileSystem } = {}): Promise<RepairReport> {
   const fs = options.fs ?? new NodeFileSystem();
   const resolvedDir = path.resolve(dir);
-  let lock;
-  try {
-    lock = await fs.lock(path.join(resolvedDir, lockFileName));
-  } catch (error) {
-    if (fsErrorCode(error) === 'ELOCKED') throw new StoreLockedError(resolvedDir, { cause: error });
-    throw error;
-  }
+  const lock = await lockStore(fs, resolvedDir);
   try {
     const recovered = await recover({ fs, dir: resolvedDir, fromBytes: (bytes, start, end) => bytes.subarray(start, end), mode: 'repair' });
     const { report } = recovered;

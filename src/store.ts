@@ -6,7 +6,7 @@ import { lifecycleMachine, publicState, type StoreState } from './lifecycle.js';
 import { fileSystem, resolveOptions, type StoreOptions } from './options.js';
 import { prepareDelete, preparePut, describe } from './codec.js';
 import type { EncodableOp, SnapshotResult } from './types.js';
-import { InvalidArgumentError, StoreClosedError, type StoreFailedError } from './errors.js';
+import { assert, InvalidArgumentError, StoreClosedError, type StoreFailedError } from './errors.js';
 import { repairStore, type RepairReport } from './repair.js';
 import type { OperationEvent, StoreEvents } from './events.js';
 import type { StoreSignal } from './signals.js';
@@ -125,7 +125,9 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
 
   /** What recovery found and did when this store opened. */
   get recoveryReport(): RecoveryReport {
-    return this.#engine.recoveryReport!;
+    const report = this.#engine.recoveryReport;
+    assert(report !== undefined, 'a store is handed out only once recovery has finished');
+    return report;
   }
 
   get size(): number {

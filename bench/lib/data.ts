@@ -10,7 +10,7 @@ export const rawEntryBytes = keyBytes + valueBytes;
 
 /** `key:` + 12 digits = 16 bytes. Per-lookup key building in W4 uses this same expression. */
 export function keyFor(i: number): string {
-  return 'key:' + String(i).padStart(12, '0');
+  return `key:${String(i).padStart(12, '0')}`;
 }
 
 export function keysFor(count: number, start = 0): string[] {

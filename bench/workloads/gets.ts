@@ -43,7 +43,7 @@ export const w4: Workload = {
     // Warm-up: every key once, so page faults of mmapped stores and JIT tiers are out of the timed loops.
     await timed('warm-up', () => timeGets(store, keyCount, (j) => keys[j]));
     const prepared = await timed('gets-prepared', () => timeGets(store, getCount, (j) => keys[order[j]]));
-    const built = await timed('gets-built', () => timeGets(store, getCount, (j) => 'key:' + String(order[j]).padStart(12, '0')));
+    const built = await timed('gets-built', () => timeGets(store, getCount, (j) => `key:${String(order[j]).padStart(12, '0')}`));
     const served = settledMemory();
     const info = store.info?.();
     await store.close();

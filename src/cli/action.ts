@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { describeFailure, exitCodes, formatFailure } from './exit-codes.js';
 
 /** A command's work: its positional arguments (the store directory first), then commander's options and command. */
-type Handler = (...args: any[]) => Promise<number | void>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// `never[]`: any handler's own parameter list is assignable to it, and commander supplies the arguments.
+type Handler = (...args: never[]) => Promise<number | undefined>;
 
 /**
  * Wraps a command's handler: its result becomes the exit code, and any error becomes one message on
@@ -13,7 +14,7 @@ export function handled(handler: Handler): (...args: unknown[]) => Promise<void>
     const command = args.at(-1) as Command;
     const dir = typeof args[0] === 'string' ? args[0] : undefined;
     try {
-      process.exitCode = (await handler(...args)) ?? exitCodes.ok;
+      process.exitCode = (await handler(...(args as never[]))) ?? exitCodes.ok;
     } catch (error) {
       const failure = describeFailure(error, dir);
       const json = command.optsWithGlobals<{ json?: boolean }>().json === true;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { stat } from 'node:fs/promises';
 import { NodeFileSystem } from '../fs/node-file-system.js';
+import type { ReadHandle } from '../fs/file-system.js';
 import { classifyDirectory, lockFileName, type DirectoryListing } from '../format/file-names.js';
 import { readSnapshotEntries } from '../format/snapshot-format.js';
 import { readWal, type ReadOn, type SegmentWalk, type WalReporter, type WalSegmentRef } from '../format/wal-reader.js';
@@ -15,7 +16,8 @@ import {
   withLaterBytes,
 } from '../recovery/plan.js';
 import type { DamageReport } from '../recovery/report.js';
-import { StoreCorruptError, StoreLockedError } from '../errors.js';
+import { StoreCorruptError } from '../errors.js';
+import { lockStore } from '../store-lock.js';
 
 /** What `verify` found in one file. */
 export interface FileCheck {
@@ -71,7 +73,7 @@ export async function verifyFiles(dir: string, names: readonly string[], onBytes
 
 async function checkSnapshot(dir: string, name: string, onBytes: (bytes: number) => void): Promise<FileCheck> {
   const fs = new NodeFileSystem();
-  let handle;
+  let handle: ReadHandle;
   try {
     handle = await fs.openRead(path.join(dir, name));
   } catch (error) {
@@ -174,7 +176,9 @@ class VerifyReporter implements WalReporter {
 
 /** The log must start where the newest good snapshot ends (or at seq 1 without one), as recovery requires. */
 function checkLogStart(listing: DirectoryListing, checks: FileCheck[]): void {
-  const newest = checks.filter((check) => check.kind === 'snapshot' && check.status === 'ok').sort((a, b) => b.seq! - a.seq!)[0];
+  const newest = checks
+    .filter((check) => check.kind === 'snapshot' && check.status === 'ok')
+    .sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0))[0];
   const snapshotSeq = newest?.seq ?? 0;
   const first = checks.find((check) => check.kind === 'wal' && check.status !== 'vanished');
   const firstSeq = listing.segments.find((segment) => segment.name === first?.file)?.firstSeq;
@@ -231,11 +235,6 @@ async function checkNotLocked(dir: string): Promise<void> {
     () => false,
   );
   if (!exists) return;
-  try {
-    const lock = await new NodeFileSystem().lock(lockPath);
-    await lock.release();
-  } catch (error) {
-    if (fsErrorCode(error) === 'ELOCKED') throw new StoreLockedError(path.resolve(dir), { cause: error });
-    throw error;
-  }
+  const lock = await lockStore(new NodeFileSystem(), dir);
+  await lock.release();
 }

@@ -1,5 +1,5 @@
 /**
- * The write-ahead log's on-disk format: one place that states the layout, an encoder and a reader.
+ * The write-ahead log's on-disk format: one place that states the layout, the encoder, and the check of one record.
  *
  * A WAL segment file (`wal-<first seq, 20 digits>.wal`):
  *
@@ -32,9 +32,6 @@ import { recordBytesMax } from '../limits.js';
 import { assert } from '../errors.js';
 import { crc32c, crc32cRange } from './crc32c.js';
 import type { EncodableOp } from '../types.js';
-
-/** Tests of the writer read segments back through these; the reader lives in `wal-reader.ts`. */
-export { scanSegment, walkSegment } from './wal-reader.js';
 
 export const walSegmentMagic = Buffer.from('DKVWAL\r\n', 'latin1');
 export const walFormatVersion = 2;

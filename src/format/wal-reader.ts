@@ -60,6 +60,7 @@ export interface SegmentWalk {
 }
 
 /** A reporter's answer: 'stop' ends the read after this event. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a reporter that never stops a read may return nothing
 export type ReadOn = 'stop' | undefined | void;
 
 /**

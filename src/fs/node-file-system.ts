@@ -16,8 +16,8 @@ const nativeExtensions = require('fs-native-extensions') as { tryLock(fd: number
  * a PID file: the kernel drops the lock when its holder dies, so a store whose process was `kill -9`ed
  * can be reopened at once, with no staleness timeout and no race between two processes "breaking" a
  * stale lock. The lock belongs to an open file description, so a second open in the same process or
- * in another worker thread conflicts too. (fs-ext's flock was used first: its addon aborts the
- * process when loaded in a second thread.)
+ * in another worker thread conflicts too. The lock's addon must also load safely in a second thread,
+ * which is why it is this one: an addon that aborts there would take every worker down.
  */
 export class NodeFileSystem implements FileSystem {
   async mkdir(dirPath: string): Promise<void> {

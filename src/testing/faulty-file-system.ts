@@ -202,6 +202,7 @@ export class FaultyFileSystem implements FileSystem {
     this.#beforeCall('openAppend', filePath);
     const handle = await this.#inner.openAppend(filePath, create);
     const guard = this.#handleGuard(handle);
+    const extendWithZeros = handle.extendWithZeros;
     return {
       append: async (data) => {
         guard.check('write');
@@ -218,13 +219,13 @@ export class FaultyFileSystem implements FileSystem {
       },
       close: () => guard.close(),
       // Offered only when the inner handle has it, so the wrapper never adds a capability.
-      ...(handle.extendWithZeros === undefined
+      ...(extendWithZeros === undefined
         ? {}
         : {
             extendWithZeros: async (toBytes: number) => {
               guard.check('write');
               this.#beforeCall('extend', filePath);
-              return handle.extendWithZeros!(toBytes);
+              return extendWithZeros.call(handle, toBytes);
             },
           }),
     };

@@ -22,7 +22,7 @@ export interface SegmentWriterOptions {
  * chunk at a time, so most groups overwrite allocated blocks and their fdatasync need not commit a
  * new file size through the journal. Each record carries how far its segment was known durable
  * when it was encoded (`durableBytes`), which is what lets recovery tell the hole a power loss
- * can leave in overwritten space from corruption (see src/format/wal-format.ts). Under 'interval' and
+ * can leave in overwritten space from corruption (see src/format/wal-reader.ts). Under 'interval' and
  * 'never' there is no fsync per group to speed up, so preallocating would only cost bandwidth.
  */
 export class SegmentWriter {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { WalActor, type WalActorOptions } from '../../src/actors/wal-actor.js';
 import { Bus, type WriteRequest } from '../../src/messages/index.js';
 import { WriteSettler } from '../../src/wal/write-settler.js';
-import { scanSegment, walRecordBytes } from '../../src/format/wal-format.js';
+import { walRecordBytes } from '../../src/format/wal-format.js';
+import { scanSegment } from '../../src/format/wal-reader.js';
 import type { EncodableOp } from '../../src/types.js';
 import { StoreClosedError, StoreFailedError, StoreOverloadedError } from '../../src/errors.js';
 import type { FileSystem } from '../../src/fs/file-system.js';
@@ -114,9 +115,9 @@ describe('group commit', () => {
 
     const first = append(bus, 'first');
     // The fsync for `first` begins, and `first` is not acknowledged before it (a race, so a bug fails fast).
-    const before = (acknowledged: Promise<number>) =>
+    const firstOf = (acknowledged: Promise<number>) =>
       Promise.race([gated.heldSyncs(1).then(() => 'fsync began'), acknowledged.then(() => 'acknowledged first')]);
-    expect(await before(first)).toBe('fsync began');
+    expect(await firstOf(first)).toBe('fsync began');
     const second = append(bus, 'second');
     await busUntil(bus, () => groupsWritten.length === 2); // `second` written while that fsync runs
     expect(committed).toEqual([]);
@@ -125,7 +126,7 @@ describe('group commit', () => {
     gated.releaseOne(); // the first fsync completes: it covers `first` only
     expect(await first).toBe(1);
     expect(committed).toEqual([1]);
-    expect(await before(second)).toBe('fsync began'); // a second fsync, begun after `second` was written
+    expect(await firstOf(second)).toBe('fsync began'); // a second fsync, begun after `second` was written
     expect(committed).toEqual([1]);
     gated.releaseAll();
     expect(await second).toBe(2);

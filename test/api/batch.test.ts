@@ -3,7 +3,7 @@ import { DurableKVStore, InvalidArgumentError, dumpWal, type BatchOperation, typ
 import { FaultyFileSystem, MemoryFileSystem } from '../../src/testing/index.js';
 import { closeAfterTest, tempDir } from '../helpers/temp-dir.js';
 import { GatedFileSystem } from '../helpers/gated-file-system.js';
-import { walkSegment } from '../../src/format/wal-format.js';
+import { walkSegment } from '../../src/format/wal-reader.js';
 
 type Op = BatchOperation<string>;
 

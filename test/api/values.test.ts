@@ -48,10 +48,10 @@ describe('odd keys and values round-trip across a restart', () => {
 
   it('takes a key of exactly the default keyBytesMax (64 KiB) across a restart', async () => {
     const dir = await tempDir();
-    const key = 'K'.repeat(64 * 1024 - 4) + '🎉'; // 65,536 UTF-8 bytes
+    const key = `${'K'.repeat(64 * 1024 - 4)}🎉`; // 65,536 UTF-8 bytes
     const store = await DurableKVStore.open(dir);
     await store.put(key, 'big key');
-    await expect(store.put(key + 'x', 'one byte over')).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
+    await expect(store.put(`${key}x`, 'one byte over')).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
     await store.close();
     const reopened = closeAfterTest(await DurableKVStore.open(dir));
     expect(reopened.get(key)).toBe('big key');

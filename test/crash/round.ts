@@ -265,7 +265,12 @@ async function writeMixed(store: DurableKVStore, model: Map<string, string>, prn
       return store.put(key, value);
     }),
   );
-  await Promise.all(remove.map((key) => (model.delete(key), store.delete(key))));
+  await Promise.all(
+    remove.map((key) => {
+      model.delete(key);
+      return store.delete(key);
+    }),
+  );
   for (let index = 0; index < 5; index++) {
     const ops = fresh
       .slice(index * 20, index * 20 + 20)

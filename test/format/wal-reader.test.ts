@@ -36,7 +36,10 @@ async function store(files: Record<number, Buffer>): Promise<MemoryFileSystem> {
 /** Every event as a line, records included. */
 function recorder(stopOn?: string): { events: string[]; reporter: WalReporter } {
   const events: string[] = [];
-  const stop = (event: string) => (events.push(event), event.startsWith(stopOn ?? '-') ? ('stop' as const) : undefined);
+  const stop = (event: string) => {
+    events.push(event);
+    return event.startsWith(stopOn ?? '-') ? ('stop' as const) : undefined;
+  };
   const reporter: WalReporter = {
     gap: (segment, lastSeq) => stop(`gap ${segment.firstSeq} after ${lastSeq}`),
     vanished: (segment) => stop(`vanished ${segment.firstSeq}`),

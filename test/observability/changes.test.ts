@@ -66,7 +66,9 @@ describe('changes({ since })', () => {
     const store = await DurableKVStore.open(await tempDir(), { autoSnapshot: false });
     for (let i = 0; i < 50; i++) await store.put(`key-${i % 7}`, `value-${i}`);
     const changes = await firstValueFrom(store.changes({ since: 0 }).pipe(take(50), toArray()));
-    changes.forEach((change, i) => expect(change.ops).toEqual([{ type: 'put', key: `key-${i % 7}`, value: `value-${i}` }]));
+    for (const [i, change] of changes.entries()) {
+      expect(change.ops).toEqual([{ type: 'put', key: `key-${i % 7}`, value: `value-${i}` }]);
+    }
     await store.close();
   });
 

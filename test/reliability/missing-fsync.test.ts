@@ -3,10 +3,10 @@
  * Power loss is MemoryFileSystem.crash(): unsynced bytes and un-dir-synced creates/renames vanish.
  *
  *   WAL data fsync before acknowledging (WalActor #syncLoop)            -> "WAL data"
- *   directory fsync of a new segment (WalActor #createSegment)          -> "segment directory entry"
+ *   directory fsync of a new segment (SegmentWriter #createSegment)     -> "segment directory entry"
  *   snapshot file fsync (SnapshotActor #writeFile)                      -> "snapshot" (both tests)
  *   directory fsync after the snapshot rename (SnapshotActor #writeDurably) -> "snapshot", second and third tests
- *   fsync of a full segment at rotation (WalActor #rotate)              -> "rotation", under 'never' and 'interval'
+ *   fsync of a full segment at rotation (SegmentWriter rotate)         -> "rotation", under 'never' and 'interval'
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -61,7 +61,7 @@ export interface Plan {
   ops: SimOp[];
 }
 
-const keyPool = ['a', 'b', 'c', 'k1', 'k2', 'user/7', 'z', 'ключ', '🔑', 'long:' + 'x'.repeat(40), 'é', 'k3'];
+const keyPool = ['a', 'b', 'c', 'k1', 'k2', 'user/7', 'z', 'ключ', '🔑', `long:${'x'.repeat(40)}`, 'é', 'k3'];
 const padAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const padWide = ['é', '漢', '🙂'];
 

@@ -75,7 +75,7 @@ export async function runSimulation(seed: number, config: SimConfig, ops: readon
     const failure =
       error instanceof SimulationFailure
         ? error
-        : new SimulationFailure('exception', describeError(error) + `\n${(error as Error).stack ?? ''}`);
+        : new SimulationFailure('exception', `${describeError(error)}\n${(error as Error).stack ?? ''}`);
     return { ok: false, stats: run.stats(), failure, step };
   }
 }

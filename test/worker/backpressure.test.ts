@@ -15,7 +15,12 @@ describe('requests in flight per port', () => {
   it('refuses requests beyond requestsInFlightMax with ERR_STORE_OVERLOADED, and applies none of them', async () => {
     const gated = new GatedFileSystem(new MemoryFileSystem());
     const store = await DurableKVStore.open('/db', { fs: gated });
-    closeAfterTest({ close: () => (gated.releaseAll(), store.close()) });
+    closeAfterTest({
+      close: () => {
+        gated.releaseAll();
+        return store.close();
+      },
+    });
     const { remote, server } = connectInThread(store, { requestsInFlightMax: 3 });
     gated.holdSyncs('.wal'); // no write completes until released: the first three stay in flight
 

@@ -14,7 +14,12 @@ import { connectInThread } from './in-thread.js';
 async function heldStore(): Promise<{ store: DurableKVStore; gated: GatedFileSystem }> {
   const gated = new GatedFileSystem(new MemoryFileSystem());
   const store = await DurableKVStore.open('/db', { fs: gated });
-  closeAfterTest({ close: () => (gated.releaseAll(), store.close()) });
+  closeAfterTest({
+    close: () => {
+      gated.releaseAll();
+      return store.close();
+    },
+  });
   gated.holdSyncs('.wal');
   return { store, gated };
 }

@@ -18,9 +18,10 @@ export function registerPut(program: Command): void {
         const context = contextOf(command);
         if (options.stdin === true && value !== undefined)
           throw new CliError('give the value as an argument or with --stdin, not both', exitCodes.usage, 'ERR_USAGE');
-        if (options.stdin !== true && value === undefined)
-          throw new CliError('missing value (give it as an argument, or use --stdin)', exitCodes.usage, 'ERR_USAGE');
-        const input = options.stdin === true ? await readAll(process.stdin) : Buffer.from(value!, 'utf8');
+        let input: Buffer;
+        if (options.stdin === true) input = await readAll(process.stdin);
+        else if (value !== undefined) input = Buffer.from(value, 'utf8');
+        else throw new CliError('missing value (give it as an argument, or use --stdin)', exitCodes.usage, 'ERR_USAGE');
         const parsed = valueFromInput(input, context.encoding, options.stdin === true ? 'stdin' : 'the value');
         await withStore(dir, context, { create: true }, async (store) => {
           await store.put(key, parsed);

@@ -44,8 +44,8 @@ function describeCheck(check: FileCheck): string {
   switch (check.status) {
     case 'ok':
       return check.kind === 'snapshot'
-        ? `OK       ${file}  ${plural(check.entries!, 'entry', 'entries')} at seq ${check.seq}, ${formatBytes(check.bytes)}`
-        : `OK       ${file}  ${check.records === 0 ? 'no records' : `${plural(check.records!, 'record')}, seq ${check.firstSeq}..${check.lastSeq}`}, ${formatBytes(check.bytes)}`;
+        ? `OK       ${file}  ${plural(check.entries ?? 0, 'entry', 'entries')} at seq ${check.seq}, ${formatBytes(check.bytes)}`
+        : `OK       ${file}  ${check.records === 0 ? 'no records' : `${plural(check.records ?? 0, 'record')}, seq ${check.firstSeq}..${check.lastSeq}`}, ${formatBytes(check.bytes)}`;
     case 'torn-tail':
       return `TORN     ${file}  torn tail at byte ${check.offset}: ${check.droppedBytes} bytes (${check.reason}); never acknowledged, the next open cuts it`;
     case 'corrupt':
