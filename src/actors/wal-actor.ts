@@ -133,13 +133,15 @@ export class WalActor {
       this.#kickSync();
       await this.#waitUntilIdle();
     }
-    this.#settler.assertSettledThrough(this.#nextSeq - 1);
     await this.#segment.close();
     if (this.#failure !== undefined) {
       await this.#segment.cutUnacknowledgedTail();
+      this.#settler.assertSettledThrough(this.#nextSeq - 1);
       throw this.#failure;
     }
     await this.#segment.trimPreallocation();
+    // Last, so a broken invariant never leaves the segment open or an unacknowledged tail uncut.
+    this.#settler.assertSettledThrough(this.#nextSeq - 1);
   }
 
   get failure(): StoreFailedError | undefined {
@@ -223,7 +225,10 @@ export class WalActor {
     const group = this.#takeGroup();
     let buffer: Buffer;
     try {
-      buffer = this.#encodeGroup(group, this.#segment.bytes);
+      const offset = this.#segment.bytes;
+      buffer = this.#encodeGroup(group, offset);
+      // Only a group that passes the zeros awaits: an await per group costs the non-durable hot path.
+      if (this.#segment.passesPreallocation(offset + buffer.byteLength)) await this.#segment.preallocate(offset + buffer.byteLength);
       await this.#segment.append(buffer);
     } catch (error) {
       this.#fail(error, 'write', [group]);
@@ -298,12 +303,14 @@ export class WalActor {
         this.#unsynced = [];
         this.#syncWanted = false;
         const startedAtMs = performance.now();
+        const coveredBytes = this.#segment.bytes;
         try {
           await this.#segment.sync();
         } catch (error) {
           this.#fail(error, 'fsync', groups);
           return;
         }
+        this.#segment.synced(coveredBytes);
         const records = groups.reduce((sum, group) => sum + group.requests.length, 0);
         this.#bus.publish({ type: 'wal.synced', records, latencyMs: performance.now() - startedAtMs });
         this.#commit(groups);

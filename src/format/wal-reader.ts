@@ -107,7 +107,9 @@ export async function* readWalSteps(options: WalReadOptions, reporter: WalReport
   const segments = options.segments ?? classifyDirectory(await options.fs.readdir(options.dir)).segments;
   /** Where the segment read before ended cleanly; undefined after damage, a bad header or none. */
   let cleanSeq: number | undefined;
-  for (const segment of splitCovered(segments, fromSeq).live) {
+  // Without a `fromSeq` every listed segment is read, even one whose name claims seq 0: tools see all.
+  const toRead = options.fromSeq === undefined ? segments : splitCovered(segments, fromSeq).live;
+  for (const segment of toRead) {
     if (cleanSeq !== undefined && segment.firstSeq !== cleanSeq + 1 && reporter.gap?.(segment, cleanSeq) === 'stop') return;
     const bytes = await readSegment(options, segment, reporter);
     if (!Buffer.isBuffer(bytes)) {

@@ -92,15 +92,14 @@ export class SegmentWriter {
   }
 
   /**
-   * Appends `buffer` at `bytes`; once it resolves the caller counts it with `appended`. Not an async
-   * function: only an append that passes the zeros awaits the growth first, and an extra await per
-   * group would cost the non-durable hot path.
+   * Appends `buffer` at `bytes`; once it resolves the caller counts it with `appended`. The caller
+   * first grows the file (`preallocate`) when the append would pass the zeros. Each step is the
+   * handle's own promise, not an async wrapper: the actor awaits the file system directly, so the
+   * write path takes no extra promise hops.
    */
   append(buffer: Buffer): Promise<void> {
     const handle = this.#handle;
     assert(handle !== undefined, 'an open segment to append to');
-    const endBytes = this.#current().bytes + buffer.byteLength;
-    if (this.#passesPreallocation(endBytes)) return this.#preallocateThenAppend(handle, buffer, endBytes);
     return handle.append(buffer);
   }
 
@@ -112,16 +111,20 @@ export class SegmentWriter {
   }
 
   /**
-   * fdatasyncs the current segment. It covers every append that finished before the call: returns
-   * that many bytes, now durable. A failed sync is never retried (fsyncgate): the caller fails.
+   * fdatasyncs the current segment: it covers every append that finished before the call (`bytes`
+   * then), which the caller passes to `synced` once it resolves. A failed sync is never retried
+   * (fsyncgate): the caller fails.
    */
-  async sync(): Promise<number> {
+  sync(): Promise<void> {
     const handle = this.#handle;
     assert(handle !== undefined, 'an open segment to sync');
-    const coveredBytes = this.#current().bytes;
-    await handle.sync();
+    return handle.sync();
+  }
+
+  /** Records that a sync covering the segment's first `coveredBytes` succeeded. */
+  synced(coveredBytes: number): void {
+    assert(coveredBytes >= this.#durableBytes && coveredBytes <= this.#current().bytes, `synced ${coveredBytes} bytes`);
     this.#durableBytes = coveredBytes;
-    return coveredBytes;
   }
 
   /**
@@ -236,7 +239,7 @@ export class SegmentWriter {
   }
 
   /** Whether a write ending at `endBytes` needs the segment grown first (never without preallocation). */
-  #passesPreallocation(endBytes: number): boolean {
+  passesPreallocation(endBytes: number): boolean {
     return endBytes > this.#allocatedBytes && this.#handle !== undefined && this.#preallocates(this.#handle);
   }
 
@@ -248,17 +251,13 @@ export class SegmentWriter {
     return Math.min(walPreallocateBytes, this.#options.segmentBytesMax);
   }
 
-  async #preallocateThenAppend(handle: FileHandle, buffer: Buffer, endBytes: number): Promise<void> {
-    await this.#preallocate(handle, endBytes);
-    await handle.append(buffer);
-  }
-
   /**
    * Before a write would end at `endBytes`, past the zeros already there: grows the file by a chunk
    * (or by as much as the write needs). The write's own fdatasync makes the new size durable.
    */
-  async #preallocate(handle: FileHandle, endBytes: number): Promise<void> {
-    assert(handle.extendWithZeros !== undefined && this.#passesPreallocation(endBytes), 'a write past the preallocated zeros');
+  async preallocate(endBytes: number): Promise<void> {
+    const handle = this.#handle;
+    assert(handle?.extendWithZeros !== undefined && this.passesPreallocation(endBytes), 'a write past the preallocated zeros');
     const toBytes = this.#allocatedBytes + Math.max(this.#preallocationChunkBytes(), endBytes - this.#allocatedBytes);
     await handle.extendWithZeros(toBytes);
     this.#allocatedBytes = toBytes;

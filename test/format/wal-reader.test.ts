@@ -1,30 +1,13 @@
 /** The WAL reader reports what it finds, in file order, and judges nothing. */
 import { describe, expect, it } from 'vitest';
-import type { EncodableOp } from '../../src/types.js';
-import { encodeSegmentHeader, encodeWalRecord, walRecordBytes, walSegmentHeaderBytes } from '../../src/format/wal-format.js';
 import { walSegmentName } from '../../src/format/file-names.js';
 import { readWal, type WalReporter } from '../../src/format/wal-reader.js';
 import type { FileSystem } from '../../src/fs/file-system.js';
 import { MemoryFileSystem } from '../../src/testing/index.js';
+import { walRecordBytes, walSegmentHeaderBytes } from '../../src/format/wal-format.js';
+import { put, segment } from '../helpers/wal-segments.js';
 
 const dir = '/store';
-
-function put(key: string, value: string): EncodableOp {
-  return { type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes: Buffer.byteLength(value) };
-}
-
-function segment(firstSeq: number, count: number): Buffer {
-  const parts = [encodeSegmentHeader()];
-  let at = walSegmentHeaderBytes;
-  for (let seq = firstSeq; seq < firstSeq + count; seq++) {
-    const ops = [put(`k${seq}`, `v${seq}`)];
-    const record = Buffer.alloc(walRecordBytes(ops));
-    encodeWalRecord(record, 0, seq, ops, at);
-    parts.push(record);
-    at += record.byteLength;
-  }
-  return Buffer.concat(parts);
-}
 
 async function store(files: Record<number, Buffer>): Promise<MemoryFileSystem> {
   const fs = new MemoryFileSystem();

@@ -1,0 +1,20 @@
+import type { EncodableOp } from '../../src/types.js';
+import { encodeSegmentHeader, encodeWalRecord, walRecordBytes, walSegmentHeaderBytes } from '../../src/format/wal-format.js';
+
+export function put(key: string, value: string): EncodableOp {
+  return { type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes: Buffer.byteLength(value) };
+}
+
+/** A valid segment holding `count` puts (`k<seq>` = `v<seq>`) from seq `firstSeq` on, as the WAL actor writes them. */
+export function segment(firstSeq: number, count: number): Buffer {
+  const parts = [encodeSegmentHeader()];
+  let at = walSegmentHeaderBytes;
+  for (let seq = firstSeq; seq < firstSeq + count; seq++) {
+    const ops = [put(`k${seq}`, `v${seq}`)];
+    const record = Buffer.alloc(walRecordBytes(ops));
+    encodeWalRecord(record, 0, seq, ops, at);
+    parts.push(record);
+    at += record.byteLength;
+  }
+  return Buffer.concat(parts);
+}
