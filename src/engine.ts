@@ -22,13 +22,16 @@ import type { OperationEvent, StoreEvents } from './events.js';
 import type { StoreSignal } from './signals.js';
 import { changeFeed, type Change } from './change-feed.js';
 
-/** The figures of the facade's `StoreStats`, all but its public state (see there for each one). */
+/** What the engine knows of an open store: `StoreStats` but for the public state. */
 export interface EngineStats {
   keys: number;
+  /** Seq of the last committed (durable, applied) record. */
   lastSeq: number;
+  /** Seq the newest durable snapshot covers (0: none yet). */
   snapshotSeq: number;
   walBytes: number;
   walSegments: number;
+  /** Writes waiting in the WAL mailbox. */
   pendingWrites: number;
   snapshotInProgress: boolean;
 }

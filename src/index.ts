@@ -4,7 +4,7 @@
  *
  * @module durable-kv
  */
-export { DurableKVStore, type BatchOperation, type StoreStats, type ValueFor } from './store.js';
+export { DurableKVStore, type BatchOperation, type EngineStats, type StoreStats, type ValueFor } from './store.js';
 export type { StoreOptions } from './options.js';
 export type { StoreState } from './lifecycle.js';
 export type { StoreEvents, OperationEvent } from './events.js';

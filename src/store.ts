@@ -1,7 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
 import { BehaviorSubject, of, type Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
-import { Engine } from './engine.js';
+import { Engine, type EngineStats } from './engine.js';
+
+export type { EngineStats } from './engine.js';
 import { lifecycleMachine, publicState, type StoreState } from './lifecycle.js';
 import { fileSystem, resolveOptions, type StoreOptions } from './options.js';
 import { prepareDelete, preparePut, describe } from './codec.js';
@@ -19,18 +21,9 @@ export type ValueFor<O> = O extends { valueEncoding: 'binary' } ? Uint8Array : O
 
 export type BatchOperation<V> = { type: 'put'; key: string; value: V } | { type: 'delete'; key: string };
 
-export interface StoreStats {
+/** What `stats()` returns: the lifecycle state and the engine's figures. */
+export interface StoreStats extends EngineStats {
   state: StoreState;
-  keys: number;
-  /** Seq of the last committed (durable, applied) record. */
-  lastSeq: number;
-  /** Seq the newest durable snapshot covers (0: none yet). */
-  snapshotSeq: number;
-  walBytes: number;
-  walSegments: number;
-  /** Writes waiting in the WAL mailbox. */
-  pendingWrites: number;
-  snapshotInProgress: boolean;
 }
 
 /**
