@@ -21,6 +21,10 @@ export interface WalSegment {
   name: string;
   firstSeq: number;
   bytes: number;
+  /** Where its last record that carries writes ends (sync markers not counted), when recovery read it. */
+  recordsEndBytes?: number;
+  /** The most any record or sync marker in it claims durable, when recovery read it. */
+  claimedBytes?: number;
 }
 
 /** The map as of one seq, frozen while a snapshot writes it out. */

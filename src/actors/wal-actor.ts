@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Bus, WriteRequest } from '../messages/index.js';
 import type { SyncMode, WalSegment } from '../types.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { encodeWalRecord } from '../format/wal-format.js';
+import { encodeSyncMarker, encodeWalRecord, walSyncMarkerBytes } from '../format/wal-format.js';
 import { assert, StoreClosedError, StoreFailedError, StoreOverloadedError } from '../errors.js';
 import { fsErrorCode } from '../fs/file-system.js';
 import { groupBytesMax } from '../limits.js';
@@ -31,8 +31,15 @@ interface RotateRequest {
   readonly freezeMemtable: boolean;
 }
 
+/** A sync marker waiting its turn: appends go through the write loop only, one at a time. */
+interface SyncMarkerRequest {
+  readonly kind: 'syncMarker';
+}
+
+const syncMarkerRequest: SyncMarkerRequest = { kind: 'syncMarker' };
+
 /** Writes go into the mailbox as they are, not wrapped: one object fewer per write. */
-type MailboxItem = WriteRequest | RotateRequest;
+type MailboxItem = WriteRequest | RotateRequest | SyncMarkerRequest;
 
 interface WrittenGroup {
   firstSeq: number;
@@ -75,6 +82,8 @@ export class WalActor {
   #syncTimer: NodeJS.Timeout | undefined;
   /** True while a segment is closed and the next created: no fsync may touch the handle then. */
   #rotating = false;
+  /** A sync marker is in the mailbox: one is enough, it claims whatever is durable when written. */
+  #syncMarkerQueued = false;
 
   constructor(
     bus: Bus,
@@ -129,9 +138,14 @@ export class WalActor {
     await this.#waitUntilIdle();
     if (this.#failure === undefined && this.#segment.isOpen) {
       // Under 'interval' and 'never' acknowledged writes may still be unsynced: a clean close syncs.
-      this.#syncWanted = true;
-      this.#kickSync();
-      await this.#waitUntilIdle();
+      await this.#syncUntilIdle();
+      // Then it leaves the proof of that on disk: without it, a damaged byte after the last record's
+      // claim would read as a torn tail at the next open, and durable writes would be cut silently.
+      if (this.#failure === undefined && this.#segment.syncMarkerClaim() !== undefined) {
+        this.#enqueueSyncMarker();
+        await this.#waitUntilIdle();
+        await this.#syncUntilIdle();
+      }
     }
     await this.#segment.close();
     if (this.#failure !== undefined) {
@@ -206,6 +220,9 @@ export class WalActor {
         if (head.kind === 'rotate') {
           this.#mailbox.shift();
           await this.#rotateAtBarrier(head.requestId, head.freezeMemtable);
+        } else if (head.kind === 'syncMarker') {
+          this.#mailbox.shift();
+          await this.#writeSyncMarker();
         } else {
           await this.#writeNextGroup();
         }
@@ -223,10 +240,13 @@ export class WalActor {
       if (this.#failure !== undefined) return;
     }
     const group = this.#takeGroup();
+    // What the last completed fsync covered, read now: a sync finishing later only makes it an
+    // understatement, which recovery tolerates; an overstatement would call a power loss corruption.
+    const claimedBytes = this.#segment.durableBytes;
     let buffer: Buffer;
     try {
       const offset = this.#segment.bytes;
-      buffer = this.#encodeGroup(group, offset);
+      buffer = this.#encodeGroup(group, offset, claimedBytes);
       // Only a group that passes the zeros awaits: an await per group costs the non-durable hot path.
       if (this.#segment.passesPreallocation(offset + buffer.byteLength)) await this.#segment.preallocate(offset + buffer.byteLength);
       await this.#segment.append(buffer);
@@ -239,7 +259,7 @@ export class WalActor {
       this.#settler.rejectWritten(group, this.#failure);
       return;
     }
-    this.#segment.appended(buffer.byteLength);
+    this.#segment.appended(buffer.byteLength, claimedBytes);
     this.#bus.publish({ type: 'wal.groupWritten', records: group.requests.length, bytes: buffer.byteLength });
     if (this.#options.sync === 'always') {
       this.#unsynced.push(group);
@@ -252,7 +272,7 @@ export class WalActor {
   #takeGroup(): WrittenGroup {
     const requests: WriteRequest[] = [];
     let bytes = 0;
-    for (let head = this.#mailbox.peekFront(); head !== undefined && head.kind !== 'rotate'; head = this.#mailbox.peekFront()) {
+    for (let head = this.#mailbox.peekFront(); head !== undefined && isWrite(head); head = this.#mailbox.peekFront()) {
       if (requests.length > 0 && bytes + head.recordBytes > groupBytesMax) break;
       this.#mailbox.shift();
       requests.push(head);
@@ -264,22 +284,55 @@ export class WalActor {
     return group;
   }
 
-  /** Encodes a group that will be written at `offset` of the current segment. */
-  #encodeGroup(group: WrittenGroup, offset: number): Buffer {
+  /** Encodes a group that will be written at `offset` of the current segment, its records claiming `durableBytes`. */
+  #encodeGroup(group: WrittenGroup, offset: number, durableBytes: number): Buffer {
     let bytes = 0;
     for (const request of group.requests) bytes += request.recordBytes;
     const buffer = Buffer.allocUnsafe(bytes);
     let at = 0;
     const { firstSeq, requests } = group;
-    // What the last completed fsync covered, read now: a sync finishing later only makes it an
-    // understatement, which recovery tolerates; an overstatement would call a power loss corruption.
-    const durableBytes = this.#segment.durableBytes;
     assert(durableBytes <= offset, `durable bytes ${durableBytes} past the write offset ${offset}`);
     for (let index = 0; index < requests.length; index++) {
       at = encodeWalRecord(buffer, at, firstSeq + index, requests[index].ops, durableBytes);
     }
     assert(at === bytes, `encoded ${at} bytes, measured ${bytes}`);
     return buffer;
+  }
+
+  #enqueueSyncMarker(): void {
+    if (this.#syncMarkerQueued) return;
+    this.#syncMarkerQueued = true;
+    this.#enqueue(syncMarkerRequest, 0);
+  }
+
+  /**
+   * Appends a sync marker claiming what the last completed fsync made durable of the records, if
+   * nothing claims it yet. The marker proves nothing until it is durable itself: under 'interval' the
+   * next periodic fsync takes it, at close the final one.
+   */
+  async #writeSyncMarker(): Promise<void> {
+    this.#syncMarkerQueued = false;
+    const claimedBytes = this.#segment.syncMarkerClaim();
+    if (claimedBytes === undefined) return;
+    const offset = this.#segment.bytes;
+    const buffer = Buffer.allocUnsafe(walSyncMarkerBytes);
+    encodeSyncMarker(buffer, 0, claimedBytes);
+    assert(claimedBytes <= offset, `a sync marker at ${offset} claims ${claimedBytes} durable bytes`);
+    try {
+      if (this.#segment.passesPreallocation(offset + buffer.byteLength)) await this.#segment.preallocate(offset + buffer.byteLength);
+      await this.#segment.append(buffer);
+    } catch (error) {
+      this.#fail(error, 'write', []);
+      return;
+    }
+    if (this.#failure === undefined) this.#segment.markerAppended(buffer.byteLength, claimedBytes);
+  }
+
+  /** Runs an fsync of everything written so far and waits until the WAL is idle again. */
+  async #syncUntilIdle(): Promise<void> {
+    this.#syncWanted = true;
+    this.#kickSync();
+    await this.#waitUntilIdle();
   }
 
   #requestSync(): void {
@@ -311,6 +364,8 @@ export class WalActor {
           return;
         }
         this.#segment.synced(coveredBytes);
+        // Under 'interval' records written before this fsync may be the last for a while: prove them.
+        if (this.#options.sync === 'interval' && this.#segment.syncMarkerClaim() !== undefined) this.#enqueueSyncMarker();
         const records = groups.reduce((sum, group) => sum + group.requests.length, 0);
         this.#bus.publish({ type: 'wal.synced', records, latencyMs: performance.now() - startedAtMs });
         this.#commit(groups);
@@ -409,8 +464,8 @@ export class WalActor {
     while (this.#mailbox.length > 0) {
       const item = this.#mailbox.shift();
       if (item === undefined) break;
-      if (item.kind !== 'rotate') this.#settler.refuse(item, error);
-      else this.#bus.publish({ type: 'wal.rotateFailed', requestId: item.requestId, error });
+      if (item.kind === 'rotate') this.#bus.publish({ type: 'wal.rotateFailed', requestId: item.requestId, error });
+      else if (isWrite(item)) this.#settler.refuse(item, error);
     }
     this.#mailboxBytes = 0;
   }
@@ -432,4 +487,8 @@ export class WalActor {
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+function isWrite(item: MailboxItem): item is WriteRequest {
+  return item.kind !== 'rotate' && item.kind !== 'syncMarker';
 }

@@ -5,12 +5,14 @@
  *
  *   segment header (16 bytes)
  *     0  magic        8 bytes  "DKVWAL\r\n"
- *     8  version      u32 LE   walFormatVersion (2; a version-1 segment is refused like any bad header)
+ *     8  version      u32 LE   walFormatVersion (3; version 2 is read too, it is version 3 without
+ *                              sync markers; version 1 is refused like any bad header)
  *    12  headerCrc    u32 LE   crc32c of bytes 0..12
  *   then records, back to back:
  *     0  crc          u32 LE   crc32c of bytes 4 .. 20+payloadBytes (length, seq, durableBytes, payload)
  *     4  payloadBytes u32 LE   1 .. recordBytesMax
  *     8  seq          u64 LE   1, 2, 3, ...: each record one more than the one before, across segments
+ *                              (0: a sync marker, below)
  *    16  durableBytes u32 LE   how far this segment was known durable (the writer's last completed
  *                              fdatasync) when the record was encoded; never more than the record's
  *                              own offset, or the record counts as damage
@@ -18,6 +20,11 @@
  *          opCount u32 LE, then opCount ops:
  *          put:    type u8 = 1 | keyBytes u32 LE | key (UTF-8) | valueBytes u32 LE | value
  *          delete: type u8 = 2 | keyBytes u32 LE | key (UTF-8)
+ *   a sync marker is a record with seq 0 and no ops (payloadBytes 4, opCount 0): it carries no write,
+ *   only its durableBytes, the proof that the segment was durable that far. The writer appends one
+ *   after the final fdatasync of a clean close and after a periodic fdatasync under sync 'interval',
+ *   when no record yet claims what that fdatasync made durable: without it, damage after the last
+ *   record's claim reads as a torn tail even though those bytes were durable and acknowledged.
  *   then, under sync 'always', zeros to the end of the file: space preallocated so that most
  *   fdatasyncs overwrite allocated blocks instead of growing the file.
  *
@@ -34,7 +41,9 @@ import { crc32c, crc32cRange } from './crc32c.js';
 import type { EncodableOp } from '../types.js';
 
 export const walSegmentMagic = Buffer.from('DKVWAL\r\n', 'latin1');
-export const walFormatVersion = 2;
+export const walFormatVersion = 3;
+/** Segment versions a reader accepts: 2 differs from 3 only in having no sync markers. */
+const walFormatVersionsRead: readonly number[] = [2, 3];
 /** Byte offsets of the segment header's fields, as in the layout above. */
 export const segmentMagicOffset = 0;
 export const segmentVersionOffset = 8;
@@ -57,6 +66,10 @@ const opHeaderBytes = 5;
 const valueLengthBytes = 4;
 /** The smallest record: a delete of the empty key. Bounds the seq range a reader may believe. */
 export const walRecordBytesMin = walRecordHeaderBytes + opCountBytes + opHeaderBytes;
+/** A sync marker: a record header and an op count of zero. */
+export const walSyncMarkerBytes = walRecordHeaderBytes + opCountBytes;
+/** The seq field of a sync marker; every record that carries writes has seq 1 or more. */
+const syncMarkerSeq = 0;
 
 /** An operation as read back: the value is a view into the segment's bytes. */
 export type DecodedOp = { type: 'put'; key: string; value: Buffer } | { type: 'delete'; key: string };
@@ -127,6 +140,31 @@ export function encodeWalRecord(target: Buffer, offset: number, seq: number, ops
   return at;
 }
 
+/**
+ * Encodes a sync marker at `offset` of `target` (room for `walSyncMarkerBytes`); returns the end.
+ * `durableBytes` must be what a completed fdatasync of the segment covered, and no more than the
+ * marker's own offset in its segment (the caller checks both).
+ */
+export function encodeSyncMarker(target: Buffer, offset: number, durableBytes: number): number {
+  assert(
+    Number.isInteger(durableBytes) && durableBytes >= 0 && durableBytes <= walDurableBytesMax,
+    `durableBytes ${durableBytes} must fit a u32`,
+  );
+  const end = offset + walSyncMarkerBytes;
+  putUint32(target, offset + recordPayloadBytesOffset, opCountBytes);
+  putUint32(target, offset + recordSeqOffset, syncMarkerSeq);
+  putUint32(target, offset + recordSeqOffset + 4, 0);
+  putUint32(target, offset + recordDurableBytesOffset, durableBytes);
+  putUint32(target, offset + walRecordHeaderBytes, 0);
+  putUint32(target, offset + recordCrcOffset, crc32cRange(target, offset + recordPayloadBytesOffset, end));
+  return end;
+}
+
+/** Whether a checked record is a sync marker (it carries no write). */
+export function isSyncMarker(span: RecordSpan): boolean {
+  return span.seq === syncMarkerSeq;
+}
+
 /** Little-endian u32 by hand: `writeUInt32LE` checks its arguments on every call, and this is the hot path. */
 function putUint32(target: Buffer, at: number, value: number): number {
   target[at] = value;
@@ -187,11 +225,13 @@ export function checkWalRecord(bytes: Buffer, offset: number): RecordCheck {
   const crc = crc32cRange(bytes, offset + recordPayloadBytesOffset, end);
   if (crc !== bytes.readUInt32LE(offset + recordCrcOffset)) return { ok: false, reason: 'checksum mismatch' };
   const seq = readRecordSeq(bytes, offset);
-  if (!Number.isSafeInteger(seq) || seq < 1) return { ok: false, reason: `sequence number ${seq} out of range` };
+  const marker = seq === syncMarkerSeq && payloadBytes === opCountBytes;
+  if (!marker && (!Number.isSafeInteger(seq) || seq < 1)) return { ok: false, reason: `sequence number ${seq} out of range` };
   // The writer knew at most the bytes before the record durable: a larger claim is not its record.
   const durableBytes = bytes.readUInt32LE(offset + recordDurableBytesOffset);
   if (durableBytes > offset) return { ok: false, reason: `record claims ${durableBytes} durable bytes at offset ${offset}` };
   if (!opsFitExactly(bytes, offset + walRecordHeaderBytes, end)) return { ok: false, reason: 'payload does not decode' };
+  if (marker && bytes.readUInt32LE(offset + walRecordHeaderBytes) !== 0) return { ok: false, reason: 'sync marker with ops' };
   return { ok: true, span: { seq, offset, bytes: end - offset, durableBytes } };
 }
 
@@ -263,6 +303,6 @@ export function checkSegmentHeader(bytes: Buffer): string | undefined {
   const crc = crc32c(bytes.subarray(0, segmentHeaderCrcOffset));
   if (crc !== bytes.readUInt32LE(segmentHeaderCrcOffset)) return 'segment header checksum mismatch';
   const version = bytes.readUInt32LE(segmentVersionOffset);
-  if (version !== walFormatVersion) return `unsupported WAL format version ${version}`;
+  if (!walFormatVersionsRead.includes(version)) return `unsupported WAL format version ${version}`;
   return undefined;
 }

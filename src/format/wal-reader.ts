@@ -22,9 +22,11 @@ import { classifyDirectory } from './file-names.js';
 import {
   checkSegmentHeader,
   checkWalRecord,
+  isSyncMarker,
   parseWalRecord,
   readRecordSeq,
   walRecordBytesMin,
+  walSyncMarkerBytes,
   walSegmentHeaderBytes,
   type RecordDamage,
   type RecordSpan,
@@ -54,8 +56,12 @@ export interface SegmentWalk {
   /** Valid records read, and the seq of the last one (`seqBefore` if none). */
   records: number;
   lastSeq: number;
-  /** End of the last valid record: the segment's clean end, or where a torn tail would be cut. */
+  /** End of the last valid record or sync marker: the segment's clean end, or where a torn tail would be cut. */
   validBytes: number;
+  /** End of the last valid record that carries writes (sync markers not counted). */
+  recordsEndBytes: number;
+  /** The most any valid record or sync marker before `validBytes` claims durable. */
+  claimedBytes: number;
   damage?: SegmentDamage;
 }
 
@@ -176,32 +182,37 @@ export function splitCovered<T extends WalSegmentRef>(segments: readonly T[], fr
  * with what the records after it prove.
  */
 export function walkSegment(bytes: Buffer, seqBefore: number, onRecord: (span: RecordSpan) => void): SegmentWalk {
-  let at = walSegmentHeaderBytes;
-  let lastSeq = seqBefore;
-  let records = 0;
-  while (at < bytes.byteLength) {
+  const start = walSegmentHeaderBytes;
+  const walk: SegmentWalk = { records: 0, lastSeq: seqBefore, validBytes: start, recordsEndBytes: start, claimedBytes: start };
+  while (walk.validBytes < bytes.byteLength) {
+    const at = walk.validBytes;
     const checked = checkWalRecord(bytes, at);
     if (!checked.ok) {
-      if (isZeroFrom(bytes, at)) break;
-      return { records, lastSeq, validBytes: at, damage: damageAt(bytes, at, lastSeq, checked.reason) };
+      if (!isZeroFrom(bytes, at)) walk.damage = damageAt(bytes, at, walk.lastSeq, checked.reason);
+      return walk;
     }
-    if (checked.span.seq !== lastSeq + 1) {
-      // A record that checks out but is out of order was written whole: never a torn tail.
-      const reason = `sequence number ${checked.span.seq} where ${lastSeq + 1} was expected`;
-      const span = checked.span;
-      return {
-        records,
-        lastSeq,
-        validBytes: at,
-        damage: { offset: at, reason, validRecordAfter: span, durableBytesAfter: span.durableBytes, provenDurable: true },
-      };
+    const span = checked.span;
+    // A sync marker carries no write: only its claim counts (and, after damage, its proof: damageAt).
+    if (!isSyncMarker(span)) {
+      if (span.seq !== walk.lastSeq + 1) {
+        walk.damage = outOfOrder(span, walk.lastSeq);
+        return walk;
+      }
+      onRecord(span);
+      walk.records++;
+      walk.lastSeq = span.seq;
+      walk.recordsEndBytes = at + span.bytes;
     }
-    onRecord(checked.span);
-    records++;
-    lastSeq = checked.span.seq;
-    at += checked.span.bytes;
+    walk.claimedBytes = Math.max(walk.claimedBytes, span.durableBytes);
+    walk.validBytes = at + span.bytes;
   }
-  return { records, lastSeq, validBytes: at };
+  return walk;
+}
+
+/** A record that checks out but is out of order was written whole: never a torn tail. */
+function outOfOrder(span: RecordSpan, lastSeq: number): SegmentDamage {
+  const reason = `sequence number ${span.seq} where ${lastSeq + 1} was expected`;
+  return { offset: span.offset, reason, validRecordAfter: span, durableBytesAfter: span.durableBytes, provenDurable: true };
 }
 
 function damageAt(bytes: Buffer, offset: number, lastSeq: number, reason: string): SegmentDamage {
@@ -217,9 +228,10 @@ function damageAt(bytes: Buffer, offset: number, lastSeq: number, reason: string
  */
 export function findValidRecordAfter(bytes: Buffer, offset: number, lastSeq: number): RecordSpan | undefined {
   const seqMax = lastSeq + 1 + Math.ceil((bytes.byteLength - offset) / walRecordBytesMin);
-  for (let at = offset + 1; at + walRecordBytesMin <= bytes.byteLength; at++) {
+  for (let at = offset + 1; at + walSyncMarkerBytes <= bytes.byteLength; at++) {
     const seq = readRecordSeq(bytes, at);
-    if (seq <= lastSeq || seq > seqMax) continue;
+    // A sync marker (seq 0) is looked for too: its proof is what makes damage before it corruption.
+    if (seq !== 0 && (seq <= lastSeq || seq > seqMax)) continue;
     const checked = checkWalRecord(bytes, at);
     if (checked.ok) return checked.span;
   }
@@ -258,12 +270,14 @@ export function findRecordsAfter(bytes: Buffer, offset: number, lastSeq: number)
     after.first ??= found;
     let span: RecordSpan = found;
     for (;;) {
-      after.count++;
+      if (!isSyncMarker(span)) {
+        after.count++;
+        seq = span.seq;
+      }
       after.durableBytesMax = Math.max(after.durableBytesMax, span.durableBytes);
-      seq = span.seq;
       at = span.offset + span.bytes;
       const next = checkWalRecord(bytes, at);
-      if (!next.ok || next.span.seq !== seq + 1) break;
+      if (!next.ok || (!isSyncMarker(next.span) && next.span.seq !== seq + 1)) break;
       span = next.span;
     }
     if (isZeroFrom(bytes, at)) break;

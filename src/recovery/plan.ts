@@ -14,7 +14,7 @@ import type { WalSegment } from '../types.js';
 import { assert, StoreCorruptError } from '../errors.js';
 import { classifyDirectory, parseWalSegmentName, type DirectoryListing } from '../format/file-names.js';
 import { readSnapshotEntries } from '../format/snapshot-format.js';
-import { visitWalOps, walSegmentHeaderBytes, type OpVisitor, type RecordSpan } from '../format/wal-format.js';
+import { isSyncMarker, visitWalOps, walSegmentHeaderBytes, type OpVisitor, type RecordSpan } from '../format/wal-format.js';
 import {
   readWal,
   splitCovered,
@@ -179,7 +179,8 @@ class PlanReporter implements WalReporter {
     const plan = this.#plan;
     const previous = plan.segments.at(-1);
     assert(previous === undefined || plan.lastSeq + 1 === segment.firstSeq, `replayed segments are contiguous at ${segment.name}`);
-    plan.segments.push({ name: segment.name, firstSeq: segment.firstSeq, bytes: walk.validBytes });
+    const { recordsEndBytes, claimedBytes } = walk;
+    plan.segments.push({ name: segment.name, firstSeq: segment.firstSeq, bytes: walk.validBytes, recordsEndBytes, claimedBytes });
     plan.lastSeq = Math.max(plan.lastSeq, walk.lastSeq);
     if (walk.damage === undefined) return undefined;
     const later = this.#later(segment);
@@ -252,7 +253,8 @@ export function corruptionContext(damage: SegmentDamage, laterSegments: boolean)
   const record = damage.validRecordAfter;
   if (record === undefined) return laterSegments ? ' (later segments follow)' : '';
   const proof = damage.durableBytesAfter > damage.offset ? `, written when ${damage.durableBytesAfter} bytes were durable` : '';
-  return ` (a valid record, seq ${record.seq}, follows at byte ${record.offset}${proof})`;
+  const what = isSyncMarker(record) ? 'a sync marker' : `a valid record, seq ${record.seq},`;
+  return ` (${what} follows at byte ${record.offset}${proof})`;
 }
 
 /** The log must start at or before the seq after the snapshot (seq 1 without one): else why not. */

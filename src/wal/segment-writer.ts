@@ -38,6 +38,10 @@ export class SegmentWriter {
   #durableBytes = 0;
   /** Size of the current segment file: records end at its `bytes`, zeros follow up to here. */
   #allocatedBytes = 0;
+  /** End of the current segment's last record that carries writes (sync markers not counted). */
+  #recordsEndBytes = 0;
+  /** The most any record or sync marker in the current segment claims durable (its durableBytes). */
+  #claimedBytes = 0;
 
   constructor(options: SegmentWriterOptions, segments: readonly WalSegment[]) {
     this.#options = options;
@@ -56,6 +60,10 @@ export class SegmentWriter {
     this.#handle = await this.#makeDurable(handle);
     this.#durableBytes = last.bytes;
     this.#allocatedBytes = last.bytes;
+    // Recovery says how far the records on disk are already claimed durable; a segment it did not
+    // walk is claimed again, whole, by the next sync marker.
+    this.#recordsEndBytes = last.recordsEndBytes ?? last.bytes;
+    this.#claimedBytes = last.claimedBytes ?? walSegmentHeaderBytes;
   }
 
   get walBytes(): number {
@@ -103,11 +111,35 @@ export class SegmentWriter {
     return handle.append(buffer);
   }
 
-  /** Counts an append of `appendedBytes` that finished: the segment's records now end there. */
-  appended(appendedBytes: number): void {
+  /**
+   * Counts an append of records that finished: `appendedBytes` long, each claiming the segment
+   * durable up to `claimedBytes`. The segment's records now end there.
+   */
+  appended(appendedBytes: number, claimedBytes: number): void {
     const segment = this.#current();
     segment.bytes += appendedBytes;
     this.#allocatedBytes = Math.max(this.#allocatedBytes, segment.bytes);
+    this.#recordsEndBytes = segment.bytes;
+    this.#claimedBytes = Math.max(this.#claimedBytes, claimedBytes);
+  }
+
+  /**
+   * What a sync marker appended now would claim durable, or undefined when none is needed: records
+   * that a completed sync made durable but that no record or marker on disk claims yet. Markers
+   * claim records only, never other markers, so an idle segment gets one marker, not one per sync.
+   */
+  syncMarkerClaim(): number | undefined {
+    const claim = Math.min(this.#durableBytes, this.#recordsEndBytes);
+    return claim > this.#claimedBytes ? claim : undefined;
+  }
+
+  /** Counts a sync marker of `markerBytes` that finished appending, claiming `claimedBytes`. */
+  markerAppended(markerBytes: number, claimedBytes: number): void {
+    const segment = this.#current();
+    assert(claimedBytes <= segment.bytes && claimedBytes <= this.#durableBytes, `a marker claims ${claimedBytes} durable bytes`);
+    segment.bytes += markerBytes;
+    this.#allocatedBytes = Math.max(this.#allocatedBytes, segment.bytes);
+    this.#claimedBytes = Math.max(this.#claimedBytes, claimedBytes);
   }
 
   /**
@@ -214,6 +246,8 @@ export class SegmentWriter {
     this.#segments.push({ name, firstSeq, bytes: walSegmentHeaderBytes });
     this.#durableBytes = walSegmentHeaderBytes;
     this.#allocatedBytes = allocatedBytes;
+    this.#recordsEndBytes = walSegmentHeaderBytes;
+    this.#claimedBytes = walSegmentHeaderBytes;
   }
 
   /**

@@ -2,9 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { EncodableOp } from '../../src/types.js';
 import {
   checkSegmentHeader,
+  checkWalRecord,
   encodeSegmentHeader,
+  encodeSyncMarker,
   encodeWalRecord,
+  isSyncMarker,
   parseWalRecord,
+  walSyncMarkerBytes,
   walRecordBytes,
   walSegmentHeaderBytes,
 } from '../../src/format/wal-format.js';
@@ -133,12 +137,22 @@ describe('a damaged record never parses', () => {
     return record;
   }
 
-  it('refuses seq 0, a seq beyond 2^53 and an empty payload even with a matching checksum', () => {
+  it('refuses seq 0 with ops, a seq beyond 2^53 and an empty payload even with a matching checksum', () => {
     const noOps = Buffer.alloc(4);
     expect(parseWalRecord(sealed(4, 1n, noOps), 0).ok).toBe(true);
-    expect(parseWalRecord(sealed(4, 0n, noOps), 0)).toMatchObject({ ok: false, reason: expect.stringMatching(/sequence number/) });
+    const oneDelete = Buffer.from([1, 0, 0, 0, 2, 0, 0, 0, 0]); // one op: delete of the empty key
+    expect(parseWalRecord(sealed(9, 1n, oneDelete), 0).ok).toBe(true);
+    expect(parseWalRecord(sealed(9, 0n, oneDelete), 0)).toMatchObject({ ok: false, reason: expect.stringMatching(/sequence number/) });
     expect(parseWalRecord(sealed(4, 2n ** 60n, noOps), 0)).toMatchObject({ ok: false, reason: expect.stringMatching(/sequence number/) });
     expect(parseWalRecord(sealed(0, 1n, Buffer.alloc(0)), 0)).toMatchObject({ ok: false, reason: expect.stringMatching(/out of range/) });
+  });
+
+  it('reads seq 0 with no ops as a sync marker, which carries no write', () => {
+    const marker = Buffer.alloc(walSyncMarkerBytes);
+    encodeSyncMarker(marker, 0, 0);
+    const checked = checkWalRecord(marker, 0);
+    expect(checked.ok && isSyncMarker(checked.span)).toBe(true);
+    expect(parseWalRecord(sealed(4, 0n, Buffer.alloc(4)), 0)).toMatchObject({ ok: true, record: { seq: 0, ops: [] } });
   });
 
   it('refuses a payload that does not decode to exactly its length, even with a matching checksum', () => {

@@ -8,9 +8,11 @@ import {
   checkSegmentHeader,
   checkWalRecord,
   encodeSegmentHeader,
+  encodeSyncMarker,
   encodeWalRecord,
   walRecordBytes,
   walSegmentHeaderBytes,
+  walSyncMarkerBytes,
 } from '../../src/format/wal-format.js';
 import { walkSegment } from '../../src/format/wal-reader.js';
 import { isTornTail } from '../../src/recovery/plan.js';
@@ -54,14 +56,16 @@ function zeroed(bytes: Buffer, from: number, to: number): Buffer {
 
 describe('rule 1: zeros to the end of the file are the clean end of a segment', () => {
   it('reads records then zeros as every record, no damage, valid up to the last record', () => {
-    const { bytes, end } = segment(6, afterPreviousSync, 4096);
+    const { bytes, end, offsets } = segment(6, afterPreviousSync, 4096);
     const walk = walkSegment(bytes, 0, () => {});
-    expect(walk).toEqual({ records: 6, lastSeq: 6, validBytes: end });
+    // The last record claims everything before it durable.
+    expect(walk).toEqual({ records: 6, lastSeq: 6, validBytes: end, recordsEndBytes: end, claimedBytes: offsets[5] });
   });
 
   it('reads a header then only zeros as an empty segment', () => {
     const walk = walkSegment(Buffer.concat([encodeSegmentHeader(), Buffer.alloc(1 << 20)]), 41, () => {});
-    expect(walk).toEqual({ records: 0, lastSeq: 41, validBytes: walSegmentHeaderBytes });
+    const header = walSegmentHeaderBytes;
+    expect(walk).toEqual({ records: 0, lastSeq: 41, validBytes: header, recordsEndBytes: header, claimedBytes: header });
   });
 
   it('does not take a single stray byte in the zeros for the end', () => {
@@ -208,5 +212,39 @@ describe('format version', () => {
     v1.writeUInt32LE(crc32c(v1.subarray(0, 12)), 12);
     expect(checkSegmentHeader(v1)).toMatch(/unsupported WAL format version 1/);
     expect(checkSegmentHeader(encodeSegmentHeader())).toBeUndefined();
+  });
+});
+
+/** `bytes` (records, no zero tail) with a sync marker appended at its end, claiming `claimedBytes`. */
+function withMarker(bytes: Buffer, claimedBytes: number): Buffer {
+  const marker = Buffer.alloc(walSyncMarkerBytes);
+  encodeSyncMarker(marker, 0, claimedBytes);
+  return Buffer.concat([bytes, marker]);
+}
+
+describe('rule 4: a sync marker proves the bytes before its claim durable', () => {
+  it('is passed over by the walk: no record, no seq, but its claim and its bytes count', () => {
+    const { bytes, end } = segment(3, noneSynced);
+    const seqs: number[] = [];
+    const walk = walkSegment(withMarker(bytes, end), 0, (span) => seqs.push(span.seq));
+    expect(seqs).toEqual([1, 2, 3]);
+    expect(walk).toEqual({ records: 3, lastSeq: 3, validBytes: end + walSyncMarkerBytes, recordsEndBytes: end, claimedBytes: end });
+  });
+
+  it('makes damage before its claim corruption, where without it the same damage is a torn tail', () => {
+    const { bytes, offsets, end } = segment(6, noneSynced);
+    const damaged = zeroed(bytes, offsets[2] + 3, offsets[2] + 9);
+    const unproven = walkSegment(damaged, 0, () => {});
+    expect(unproven.damage?.provenDurable).toBe(false);
+    expect(isTornTail(unproven.damage!, true)).toBe(true);
+    const proven = walkSegment(withMarker(damaged, end), 0, () => {});
+    expect(proven.damage).toMatchObject({ offset: offsets[2], provenDurable: true, durableBytesAfter: end });
+    expect(isTornTail(proven.damage!, true)).toBe(false);
+  });
+
+  it('proves nothing past its claim: damage after what it claims stays a torn tail', () => {
+    const { bytes, offsets } = segment(6, noneSynced);
+    const damaged = zeroed(withMarker(bytes, offsets[4]), offsets[4] + 3, offsets[4] + 9);
+    expect(walkSegment(damaged, 0, () => {}).damage).toMatchObject({ offset: offsets[4], provenDurable: false });
   });
 });

@@ -19,7 +19,7 @@ async function appendBytes(writer: SegmentWriter, bytes: number): Promise<void> 
   const endBytes = writer.bytes + bytes;
   if (writer.passesPreallocation(endBytes)) await writer.preallocate(endBytes);
   await writer.append(Buffer.alloc(bytes, 0xab));
-  writer.appended(bytes);
+  writer.appended(bytes, writer.durableBytes);
 }
 
 /** Syncs and records what the sync covered, as the WAL actor does. */
