@@ -121,13 +121,21 @@ export class Engine implements LifecycleSteps {
   async recover(): Promise<void> {
     const { fs } = this.options;
     const retainCovered = this.options.walRetentionMs > 0;
-    const recovered = await recover({ fs, dir: this.dir, fromBytes: this.codec.fromBytes, mode: 'open', retainCovered });
+    const { snapshotGenerations } = this.options;
+    const recovered = await recover({
+      fs,
+      dir: this.dir,
+      fromBytes: this.codec.fromBytes,
+      mode: 'open',
+      retainCovered,
+      snapshotGenerations,
+    });
     const bus = new Bus();
     const memtable = new Memtable(recovered.map);
     new MemtableActor(bus, memtable, recovered.lastSeq); // lives on through its bus subscriptions
     const settler = new WriteSettler(recovered.lastSeq);
     const wal = new WalActor(bus, { ...this.options, dir: this.dir }, recovered, settler);
-    const snapshots = new SnapshotActor(bus, { fs, dir: this.dir }, recovered.snapshotSeq);
+    const snapshots = new SnapshotActor(bus, { fs, dir: this.dir, snapshotGenerations }, recovered.snapshotSeq);
     this.#running = { bus, memtable, wal, snapshots, settler };
     this.#wireEvents(this.#running);
     this.#wireSignals(this.#running);

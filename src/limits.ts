@@ -37,6 +37,14 @@ export const segmentBytesMaxLimit = 2 ** 32 - 1 - Math.max(groupBytesMax, record
  * append, which must also commit the new file size. One slow fsync per chunk, not per group.
  */
 export const walPreallocateBytes = 1024 * 1024;
+/**
+ * Snapshots kept, newest first, each with the WAL since it: a damaged newest snapshot is then
+ * restored from the one before and the WAL with no loss. 2 costs about one more snapshot and the
+ * WAL between two snapshots on disk; 1 keeps only the newest (no redundant copy of its data).
+ */
+export const snapshotGenerationsDefault = 2;
+/** The most generations accepted: each costs a snapshot's worth of disk. */
+export const snapshotGenerationsMax = 16;
 /** With autoSnapshot on, a snapshot starts once the WAL holds this many bytes since the last one. */
 export const autoSnapshotWalBytesDefault = 64 * 1024 * 1024;
 /** `sync: 'interval'` fsyncs this often. */

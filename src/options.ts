@@ -34,6 +34,12 @@ export interface StoreOptions {
    * `changes({ since })` can replay history older than the last snapshot. Default 0.
    */
   walRetentionMs?: number;
+  /**
+   * Snapshots kept, each with the WAL since it, so that a damaged newest snapshot can be repaired
+   * from the one before with no loss. Default 2; 1 keeps only the newest and its WAL (less disk, no
+   * redundant copy of the snapshot's data). At most 16.
+   */
+  snapshotGenerations?: number;
   /** Listeners attached before recovery starts, so they also hear 'recovery' and 'torn-tail'. */
   listeners?: Partial<{ [E in keyof StoreEvents]: (...args: StoreEvents[E]) => void }>;
 }
@@ -51,6 +57,7 @@ export interface ResolvedOptions {
   mailboxWritesMax: number;
   mailboxBytesMax: number;
   walRetentionMs: number;
+  snapshotGenerations: number;
   listeners: StoreOptions['listeners'];
 }
 
@@ -71,6 +78,7 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
     mailboxWritesMax: positiveInteger('mailboxWritesMax', options.mailboxWritesMax, limits.mailboxWritesMaxDefault),
     mailboxBytesMax: positiveInteger('mailboxBytesMax', options.mailboxBytesMax, limits.mailboxBytesMaxDefault),
     walRetentionMs: nonNegativeInteger('walRetentionMs', options.walRetentionMs, 0),
+    snapshotGenerations: snapshotGenerationsOption(options.snapshotGenerations),
     listeners: listenersOption(options.listeners),
   };
   // One put must fit one WAL record, or it could be accepted and then never be written.
@@ -121,6 +129,14 @@ function segmentBytesMaxOption(value: unknown): number {
   const bytes = positiveInteger('segmentBytesMax', value, limits.segmentBytesMaxDefault);
   if (bytes > limits.segmentBytesMaxLimit) throw new InvalidArgumentError(`segmentBytesMax must be at most ${limits.segmentBytesMaxLimit}`);
   return bytes;
+}
+
+function snapshotGenerationsOption(value: unknown): number {
+  const generations = positiveInteger('snapshotGenerations', value, limits.snapshotGenerationsDefault);
+  if (generations > limits.snapshotGenerationsMax) {
+    throw new InvalidArgumentError(`snapshotGenerations must be at most ${limits.snapshotGenerationsMax}`);
+  }
+  return generations;
 }
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {

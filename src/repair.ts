@@ -2,12 +2,16 @@ import path from 'node:path';
 import type { FileSystem } from './fs/file-system.js';
 import { NodeFileSystem } from './fs/node-file-system.js';
 import { recover } from './recovery/recover.js';
-import type { DamageReport } from './recovery/report.js';
+import type { DamageReport, RepairedDamage } from './recovery/report.js';
 import { lockStore } from './store-lock.js';
 
 export interface RepairReport {
-  /** The corruption cut off (file, offset, bytes dropped, reason) and the segments deleted after it. */
-  repaired: (DamageReport & { segmentsDeleted: string[] }) | undefined;
+  /**
+   * What was repaired: WAL corruption cut off (file, offset, bytes dropped, reason) and the segments
+   * deleted after it; or a damaged newest snapshot deleted, every write restored from an older
+   * generation (`restoredFrom`) and the WAL after it.
+   */
+  repaired: RepairedDamage | undefined;
   /** A torn tail cut off (as a normal open would). */
   tornTail: DamageReport | undefined;
   /** Records that survive, and the last seq. */
@@ -17,8 +21,10 @@ export interface RepairReport {
 
 /**
  * Explicit repair: recovery's plan, applied with permission to cut the WAL at the first corruption
- * inside a segment's records (deleting the segments after it). Takes the lock like an open, so it never races a live store.
- * Snapshot damage is not repairable here: it throws ERR_STORE_CORRUPT as open does.
+ * inside a segment's records (deleting the segments after it), or to delete a damaged newest
+ * snapshot that an older generation and the WAL restore with no loss. Takes the lock like an open,
+ * so it never races a live store. Snapshot damage with no older generation to restore from is not
+ * repairable here: it throws ERR_STORE_CORRUPT as open does.
  */
 export async function repairStore(dir: string, options: { fs?: FileSystem } = {}): Promise<RepairReport> {
   const fs = options.fs ?? new NodeFileSystem();

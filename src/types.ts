@@ -27,6 +27,9 @@ export interface WalSegment {
   claimedBytes?: number;
 }
 
+/** A segment a snapshot covers, with the seq of its last record. */
+export type CoveredSegment = WalSegment & { lastSeq: number };
+
 /** The map as of one seq, frozen while a snapshot writes it out. */
 export interface FrozenView {
   readonly seq: number;

@@ -4,14 +4,16 @@ import path from 'node:path';
 import type { Bus } from '../messages/index.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import type { FrozenView, SnapshotResult } from '../types.js';
-import { encodeEndBlock, encodeSnapshotHeader, SnapshotBlockWriter } from '../format/snapshot-format.js';
-import { classifyDirectory, snapshotName, temporarySuffix } from '../format/file-names.js';
+import { encodeEndBlock, encodeSnapshotHeader, readSnapshotEntries, SnapshotBlockWriter } from '../format/snapshot-format.js';
+import { classifyDirectory, keepWalAfterSeq, snapshotName, temporarySuffix } from '../format/file-names.js';
 import { snapshotBlockBytesTarget, snapshotSliceMs } from '../limits.js';
 import { assert } from '../errors.js';
 
 export interface SnapshotActorOptions {
   fs: FileSystem;
   dir: string;
+  /** Snapshots kept, each with the WAL since it (see `keepWalAfterSeq`). */
+  snapshotGenerations: number;
 }
 
 /**
@@ -22,9 +24,14 @@ export interface SnapshotActorOptions {
  *      the memtable freezes its map as of S (writes go on, into an overlay);
  *   2. the frozen map is written in checksummed blocks to `snap-S.snap.tmp`, yielding to the event
  *      loop between slices so a large snapshot does not freeze the process;
- *   3. fsync the file, rename it to `snap-S.snap`, fsync the directory: now the snapshot is durable;
- *   4. only then delete the WAL segments it covers and the older snapshots.
- * A crash anywhere leaves either the old snapshot with its WAL, or the new one: never neither.
+ *   3. fsync the file and read it back, checking every block: a snapshot that does not read back is
+ *      dropped (the WAL still holds everything), never renamed into place;
+ *   4. rename it to `snap-S.snap`, fsync the directory: now the snapshot is durable;
+ *   5. only then delete what no kept generation needs: snapshots beyond `snapshotGenerations`, and
+ *      the WAL segments wholly before the oldest one kept.
+ * A crash anywhere leaves either the old snapshot with its WAL, or the new one: never neither. With
+ * two generations (the default) the previous snapshot and the WAL since it outlive the newest one's
+ * first damage, so `repair` can restore every write.
  */
 export class SnapshotActor {
   readonly #bus: Bus;
@@ -100,6 +107,13 @@ export class SnapshotActor {
       throw error;
     }
     try {
+      await this.#readBack(temporaryPath, view.seq, written.keys);
+    } catch (error) {
+      // Nothing depends on it yet and the WAL holds everything: drop it, fail only this snapshot.
+      await fs.unlink(temporaryPath).catch(() => undefined);
+      throw error;
+    }
+    try {
       await fs.rename(temporaryPath, finalPath);
       await fs.syncDir(dir);
     } catch (error) {
@@ -137,6 +151,17 @@ export class SnapshotActor {
     }
   }
 
+  /** Reads the written file back, checking every block, its entry count and its seq. */
+  async #readBack(filePath: string, seq: number, keys: number): Promise<void> {
+    const handle = await this.#options.fs.openRead(filePath);
+    try {
+      const read = await readSnapshotEntries(handle, path.basename(filePath), () => {});
+      assert(read.seq === seq && read.entries === keys, `snapshot read back at seq ${read.seq} with ${read.entries} entries`);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
   /**
    * Encodes the frozen map block by block, yielding to the event loop every `snapshotSliceMs` so
    * writers keep committing while a large snapshot runs.
@@ -163,20 +188,29 @@ export class SnapshotActor {
   }
 
   /**
-   * Deletes what the durable snapshot at `seq` covers: WAL segments, then older snapshots. Both are
-   * clean-up: a failure leaves a covered file behind, harmless (recovery picks the newest snapshot
-   * and skips covered segments; the next snapshot tries again), so it does not fail the snapshot.
+   * Deletes what no kept generation needs once the snapshot at `seq` is durable: WAL segments wholly
+   * before the oldest snapshot kept, then the snapshots beyond `snapshotGenerations`. Both are
+   * clean-up: a failure leaves a file behind, harmless (recovery picks the newest snapshot and skips
+   * covered segments; the next snapshot tries again), so it does not fail the snapshot.
    */
   async #compact(seq: number): Promise<void> {
+    const { fs, dir, snapshotGenerations } = this.#options;
+    let snapshots: Array<{ name: string; seq: number }>;
+    try {
+      snapshots = classifyDirectory(await fs.readdir(dir)).snapshots.filter((snapshot) => snapshot.seq <= seq);
+    } catch {
+      return; // See above: left for the next snapshot.
+    }
+    assert(snapshots[0]?.seq === seq, `the snapshot at ${seq} is the newest on disk`);
     const requestId = this.#nextRequestId++;
     const reply = firstValueFrom(this.#bus.on('wal.compacted').pipe(filter((message) => message.requestId === requestId)));
-    this.#bus.publish({ type: 'wal.compact', requestId, upToSeq: seq });
+    const keepAfterSeq = keepWalAfterSeq(snapshots, snapshotGenerations);
+    this.#bus.publish({ type: 'wal.compact', requestId, upToSeq: seq, keepAfterSeq });
     await reply;
-    const { fs, dir } = this.#options;
     try {
-      const older = classifyDirectory(await fs.readdir(dir)).snapshots.filter((snapshot) => snapshot.seq < seq);
-      for (const snapshot of older) await fs.unlink(path.join(dir, snapshot.name));
-      if (older.length > 0) await fs.syncDir(dir);
+      const beyond = snapshots.slice(snapshotGenerations);
+      for (const snapshot of beyond) await fs.unlink(path.join(dir, snapshot.name));
+      if (beyond.length > 0) await fs.syncDir(dir);
     } catch {
       // See above: left for the next snapshot.
     }

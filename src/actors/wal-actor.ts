@@ -2,7 +2,7 @@ import Denque from 'denque';
 import { takeUntil } from 'rxjs';
 import { performance } from 'node:perf_hooks';
 import type { Bus, WriteRequest } from '../messages/index.js';
-import type { SyncMode, WalSegment } from '../types.js';
+import type { CoveredSegment, SyncMode, WalSegment } from '../types.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { encodeSyncMarker, encodeWalRecord, walSyncMarkerBytes } from '../format/wal-format.js';
 import { assert, StoreClosedError, StoreFailedError, StoreOverloadedError } from '../errors.js';
@@ -88,14 +88,14 @@ export class WalActor {
   constructor(
     bus: Bus,
     options: WalActorOptions,
-    recovered: { segments: WalSegment[]; lastSeq: number; coveredSegments: WalSegment[] },
+    recovered: { segments: WalSegment[]; lastSeq: number; coveredSegments: CoveredSegment[]; keepAfterSeq: number },
     settler: WriteSettler,
   ) {
     this.#bus = bus;
     this.#options = options;
     this.#settler = settler;
     this.#segment = new SegmentWriter(options, recovered.segments);
-    this.#retention = new Retention(options, recovered.coveredSegments);
+    this.#retention = new Retention(options, recovered.coveredSegments, recovered.keepAfterSeq);
     this.#nextSeq = recovered.lastSeq + 1;
     this.#lastCommittedSeq = recovered.lastSeq;
     bus
@@ -111,8 +111,8 @@ export class WalActor {
     bus
       .on('wal.compact')
       .pipe(takeUntil(bus.stop$))
-      .subscribe(({ requestId, upToSeq }) => {
-        void this.#compact(requestId, upToSeq);
+      .subscribe(({ requestId, upToSeq, keepAfterSeq }) => {
+        void this.#compact(requestId, upToSeq, keepAfterSeq);
       });
     bus
       .on('wal.halt')
@@ -430,10 +430,13 @@ export class WalActor {
     }
   }
 
-  /** Moves the segments a snapshot at `upToSeq` covers into retention, and reports what it deleted. */
-  async #compact(requestId: number, upToSeq: number): Promise<void> {
+  /**
+   * Moves the segments a snapshot at `upToSeq` covers into retention, which keeps those with a record
+   * after `keepAfterSeq` (an older generation replays them), and reports what it deleted.
+   */
+  async #compact(requestId: number, upToSeq: number, keepAfterSeq: number): Promise<void> {
     try {
-      const segmentsDeleted = await this.#retention.retain(this.#segment.takeCovered(upToSeq));
+      const segmentsDeleted = await this.#retention.retain(this.#segment.takeCovered(upToSeq), keepAfterSeq);
       this.#bus.publish({ type: 'wal.compacted', requestId, segmentsDeleted });
     } catch (error) {
       // A covered segment left behind is harmless (recovery skips it); report, do not fail the store.

@@ -62,3 +62,16 @@ export function classifyDirectory(names: readonly string[]): DirectoryListing {
   listing.snapshots.sort((a, b) => b.seq - a.seq);
   return listing;
 }
+
+/**
+ * Snapshot generations: the `generations` newest snapshots are kept, each with the WAL since it, so
+ * a damaged newest one is restored from the one before with no loss. Returns the seq after which
+ * WAL records must stay on disk: the oldest kept snapshot's, or 0 while fewer snapshots than
+ * generations exist (then the oldest generation is the empty store and the whole WAL). With one
+ * generation it is the newest snapshot's seq. `snapshots` is newest first, as `classifyDirectory` lists them.
+ */
+export function keepWalAfterSeq(snapshots: ReadonlyArray<{ seq: number }>, generations: number): number {
+  if (snapshots.length === 0) return 0;
+  if (generations <= 1) return snapshots[0].seq;
+  return snapshots.length >= generations ? snapshots[generations - 1].seq : 0;
+}

@@ -238,13 +238,21 @@ export function findValidRecordAfter(bytes: Buffer, offset: number, lastSeq: num
   return undefined;
 }
 
+/** Zeros to compare a segment's tail against, a chunk at a time. */
+const zeroChunk = Buffer.alloc(64 * 1024);
+
 /**
  * Whether every byte from `offset` to the end is zero: space preallocated and never written, the
  * clean end of a segment. Zeros can hide no record (an all-zero record header is invalid), and
  * lost records at a segment's end still show as a seq gap to the next segment.
  */
 export function isZeroFrom(bytes: Buffer, offset: number): boolean {
-  for (let at = offset; at < bytes.byteLength; at++) if (bytes[at] !== 0) return false;
+  // Compared a chunk at a time against zeros (memcmp), not byte by byte: a preallocated tail is
+  // about 1 MiB, and every open scans the last segment's.
+  for (let at = offset; at < bytes.byteLength; at += zeroChunk.byteLength) {
+    const end = Math.min(bytes.byteLength, at + zeroChunk.byteLength);
+    if (!bytes.subarray(at, end).equals(zeroChunk.subarray(0, end - at))) return false;
+  }
   return true;
 }
 

@@ -32,8 +32,11 @@ export type WalCommand =
   | { type: 'wal.append'; request: WriteRequest }
   /** Barrier: after every earlier write is committed, start a new segment and say where. */
   | { type: 'wal.rotate'; requestId: number; freezeMemtable: boolean }
-  /** Delete the segments whose every record is covered by a durable snapshot at `seq`. */
-  | { type: 'wal.compact'; requestId: number; upToSeq: number }
+  /**
+   * A durable snapshot at `upToSeq` covers the segments wholly before it: they leave the live WAL.
+   * Those holding a record after `keepAfterSeq` (the oldest snapshot generation kept) stay on disk.
+   */
+  | { type: 'wal.compact'; requestId: number; upToSeq: number; keepAfterSeq: number }
   /** Another actor hit an I/O error that leaves the store unsafe to write: fail as if the WAL had. */
   | { type: 'wal.halt'; error: unknown; during: string };
 

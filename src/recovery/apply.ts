@@ -4,9 +4,9 @@
  */
 import path from 'node:path';
 import type { FileSystem } from '../fs/file-system.js';
-import type { WalSegment } from '../types.js';
+import type { CoveredSegment } from '../types.js';
 import { StoreCorruptError } from '../errors.js';
-import { withLaterBytes, type Corruption, type RecoveryPlan, type TornTail } from './plan.js';
+import { restorableDamage, withLaterBytes, type Corruption, type RecoveryPlan, type TornTail } from './plan.js';
 import type { DamageReport, RecoveryReport } from './report.js';
 
 export interface ApplyOptions {
@@ -14,7 +14,7 @@ export interface ApplyOptions {
   dir: string;
   /** 'open' cuts a torn tail and refuses corruption; 'repair' also cuts at corruption inside a segment's records. */
   mode: 'open' | 'repair';
-  /** Keep the segments the snapshot covers instead of deleting them (WAL history retention). */
+  /** Keep every segment the snapshot covers instead of deleting it (WAL history retention). */
   retainCovered?: boolean;
 }
 
@@ -22,8 +22,8 @@ export interface Applied {
   tornTail: DamageReport | undefined;
   repaired: RecoveryReport['repaired'];
   removedFiles: string[];
-  /** Segments the snapshot covers, kept on disk because `retainCovered` asked for history. */
-  coveredSegments: WalSegment[];
+  /** Segments the snapshot covers, kept on disk for an older snapshot generation or for `retainCovered`. */
+  coveredSegments: CoveredSegment[];
 }
 
 /** Removes temporaries and covered segments, then cuts a torn tail, or throws (open) or cuts (repair) at corruption. */
@@ -35,6 +35,8 @@ export async function applyPlan(plan: RecoveryPlan, options: ApplyOptions): Prom
   }
   await applyCovered(plan, options, applied);
   if (plan.corruption !== undefined) applied.repaired = await applyCorruption(plan.corruption, options);
+  const restorable = restorableDamage(plan);
+  if (restorable !== undefined) applied.repaired ??= await dropDamagedSnapshots(plan, restorable, options);
   if (plan.tornTail !== undefined) applied.tornTail = await cutTornTail(plan.tornTail, options);
   return applied;
 }
@@ -42,7 +44,7 @@ export async function applyPlan(plan: RecoveryPlan, options: ApplyOptions): Prom
 async function applyCovered(plan: RecoveryPlan, options: ApplyOptions, applied: Applied): Promise<void> {
   for (const segment of plan.covered) {
     const segmentPath = path.join(options.dir, segment.name);
-    if (options.retainCovered) {
+    if (options.retainCovered || segment.lastSeq > plan.keepAfterSeq) {
       applied.coveredSegments.push({ ...segment, bytes: await options.fs.size(segmentPath) });
     } else {
       await options.fs.unlink(segmentPath);
@@ -78,6 +80,23 @@ async function applyCorruption(corruption: Corruption, options: ApplyOptions): P
   for (const name of corruption.laterSegments) await options.fs.unlink(path.join(options.dir, name));
   if (corruption.laterSegments.length > 0) await options.fs.syncDir(options.dir);
   return { file, offset, droppedBytes, reason, segmentsDeleted: corruption.laterSegments };
+}
+
+/**
+ * The newest snapshot is damaged and an older generation restores every write: an open refuses
+ * (damage is never passed over silently); repair deletes the damaged snapshots, so the next open
+ * loads the older one and replays the WAL after it.
+ */
+async function dropDamagedSnapshots(
+  plan: RecoveryPlan,
+  damage: { file: string; offset: number; reason: string },
+  options: ApplyOptions,
+): Promise<RecoveryReport['repaired']> {
+  if (options.mode !== 'repair') throw new StoreCorruptError(damage.file, damage.offset, damage.reason);
+  const snapshotsDeleted = plan.skippedSnapshots.map((snapshot) => snapshot.file);
+  for (const name of snapshotsDeleted) await options.fs.unlink(path.join(options.dir, name));
+  await options.fs.syncDir(options.dir);
+  return { ...damage, droppedBytes: 0, segmentsDeleted: [], snapshotsDeleted, restoredFrom: plan.restoredFrom };
 }
 
 /**

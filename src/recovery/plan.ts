@@ -12,7 +12,8 @@ import path from 'node:path';
 import type { FileSystem } from '../fs/file-system.js';
 import type { WalSegment } from '../types.js';
 import { assert, StoreCorruptError } from '../errors.js';
-import { classifyDirectory, parseWalSegmentName, type DirectoryListing } from '../format/file-names.js';
+import { classifyDirectory, keepWalAfterSeq, parseWalSegmentName, type DirectoryListing } from '../format/file-names.js';
+import { snapshotGenerationsDefault } from '../limits.js';
 import { readSnapshotEntries } from '../format/snapshot-format.js';
 import { isSyncMarker, visitWalOps, walSegmentHeaderBytes, type OpVisitor, type RecordSpan } from '../format/wal-format.js';
 import {
@@ -64,9 +65,17 @@ export interface RecoveryPlan {
   snapshot: { file: string; seq: number; entries: number; bytes: number } | undefined;
   /** Snapshots passed over because they failed their checks, newest first (corruption if no older one serves). */
   skippedSnapshots: Array<{ file: string; offset: number; reason: string }>;
+  /**
+   * The newest snapshot failed its checks but an older generation serves (an older snapshot, or the
+   * empty store, with the WAL since it): every write is there, loaded into the sink. An open still
+   * refuses (damage is never passed over silently); repair deletes the damaged snapshots.
+   */
+  restoredFrom: string | undefined;
   snapshotSeq: number;
-  /** Segments whose every record the snapshot holds: deleted unless retained. */
-  covered: WalSegmentRef[];
+  /** Records after this seq stay on disk: the oldest kept snapshot generation replays them. */
+  keepAfterSeq: number;
+  /** Segments whose every record the snapshot holds: deleted unless a kept generation or retention needs them. */
+  covered: CoveredSegmentRef[];
   /** Segments replayed, each with the bytes that hold valid records. */
   segments: WalSegment[];
   lastSeq: number;
@@ -77,15 +86,28 @@ export interface RecoveryPlan {
   corruption: Corruption | undefined;
 }
 
-/** Reads `dir` and decides what recovery does; records stream into `sink`. Changes nothing on disk. */
-export async function planRecovery(fs: FileSystem, dir: string, sink: RecoverySink = discardingSink): Promise<RecoveryPlan> {
+/** A segment the snapshot covers, with the seq of its last record. */
+export type CoveredSegmentRef = WalSegmentRef & { lastSeq: number };
+
+/**
+ * Reads `dir` and decides what recovery does; records stream into `sink`. Changes nothing on disk.
+ * `snapshotGenerations` says which covered segments an older snapshot generation still needs.
+ */
+export async function planRecovery(
+  fs: FileSystem,
+  dir: string,
+  sink: RecoverySink = discardingSink,
+  snapshotGenerations = snapshotGenerationsDefault,
+): Promise<RecoveryPlan> {
   const listing = classifyDirectory(await fs.readdir(dir));
   const plan: RecoveryPlan = {
     temporaries: listing.temporaries,
     unknownFiles: listing.unknown,
     snapshot: undefined,
     skippedSnapshots: [],
+    restoredFrom: undefined,
     snapshotSeq: 0,
+    keepAfterSeq: 0,
     covered: [],
     segments: [],
     lastSeq: 0,
@@ -98,7 +120,8 @@ export async function planRecovery(fs: FileSystem, dir: string, sink: RecoverySi
   await planSnapshot(fs, dir, listing, sink, plan);
   if (plan.corruption !== undefined) return plan;
   const { covered, live } = splitCovered(listing.segments, plan.snapshotSeq + 1);
-  plan.covered = covered;
+  plan.covered = covered.map((segment, index) => ({ ...segment, lastSeq: (covered[index + 1] ?? live[0]).firstSeq - 1 }));
+  plan.keepAfterSeq = Math.min(keepWalAfterSeq(listing.snapshots, snapshotGenerations), plan.snapshotSeq);
   plan.lastSeq = plan.snapshotSeq;
   const missing = live.length > 0 ? missingRecords(plan.snapshotSeq, live[0].firstSeq) : undefined;
   if (missing !== undefined) {
@@ -110,8 +133,9 @@ export async function planRecovery(fs: FileSystem, dir: string, sink: RecoverySi
 }
 
 /**
- * The newest snapshot that checks out. If it is damaged, an older one serves only when the WAL still
- * holds every record after it (otherwise acknowledged writes would silently vanish): else corruption.
+ * The newest snapshot that checks out. If it is damaged, an older generation serves only when the
+ * WAL still holds every record after it (otherwise acknowledged writes would silently vanish): an
+ * older snapshot, or the empty store when the WAL starts at seq 1. Else corruption.
  */
 async function planSnapshot(fs: FileSystem, dir: string, listing: DirectoryListing, sink: RecoverySink, plan: RecoveryPlan) {
   const firstWalSeq = listing.segments[0]?.firstSeq;
@@ -124,6 +148,7 @@ async function planSnapshot(fs: FileSystem, dir: string, listing: DirectoryListi
       plan.snapshot = { file: snapshot.name, ...read };
       plan.snapshotSeq = read.seq;
       plan.bytesRead += read.bytes;
+      if (plan.skippedSnapshots.length > 0) plan.restoredFrom = snapshot.name;
       return;
     } catch (error) {
       if (!(error instanceof StoreCorruptError)) throw error;
@@ -134,7 +159,18 @@ async function planSnapshot(fs: FileSystem, dir: string, listing: DirectoryListi
   }
   sink.clear();
   const first = plan.skippedSnapshots[0];
-  if (first !== undefined) plan.corruption = { ...notCuttable(first.file, first.reason), offset: first.offset };
+  if (first === undefined) return;
+  if (firstWalSeq === 1) plan.restoredFrom = 'the empty store';
+  else plan.corruption = { ...notCuttable(first.file, first.reason), offset: first.offset };
+}
+
+/** Why an open refuses a plan that restores from an older generation, and what repair would do. */
+export function restorableDamage(plan: RecoveryPlan): { file: string; offset: number; reason: string } | undefined {
+  const [newest] = plan.skippedSnapshots;
+  if (plan.restoredFrom === undefined || newest === undefined) return undefined;
+  const rest = plan.skippedSnapshots.length > 1 ? ` (and ${plan.skippedSnapshots.length - 1} older damaged snapshot(s))` : '';
+  const repair = `repair restores every write from ${plan.restoredFrom} and the WAL after it: nothing is lost`;
+  return { ...newest, reason: `${newest.reason}${rest}; ${repair}` };
 }
 
 /** Streams records into the sink and judges what ends the log: clean, a gap, a bad header, damage. */

@@ -1,19 +1,21 @@
 import { performance } from 'node:perf_hooks';
 import type { FileSystem } from '../fs/file-system.js';
-import type { StoredValue, WalSegment } from '../types.js';
+import type { CoveredSegment, StoredValue, WalSegment } from '../types.js';
 import { planRecovery, type RecoverySink } from './plan.js';
 import { applyPlan } from './apply.js';
 import type { RecoveryReport } from './report.js';
 
-export type { DamageReport, RecoveryReport } from './report.js';
+export type { DamageReport, RecoveryReport, RepairedDamage } from './report.js';
 
 export interface Recovered {
   map: Map<string, StoredValue>;
   lastSeq: number;
   snapshotSeq: number;
   segments: WalSegment[];
-  /** Segments the snapshot covers, kept on disk because `retainCovered` asked for history. */
-  coveredSegments: WalSegment[];
+  /** Segments the snapshot covers, kept on disk for an older snapshot generation or for `retainCovered`. */
+  coveredSegments: CoveredSegment[];
+  /** Records after this seq stay on disk: the oldest kept snapshot generation replays them. */
+  keepAfterSeq: number;
   report: RecoveryReport;
 }
 
@@ -25,13 +27,15 @@ export interface RecoveryOptions {
   mode: 'open' | 'repair';
   /** Keep the segments the snapshot covers instead of deleting them (WAL history retention). */
   retainCovered?: boolean;
+  /** Snapshots kept, each with the WAL since it (default 2). */
+  snapshotGenerations?: number;
 }
 
 /** Newest valid snapshot, then every WAL record after it, into a map: `planRecovery`, then `applyPlan`. */
 export async function recover(options: RecoveryOptions): Promise<Recovered> {
   const startedAtMs = performance.now();
   const map = new Map<string, StoredValue>();
-  const plan = await planRecovery(options.fs, options.dir, mapSink(map, options.fromBytes));
+  const plan = await planRecovery(options.fs, options.dir, mapSink(map, options.fromBytes), options.snapshotGenerations);
   const applied = await applyPlan(plan, options);
   const report: RecoveryReport = {
     snapshot: plan.snapshot,
@@ -44,8 +48,8 @@ export async function recover(options: RecoveryOptions): Promise<Recovered> {
     unknownFiles: plan.unknownFiles,
     durationMs: performance.now() - startedAtMs,
   };
-  const { lastSeq, snapshotSeq, segments } = plan;
-  return { map, lastSeq, snapshotSeq, segments, coveredSegments: applied.coveredSegments, report };
+  const { lastSeq, snapshotSeq, segments, keepAfterSeq } = plan;
+  return { map, lastSeq, snapshotSeq, segments, coveredSegments: applied.coveredSegments, keepAfterSeq, report };
 }
 
 function mapSink(map: Map<string, StoredValue>, fromBytes: RecoveryOptions['fromBytes']): RecoverySink {

@@ -6,6 +6,17 @@ export interface DamageReport {
   reason: string;
 }
 
+/**
+ * What repair did: cut the WAL at `offset` of `file` and deleted `segmentsDeleted` (what was cut may
+ * include acknowledged writes: `droppedBytes`); or, for a damaged newest snapshot, deleted
+ * `snapshotsDeleted` and restored every write from `restoredFrom` and the WAL after it (nothing dropped).
+ */
+export interface RepairedDamage extends DamageReport {
+  segmentsDeleted: string[];
+  snapshotsDeleted?: string[];
+  restoredFrom?: string;
+}
+
 export interface RecoveryReport {
   snapshot: { file: string; seq: number; entries: number; bytes: number } | undefined;
   segmentsRead: number;
@@ -13,8 +24,8 @@ export interface RecoveryReport {
   bytesRead: number;
   /** A torn tail (an incomplete or failing last record with nothing valid after it), cut off. */
   tornTail: DamageReport | undefined;
-  /** With `mode: 'repair'`: the corruption cut off, and the segments deleted after it. */
-  repaired: (DamageReport & { segmentsDeleted: string[] }) | undefined;
+  /** With `mode: 'repair'`: the damage repaired (see `RepairedDamage`). */
+  repaired: RepairedDamage | undefined;
   /** Files removed: snapshot temporaries, segments a snapshot already covers. */
   removedFiles: string[];
   /** Files that are not durable-kv's: left alone. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { WalSegment } from '../types.js';
+import type { CoveredSegment } from '../types.js';
 import type { FileSystem } from '../fs/file-system.js';
 
 export interface RetentionOptions {
@@ -12,19 +12,23 @@ export interface RetentionOptions {
 
 /**
  * WAL segments a durable snapshot covers, kept for `walRetentionMs` from when they were covered so
- * `changes()` can still replay them, then deleted. Deleting is clean-up: a covered segment left
- * behind is harmless (recovery skips it).
+ * `changes()` can still replay them, and for as long as an older snapshot generation needs them (a
+ * record after `keepAfterSeq`), then deleted. Deleting is clean-up: a covered segment left behind is
+ * harmless (recovery skips it).
  */
 export class Retention {
   readonly #options: RetentionOptions;
-  #retained: Array<WalSegment & { coveredAtMs: number }>;
+  #retained: Array<CoveredSegment & { coveredAtMs: number }>;
+  /** Segments with a record after this seq are kept: the oldest snapshot generation replays them. */
+  #keepAfterSeq: number;
   #pruneTimer: NodeJS.Timeout | undefined;
   #pruning: Promise<unknown> = Promise.resolve();
   #stopped = false;
 
   /** `covered`: segments recovery found covered by the snapshot; their retention starts now. */
-  constructor(options: RetentionOptions, covered: readonly WalSegment[]) {
+  constructor(options: RetentionOptions, covered: readonly CoveredSegment[], keepAfterSeq: number) {
     this.#options = options;
+    this.#keepAfterSeq = keepAfterSeq;
     const coveredAtMs = performance.now();
     this.#retained = covered.map((segment) => ({ ...segment, coveredAtMs }));
   }
@@ -34,9 +38,13 @@ export class Retention {
     if (this.#retained.length > 0) this.#pruning = this.#prune().catch(() => undefined);
   }
 
-  /** Keeps `segments`, just covered by a snapshot; resolves with how many segments were deleted. */
-  async retain(segments: readonly WalSegment[]): Promise<number> {
+  /**
+   * Keeps `segments`, just covered by a snapshot, and keeps from now on only what holds a record
+   * after `keepAfterSeq`; resolves with how many segments were deleted.
+   */
+  async retain(segments: readonly CoveredSegment[], keepAfterSeq: number): Promise<number> {
     const coveredAtMs = performance.now();
+    this.#keepAfterSeq = Math.max(this.#keepAfterSeq, keepAfterSeq);
     for (const segment of segments) this.#retained.push({ ...segment, coveredAtMs });
     const pruning = this.#prune();
     this.#pruning = pruning.catch(() => undefined);
@@ -54,11 +62,15 @@ export class Retention {
   async #prune(): Promise<number> {
     clearTimeout(this.#pruneTimer);
     const deadlineMs = performance.now() - this.#options.walRetentionMs;
-    const expired = this.#retained.filter((segment) => segment.coveredAtMs <= deadlineMs);
-    this.#retained = this.#retained.filter((segment) => segment.coveredAtMs > deadlineMs);
+    const expires = (segment: CoveredSegment & { coveredAtMs: number }) =>
+      segment.coveredAtMs <= deadlineMs && segment.lastSeq <= this.#keepAfterSeq;
+    const expired = this.#retained.filter(expires);
+    this.#retained = this.#retained.filter((segment) => !expires(segment));
     for (const segment of expired) await this.#options.fs.unlink(path.join(this.#options.dir, segment.name));
     if (expired.length > 0) await this.#options.fs.syncDir(this.#options.dir);
-    if (this.#retained.length > 0 && !this.#stopped) {
+    // Only time can free a segment no generation needs; the others wait for the next snapshot's retain().
+    const waitingOnTime = this.#retained.some((segment) => segment.lastSeq <= this.#keepAfterSeq);
+    if (waitingOnTime && !this.#stopped) {
       this.#pruneTimer = setTimeout(() => {
         this.#pruning = this.#prune().catch(() => undefined);
       }, this.#options.walRetentionMs);

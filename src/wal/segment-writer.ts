@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { SyncMode, WalSegment } from '../types.js';
+import type { CoveredSegment, SyncMode, WalSegment } from '../types.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { encodeSegmentHeader, walSegmentHeaderBytes } from '../format/wal-format.js';
 import { walSegmentName } from '../format/file-names.js';
@@ -175,13 +175,17 @@ export class SegmentWriter {
   }
 
   /**
-   * Takes the segments a snapshot at `upToSeq` covers out of the list: a segment is covered when
-   * the next one starts at or before upToSeq + 1. The last never is.
+   * Takes the segments a snapshot at `upToSeq` covers out of the list, each with its last seq: a
+   * segment is covered when the next one starts at or before upToSeq + 1. The last never is.
    */
-  takeCovered(upToSeq: number): WalSegment[] {
+  takeCovered(upToSeq: number): CoveredSegment[] {
     let count = 0;
     while (count + 1 < this.#segments.length && this.#segments[count + 1].firstSeq <= upToSeq + 1) count++;
-    return this.#segments.splice(0, count);
+    const covered = this.#segments
+      .slice(0, count)
+      .map((segment, index) => ({ ...segment, lastSeq: this.#segments[index + 1].firstSeq - 1 }));
+    this.#segments.splice(0, count);
+    return covered;
   }
 
   /** Closes the handle, if open. Best effort: what it could not flush, the last sync decided. */

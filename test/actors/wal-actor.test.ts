@@ -31,7 +31,7 @@ async function startWal(fs: FileSystem, options: Partial<WalActorOptions> = {}) 
       walRetentionMs: 0,
       ...options,
     },
-    { segments: [], lastSeq: 0, coveredSegments: [] },
+    { segments: [], lastSeq: 0, coveredSegments: [], keepAfterSeq: 0 },
     settler,
   );
   await wal.start();

@@ -82,9 +82,9 @@ describe('data survives a restart', () => {
 });
 
 describe('snapshots and compaction on disk', () => {
-  it('loads from the snapshot on reopen and deletes the WAL segments it covers', async () => {
+  it('with one generation, loads from the snapshot on reopen and deletes the WAL segments it covers', async () => {
     const dir = await tempDir();
-    const store = await DurableKVStore.open(dir);
+    const store = await DurableKVStore.open(dir, { snapshotGenerations: 1 });
     for (let i = 1; i <= 20; i++) await store.put(`k${i}`, `v${i}`);
     const before = await filesOf(dir);
     expect(before.wal).toEqual(['wal-00000000000000000001.wal']);
@@ -105,9 +105,9 @@ describe('snapshots and compaction on disk', () => {
     expect(reopened.get('k7')).toBe('v7');
   });
 
-  it('removes the older snapshot once a newer one is durable', async () => {
+  it('with one generation, removes the older snapshot once a newer one is durable', async () => {
     const dir = await tempDir();
-    const store = closeAfterTest(await DurableKVStore.open(dir));
+    const store = closeAfterTest(await DurableKVStore.open(dir, { snapshotGenerations: 1 }));
     await store.put('a', '1');
     await store.snapshot();
     expect((await filesOf(dir)).snap).toEqual(['snap-00000000000000000001.snap']);
@@ -118,6 +118,36 @@ describe('snapshots and compaction on disk', () => {
     expect(files.snap).toEqual(['snap-00000000000000000003.snap']);
     expect(files.wal).toEqual(['wal-00000000000000000004.wal']);
     expect(store.stats().snapshotSeq).toBe(3);
+  });
+
+  it('with two generations (the default), keeps the previous snapshot and the WAL since it, not the one before', async () => {
+    const dir = await tempDir();
+    const store = closeAfterTest(await DurableKVStore.open(dir));
+    await store.put('a', '1');
+    await store.snapshot();
+    // The oldest generation is the empty store: the whole WAL stays.
+    expect(await filesOf(dir)).toMatchObject({
+      snap: ['snap-00000000000000000001.snap'],
+      wal: ['wal-00000000000000000001.wal', 'wal-00000000000000000002.wal'],
+    });
+    await store.put('b', '2');
+    await store.put('c', '3');
+    await store.snapshot();
+    expect(await filesOf(dir)).toMatchObject({
+      snap: ['snap-00000000000000000001.snap', 'snap-00000000000000000003.snap'],
+      wal: ['wal-00000000000000000002.wal', 'wal-00000000000000000004.wal'],
+    });
+    await store.put('d', '4');
+    await store.snapshot();
+    expect(await filesOf(dir)).toMatchObject({
+      snap: ['snap-00000000000000000003.snap', 'snap-00000000000000000004.snap'],
+      wal: ['wal-00000000000000000004.wal', 'wal-00000000000000000005.wal'],
+    });
+    await store.close();
+    // A reopen keeps what the previous generation needs too.
+    const reopened = await reopen(dir);
+    expect(reopened.recoveryReport.removedFiles).toEqual([]);
+    expect(await filesOf(dir)).toMatchObject({ wal: ['wal-00000000000000000004.wal', 'wal-00000000000000000005.wal'] });
   });
 
   it('never writes a snapshot with autoSnapshot: false', async () => {

@@ -73,7 +73,7 @@ describe('changes({ since })', () => {
   });
 
   it('errors with ERR_CHANGES_UNAVAILABLE when a snapshot compacted the history asked for', async () => {
-    const store = await DurableKVStore.open(await tempDir(), { autoSnapshot: false });
+    const store = await DurableKVStore.open(await tempDir(), { autoSnapshot: false, snapshotGenerations: 1 });
     for (let i = 0; i < 10; i++) await store.put(`k${i}`, 'v');
     await store.snapshot();
     await store.put('after', 'v');

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdir, readFile, truncate as truncateFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DurableKVStore, type DamageReport } from '../../src/index.js';
+import { DurableKVStore, type DamageReport, type StoreOptions } from '../../src/index.js';
 import { MemoryFileSystem, Prng } from '../../src/testing/index.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { walSyncMarkerBytes } from '../../src/format/wal-format.js';
@@ -234,9 +234,9 @@ describe('WAL after a clean close: a flipped bit before its sync marker is ERR_S
 });
 
 /** A store whose state lives in a snapshot, plus a WAL segment after it. */
-async function snapshotFixture() {
+async function snapshotFixture(options: StoreOptions = {}) {
   const memory = new MemoryFileSystem();
-  const store = await openStore(memory);
+  const store = await openStore(memory, options);
   for (let i = 0; i < 30; i++) await store.put(`k${i}`, `snapshot value ${i}`);
   const result = await store.snapshot();
   await store.put('after', 'the snapshot');
@@ -276,7 +276,7 @@ describe('snapshot: any damage is ERR_STORE_CORRUPT naming the .snap', () => {
   });
 
   it('refuses to open when the newest snapshot is missing and its WAL was compacted (records missing)', async () => {
-    const { files, snapName } = await snapshotFixture();
+    const { files, snapName } = await snapshotFixture({ snapshotGenerations: 1 });
     const withoutSnapshot = new Map(files);
     withoutSnapshot.delete(snapName);
     const outcome = await openOutcome(image(withoutSnapshot));
@@ -287,7 +287,7 @@ describe('snapshot: any damage is ERR_STORE_CORRUPT naming the .snap', () => {
 
   it('refuses to fall back to an older snapshot when the WAL after it was compacted', async () => {
     const memory = new MemoryFileSystem();
-    const store = await openStore(memory);
+    const store = await openStore(memory, { snapshotGenerations: 1 });
     for (let i = 0; i < 10; i++) await store.put(`k${i}`, `first ${i}`);
     await store.snapshot();
     const older = await filesOf(memory);

@@ -101,7 +101,7 @@ describe('snapshot: the file is fsynced, and so is the directory after its renam
       deleted.push(path.basename(String(target)));
       images.push(crashImage(memory, deleted));
     });
-    const store = await openStore(fs, { segmentBytesMax: 256 });
+    const store = await openStore(fs, { segmentBytesMax: 256, snapshotGenerations: 1 });
     const model = new Map<string, string>();
     await putMany(store, model, 30);
     await store.snapshot();

@@ -1,0 +1,162 @@
+/**
+ * Two snapshot generations: the previous snapshot (or, before the second snapshot, the empty store)
+ * and the WAL since it stay on disk until the newest snapshot has been written, fsynced, read back
+ * and checked, so one damaged byte in the newest snapshot is refused at open and repaired with no loss.
+ */
+import { describe, expect, it } from 'vitest';
+import { DurableKVStore } from '../../src/index.js';
+import type { FileHandle, FileSystem } from '../../src/fs/file-system.js';
+import { MemoryFileSystem } from '../../src/testing/index.js';
+import { contentsOf, dir, expectCode, modelContents, openStore, putMany, rejectionOf } from './helpers.js';
+
+/** The store's files (the lock aside), as a closed store left them. */
+async function filesOf(memory: MemoryFileSystem): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for (const name of await memory.readdir(dir)) if (name !== 'LOCK') files.set(name, memory.fileBytes(`${dir}/${name}`)!);
+  return files;
+}
+
+/** A fresh file system holding `files`, durable, with one bit of `name` at `offset` flipped. */
+function withFlip(files: Map<string, Uint8Array>, name: string, offset: number, mask: number): MemoryFileSystem {
+  const memory = new MemoryFileSystem();
+  for (const [fileName, bytes] of files) {
+    const copy = Uint8Array.from(bytes);
+    if (fileName === name) copy[offset] ^= mask;
+    memory.writeFileDurable(`${dir}/${fileName}`, copy);
+  }
+  return memory;
+}
+
+const newestSnapshot = (files: Map<string, Uint8Array>) =>
+  [...files.keys()]
+    .filter((name) => name.endsWith('.snap'))
+    .sort()
+    .at(-1)!;
+
+describe('a damaged newest snapshot', () => {
+  it('with two generations: refused at open, then repaired with every write (5000 keys in a batch, snapshot, one put)', async () => {
+    const memory = new MemoryFileSystem();
+    const store = await openStore(memory);
+    const model = new Map<string, string>();
+    const batch = Array.from({ length: 5000 }, (_, i) => ({ type: 'put' as const, key: `key${i}`, value: `value ${i}` }));
+    await store.batch(batch);
+    for (const { key, value } of batch) model.set(key, value);
+    await store.snapshot();
+    await putMany(store, model, 1, 'after');
+    await store.close();
+    const files = await filesOf(memory);
+    const snap = newestSnapshot(files);
+    const damaged = withFlip(files, snap, Math.floor(files.get(snap)!.byteLength / 2), 0x08);
+
+    const error = await rejectionOf(openStore(damaged));
+    expectCode(error, 'ERR_STORE_CORRUPT');
+    expect(error).toMatchObject({ file: snap });
+    expect(error.message).toMatch(/repair restores every write from the empty store and the WAL after it: nothing is lost/);
+
+    const report = await DurableKVStore.repair(dir, { fs: damaged });
+    expect(report.repaired).toMatchObject({ file: snap, droppedBytes: 0, snapshotsDeleted: [snap], restoredFrom: 'the empty store' });
+    const repaired = await openStore(damaged);
+    expect(repaired.size).toBe(5001);
+    expect(contentsOf(repaired)).toEqual(modelContents(model));
+    await repaired.close();
+  });
+
+  it('restores from the previous snapshot and the WAL since it when there is one', async () => {
+    const memory = new MemoryFileSystem();
+    const store = await openStore(memory);
+    const model = new Map<string, string>();
+    await putMany(store, model, 40, 'first');
+    await store.snapshot();
+    await putMany(store, model, 40, 'second');
+    await store.snapshot();
+    await putMany(store, model, 3, 'third');
+    await store.close();
+    const files = await filesOf(memory);
+    const snaps = [...files.keys()].filter((name) => name.endsWith('.snap')).sort();
+    expect(snaps).toHaveLength(2);
+    const damaged = withFlip(files, snaps[1], 40, 0x01);
+    expectCode(await rejectionOf(openStore(damaged)), 'ERR_STORE_CORRUPT');
+    const report = await DurableKVStore.repair(dir, { fs: damaged });
+    expect(report.repaired).toMatchObject({ snapshotsDeleted: [snaps[1]], restoredFrom: snaps[0] });
+    const repaired = await openStore(damaged);
+    expect(contentsOf(repaired)).toEqual(modelContents(model));
+    expect(repaired.recoveryReport.snapshot?.file).toBe(snaps[0]);
+    await repaired.close();
+  });
+
+  it('with one generation: refused at open, and repair cannot restore it (no copy of its data exists)', async () => {
+    const memory = new MemoryFileSystem();
+    const store = await openStore(memory, { snapshotGenerations: 1 });
+    await putMany(store, new Map(), 50);
+    await store.snapshot();
+    await putMany(store, new Map(), 1, 'after');
+    await store.close();
+    const files = await filesOf(memory);
+    const snap = newestSnapshot(files);
+    const damaged = withFlip(files, snap, 100, 0x40);
+    expectCode(await rejectionOf(openStore(damaged)), 'ERR_STORE_CORRUPT');
+    expectCode(await rejectionOf(DurableKVStore.repair(dir, { fs: damaged })), 'ERR_STORE_CORRUPT');
+  });
+});
+
+describe('corruption matrix: every byte of a snapshot, two generations', () => {
+  it('each flip is refused at open (every byte is checked) and repaired with every acknowledged write', async () => {
+    const memory = new MemoryFileSystem();
+    const store = await openStore(memory);
+    const model = new Map<string, string>();
+    await putMany(store, model, 6); // small: every byte is tried, three opens each
+    await store.snapshot();
+    await putMany(store, model, 2, 'after');
+    await store.close();
+    const files = await filesOf(memory);
+    const snap = newestSnapshot(files);
+    for (let offset = 0; offset < files.get(snap)!.byteLength; offset++) {
+      const damaged = withFlip(files, snap, offset, 1 << (offset % 8));
+      expectCode(await rejectionOf(openStore(damaged)), 'ERR_STORE_CORRUPT');
+      await DurableKVStore.repair(dir, { fs: damaged });
+      const repaired = await openStore(damaged);
+      expect(contentsOf(repaired), `byte ${offset}`).toEqual(modelContents(model));
+      await repaired.close();
+    }
+  });
+});
+
+/** A file system whose appends to snapshot temporaries land with one byte flipped: a lying disk. */
+function corruptingSnapshotWrites(memory: MemoryFileSystem): FileSystem {
+  return new Proxy(memory, {
+    get(target, property, receiver) {
+      if (property !== 'openAppend') {
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value; // its # fields need the real `this`
+      }
+      return async (filePath: string, create: 'new' | 'truncate' | 'never'): Promise<FileHandle> => {
+        const handle = await target.openAppend(filePath, create);
+        if (!filePath.endsWith('.snap.tmp')) return handle;
+        let appends = 0;
+        const append = async (data: Uint8Array) => {
+          const copy = Uint8Array.from(data);
+          if (++appends === 2 && copy.byteLength > 20) copy[20] ^= 0x10; // the first block of entries
+          await handle.append(copy);
+        };
+        return { append, sync: () => handle.sync(), close: () => handle.close() };
+      };
+    },
+  });
+}
+
+describe('a snapshot is read back before anything depends on it', () => {
+  it('one that does not read back is dropped: snapshot() rejects, the store keeps working, nothing is lost', async () => {
+    const memory = new MemoryFileSystem();
+    const store = await openStore(corruptingSnapshotWrites(memory));
+    const model = new Map<string, string>();
+    await putMany(store, model, 20);
+    expectCode(await rejectionOf(store.snapshot()), 'ERR_STORE_FAILED');
+    expect(store.state).toBe('ready');
+    expect((await memory.readdir(dir)).filter((name) => name.includes('.snap'))).toEqual([]);
+    await putMany(store, model, 2, 'later');
+    await store.close();
+    const reopened = await openStore(memory);
+    expect(contentsOf(reopened)).toEqual(modelContents(model));
+    await reopened.close();
+  });
+});
