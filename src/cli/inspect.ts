@@ -13,7 +13,9 @@ import {
   isUnwrittenLastSegment,
   missingRecords,
   planRecovery,
+  restorableDamage,
   withLaterBytes,
+  type RecoveryPlan,
 } from '../recovery/plan.js';
 import type { DamageReport } from '../recovery/report.js';
 import { StoreCorruptError } from '../errors.js';
@@ -196,6 +198,8 @@ export interface RepairPlan {
   /** Records that would survive, and the last seq (known when there is no corruption to cut). */
   recordsKept: number | undefined;
   lastSeq: number | undefined;
+  /** A damaged newest snapshot it would delete, restoring every write from an older generation. */
+  restore: { damage: { file: string; offset: number; reason: string }; snapshotsDeleted: string[]; restoredFrom: string } | undefined;
 }
 
 /**
@@ -213,13 +217,19 @@ export async function planRepair(dir: string, fs = new NodeFileSystem()): Promis
       tornTail === undefined
         ? undefined
         : { file: tornTail.file, offset: tornTail.offset, droppedBytes: tornTail.droppedBytes, reason: tornTail.reason };
-    return { cut: undefined, tornTail: torn, recordsKept: plan.recordsReplayed, lastSeq: plan.lastSeq };
+    return { cut: undefined, tornTail: torn, recordsKept: plan.recordsReplayed, lastSeq: plan.lastSeq, restore: restoreOf(plan) };
   }
   const reason = corruption.reason + corruption.context;
   if (!corruption.cuttable) throw new StoreCorruptError(corruption.file, corruption.offset, reason);
   const droppedBytes = await withLaterBytes(fs, dir, corruption);
   const cut = { file: corruption.file, offset: corruption.offset, droppedBytes, reason, segmentsDeleted: corruption.laterSegments };
-  return { cut, tornTail: undefined, recordsKept: undefined, lastSeq: undefined };
+  return { cut, tornTail: undefined, recordsKept: undefined, lastSeq: undefined, restore: restoreOf(plan) };
+}
+
+function restoreOf(plan: RecoveryPlan): RepairPlan['restore'] {
+  const damage = restorableDamage(plan);
+  if (damage === undefined || plan.restoredFrom === undefined) return undefined;
+  return { damage, snapshotsDeleted: plan.skippedSnapshots.map((snapshot) => snapshot.file), restoredFrom: plan.restoredFrom };
 }
 
 /** Whether `DurableKVStore.repair` cuts this damage (see `isCuttableAt`). */

@@ -43,3 +43,40 @@ describe('repair', () => {
     expect([...store.keys()].sort()).toEqual(['k0', 'k1']);
   });
 });
+
+describe('repair of a damaged snapshot', () => {
+  /** A store with a snapshot of 20 keys and one write after it, then one byte of the snapshot flipped. */
+  async function damagedSnapshot(dir: string): Promise<string> {
+    const store = await DurableKVStore.open(dir);
+    for (let i = 0; i < 20; i++) await store.put(`k${i}`, `v${i}`);
+    const { seq } = await store.snapshot();
+    await store.put('after', 'the snapshot');
+    await store.close();
+    const name = `snap-${String(seq).padStart(20, '0')}.snap`;
+    const bytes = await readFile(path.join(dir, name));
+    bytes[60] ^= 0x02;
+    await writeFile(path.join(dir, name), bytes);
+    return name;
+  }
+
+  it('says it restores every write from the older generation, then does: the store opens with every key', async () => {
+    const dir = await tempDir();
+    const snapshot = await damagedSnapshot(dir);
+    const verify = await runCli(['verify', dir]);
+    expect(verify.code).toBe(4);
+    expect(verify.stdout).toContain('to see what a repair would do');
+
+    const dryRun = await runCli(['repair', dir]);
+    expect(dryRun.code).toBe(4);
+    expect(dryRun.stdout).toContain(`repair would delete the damaged snapshot(s) ${snapshot} and restore every write from the empty store`);
+    await expect(DurableKVStore.open(dir)).rejects.toMatchObject({ code: 'ERR_STORE_CORRUPT', file: snapshot });
+
+    const repair = await runCli(['--json', 'repair', dir, '--yes']);
+    expect(repair.code).toBe(0);
+    expect(JSON.parse(repair.stdout)).toMatchObject({ repaired: { snapshotsDeleted: [snapshot], restoredFrom: 'the empty store' } });
+    const store = closeAfterTest(await DurableKVStore.open(dir));
+    expect(store.size).toBe(21);
+    expect(store.get('k19')).toBe('v19');
+    expect(store.get('after')).toBe('the snapshot');
+  });
+});

@@ -63,6 +63,15 @@ async function dryRun(dir: string, context: CliContext, progress: Progress): Pro
     await report(context, json, human);
     return exitCodes.corrupt;
   }
+  if (plan.restore !== undefined) {
+    const { damage, snapshotsDeleted, restoredFrom } = plan.restore;
+    const human =
+      `repair would delete the damaged snapshot(s) ${snapshotsDeleted.join(', ')} and restore every write from ${restoredFrom} ` +
+      `and the WAL after it: nothing is lost.\nThe damage: ${damage.file} at byte ${damage.offset}: ${damage.reason}.\n` +
+      `Nothing was changed; re-run with --yes to repair:\n  durable-kv repair ${dir} --yes`;
+    await report(context, json, human);
+    return exitCodes.corrupt;
+  }
   if (plan.tornTail !== undefined) {
     const human =
       `repair would only cut a torn tail: ${describeDamage(plan.tornTail)}. It was never acknowledged, and any open cuts it too.\n` +
@@ -78,9 +87,13 @@ async function repair(dir: string, context: CliContext, progress: Progress): Pro
   const result: RepairReport = await DurableKVStore.repair(dir, { fs: countingFileSystem(progress) });
   progress.stop();
   const lines: string[] = [];
-  if (result.repaired !== undefined) {
-    const deleted = result.repaired.segmentsDeleted;
-    lines.push(`repaired: cut ${describeDamage(result.repaired)}${deleted.length > 0 ? `; deleted ${deleted.join(', ')}` : ''}`);
+  const { repaired } = result;
+  if (repaired?.restoredFrom !== undefined) {
+    const snapshots = (repaired.snapshotsDeleted ?? []).join(', ');
+    lines.push(`repaired: deleted the damaged snapshot(s) ${snapshots}; every write restored from ${repaired.restoredFrom} and the WAL`);
+  } else if (repaired !== undefined) {
+    const deleted = repaired.segmentsDeleted;
+    lines.push(`repaired: cut ${describeDamage(repaired)}${deleted.length > 0 ? `; deleted ${deleted.join(', ')}` : ''}`);
   }
   if (result.tornTail !== undefined) lines.push(`cut a torn tail: ${describeDamage(result.tornTail)}`);
   if (lines.length === 0) lines.push('nothing to repair: the log is intact');

@@ -61,7 +61,8 @@ function summary(dir: string, checks: FileCheck[], corrupt: number, tornTail: Fi
     const cuttable = checks.some((check) => check.status === 'corrupt' && isCuttableAt(check.file, check.offset ?? 0));
     const next = cuttable
       ? `Run \`durable-kv repair ${dir}\` to see what a repair would cut.`
-      : 'Repair cannot cut damage in a snapshot or a segment header: it needs a backup.';
+      : `Run \`durable-kv repair ${dir}\` to see what a repair would do: it restores a damaged snapshot from an older ` +
+        'generation when one is kept; damage in the only snapshot or a segment header needs a backup.';
     return `${counted}: ${corrupt} CORRUPT. ${next}`;
   }
   if (tornTail !== undefined) return `${counted}: clean but for a torn tail (a write that was never acknowledged).`;
