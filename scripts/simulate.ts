@@ -111,6 +111,10 @@ async function runMany(): Promise<void> {
     faults: 0,
     tornTails: 0,
     snapshotsLoaded: 0,
+    mediaFlips: 0,
+    mediaHarmless: 0,
+    mediaRefused: 0,
+    mediaRestored: 0,
     acked: 0,
     ackedChecked: 0,
   };
@@ -135,6 +139,10 @@ async function runMany(): Promise<void> {
     totals.crashesDuringSnapshot += stats.crashesDuringSnapshot;
     totals.tornTails += stats.tornTails;
     totals.snapshotsLoaded += stats.snapshotsLoaded;
+    totals.mediaFlips += stats.media.flips;
+    totals.mediaHarmless += stats.media.harmless;
+    totals.mediaRefused += stats.media.refused;
+    totals.mediaRestored += stats.media.restoredByRepair;
     totals.reopens += stats.reopens;
     totals.failedOpens += stats.failedOpens;
     totals.storeFailures += stats.storeFailures;
@@ -153,6 +161,10 @@ async function runMany(): Promise<void> {
   console.log(`store failures recovered:   ${totals.storeFailures}`);
   console.log(`torn tails cut at open:     ${totals.tornTails}`);
   console.log(`opens from a snapshot:      ${totals.snapshotsLoaded}`);
+  console.log(
+    `bits flipped on disk:       ${totals.mediaFlips} after a clean close: ${totals.mediaHarmless} harmless, ` +
+      `${totals.mediaRefused} refused with ERR_STORE_CORRUPT (${totals.mediaRestored} in a snapshot, repaired with no loss)`,
+  );
   console.log(`opens refused (typed):      ${totals.failedOpens}`);
   console.log(`writes acknowledged:        ${totals.acked}`);
   console.log(`acknowledged writes checked: ${totals.ackedChecked}`);

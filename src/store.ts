@@ -74,7 +74,24 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError(`dir must be a non-empty string, got ${describe(dir)}`);
     if (options !== undefined && (typeof options !== 'object' || options === null))
       throw new InvalidArgumentError('options must be an object');
-    return repairStore(dir, { fs: fileSystem(options?.fs) });
+    const fs = fileSystem(options?.fs);
+    const report = await repairStore(dir, { fs });
+    if (report.repaired?.restoredFrom !== undefined) await DurableKVStore.#snapshotNow(dir, fs);
+    return report;
+  }
+
+  /**
+   * Writes a fresh snapshot: after a repair restored from an older generation, only that one is left
+   * with its WAL, and one more damaged byte would find no copy. 'binary' keeps every value's bytes as
+   * they are, whatever encoding wrote them.
+   */
+  static async #snapshotNow(dir: string, fs: FileSystem): Promise<void> {
+    const store = await DurableKVStore.open(dir, { fs, valueEncoding: 'binary', autoSnapshot: false });
+    try {
+      await store.snapshot();
+    } finally {
+      await store.close();
+    }
   }
 
   get state(): StoreState {

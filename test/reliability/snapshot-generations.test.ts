@@ -80,7 +80,12 @@ describe('a damaged newest snapshot', () => {
     expect(report.repaired).toMatchObject({ snapshotsDeleted: [snaps[1]], restoredFrom: snaps[0] });
     const repaired = await openStore(damaged);
     expect(contentsOf(repaired)).toEqual(modelContents(model));
-    expect(repaired.recoveryReport.snapshot?.file).toBe(snaps[0]);
+    // Repair wrote a fresh snapshot of what it restored: two generations again, ready for the next fault.
+    const after = (await damaged.readdir(dir)).filter((name) => name.endsWith('.snap'));
+    expect(after).toHaveLength(2);
+    expect(after[0]).toBe(snaps[0]);
+    expect(repaired.recoveryReport.snapshot?.file).toBe(after[1]);
+    expect(repaired.recoveryReport.snapshot?.seq).toBe(repaired.stats().lastSeq);
     await repaired.close();
   });
 

@@ -35,8 +35,19 @@ export type SimOp =
    * `flip`: the reopen reads with bit flips at that probability per read.
    */
   | { type: 'crash'; afterCalls: number; openCrashAfter?: number; flip?: number }
-  /** close() with whatever is in flight, then open again. */
-  | { type: 'reopen'; flip?: number };
+  /**
+   * close() with whatever is in flight, then open again. `damage`: between the two, one bit of one
+   * store file flips on the disk itself (latent media damage): the file is the `file`-th of the
+   * directory's store files by name, the byte `at` modulo its size, the bit `bit`.
+   */
+  | { type: 'reopen'; flip?: number; damage?: MediaDamage };
+
+/** One bit flipped on the disk between a clean close and the next open. */
+export interface MediaDamage {
+  file: number;
+  at: number;
+  bit: number;
+}
 
 /** The store configuration a seed chooses. */
 export interface SimConfig {
@@ -185,13 +196,28 @@ export function planFor(seed: number, options: PlanOptions = {}): Plan {
       }
       case 'reopen': {
         const p = flip();
-        ops.push(p === undefined ? { type: 'reopen' } : { type: 'reopen', flip: p });
+        const reopen: SimOp = p === undefined ? { type: 'reopen' } : { type: 'reopen', flip: p };
+        const damage = mediaDamageFor(seed, step);
+        if (damage !== undefined) reopen.damage = damage;
+        ops.push(reopen);
         break;
       }
     }
   }
   return { seed, config, ops };
 }
+
+/**
+ * Latent damage for a reopen at `step`, from its own PRNG so that adding it left every other op of
+ * a seed's history as it was. About a third of the reopenings get one flipped bit.
+ */
+function mediaDamageFor(seed: number, step: number): MediaDamage | undefined {
+  const prng = new Prng((seed * 1_000_003 + step) >>> 0);
+  if (!prng.chance(mediaDamageShare)) return undefined;
+  return { file: prng.int(1 << 16), at: prng.int(1 << 30), bit: prng.int(8) };
+}
+
+const mediaDamageShare = 0.3;
 
 /** One line per op, for histories. Values show as their write id and length. */
 export function formatOp(op: SimOp): string {
@@ -216,7 +242,7 @@ export function formatOp(op: SimOp): string {
     case 'crash':
       return `crash after ${op.afterCalls} fs calls${op.openCrashAfter ? `, reopen crashes after ${op.openCrashAfter}` : ''}${op.flip ? `, reopen flips bits p=${op.flip}` : ''}`;
     case 'reopen':
-      return `close + reopen${op.flip ? `, flips bits p=${op.flip}` : ''}`;
+      return `close + reopen${op.flip ? `, flips bits p=${op.flip}` : ''}${op.damage ? `, a bit flips on disk ${JSON.stringify(op.damage)}` : ''}`;
   }
 }
 

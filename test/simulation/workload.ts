@@ -5,10 +5,12 @@
  * (everything is in memory and resolves in microtasks; no timers are involved with sync: 'always').
  */
 import { DurableKVStore } from '../../src/store.js';
+import type { StoreOptions } from '../../src/options.js';
+import type { FileSystem } from '../../src/fs/file-system.js';
 import { FaultyFileSystem, MemoryFileSystem, type FaultStats } from '../../src/testing/index.js';
 import { codeOf } from '../helpers/errors.js';
 import { Model, SimulationFailure, describeDifference, sameState } from './model.js';
-import { formatOp, type BatchEntry, type SimConfig, type SimOp } from './ops.js';
+import { formatOp, type BatchEntry, type MediaDamage, type SimConfig, type SimOp } from './ops.js';
 import { ProcessFileSystem } from './process-file-system.js';
 
 export const storeDir = '/db';
@@ -32,6 +34,8 @@ export interface SimStats {
   /** Recoveries that cut a torn tail, and that started from a snapshot. */
   tornTails: number;
   snapshotsLoaded: number;
+  /** Latent bit flips on the disk between a clean close and the next open, and what came of them. */
+  media: { flips: number; harmless: number; refused: number; restoredByRepair: number };
   faults: FaultStats;
 }
 
@@ -101,18 +105,21 @@ class SimulationRun {
     crashesDuringSnapshot: 0,
     tornTails: 0,
     snapshotsLoaded: 0,
+    media: { flips: 0, harmless: 0, refused: 0, restoredByRepair: 0 },
   };
   #faultsSeen = 0;
+  readonly #disk: MemoryFileSystem;
 
   constructor(seed: number, config: SimConfig, options: RunOptions) {
     this.#config = config;
     this.#log = options.log ?? (() => undefined);
     // The disk's own seed picks which unsynced overwritten sectors a crash keeps: replayable from the run's seed.
-    this.#faulty = new FaultyFileSystem({ inner: options.disk?.() ?? new MemoryFileSystem({ seed }), seed });
+    this.#disk = options.disk?.() ?? new MemoryFileSystem({ seed });
+    this.#faulty = new FaultyFileSystem({ inner: this.#disk, seed });
   }
 
   stats(): SimStats {
-    return { ...this.#counts, acked: this.#model.ackedTotal, faults: this.#faulty.stats() };
+    return { ...this.#counts, media: { ...this.#counts.media }, acked: this.#model.ackedTotal, faults: this.#faulty.stats() };
   }
 
   async start(): Promise<void> {
@@ -171,7 +178,7 @@ class SimulationRun {
       case 'crash':
         return this.#crash(op.afterCalls, { openCrashAfter: op.openCrashAfter, flip: op.flip });
       case 'reopen':
-        return this.#closeAndReopen(op.flip);
+        return this.#closeAndReopen(op.flip, op.damage);
     }
   }
 
@@ -318,12 +325,15 @@ class SimulationRun {
     await this.#open(reopen);
   }
 
-  async #closeAndReopen(flip: number | undefined): Promise<void> {
+  async #closeAndReopen(flip: number | undefined, damage?: MediaDamage): Promise<void> {
     const store = this.#store;
     const wasFailed = store.state === 'failed';
+    const faultsBefore = sumFaults(this.#faulty.stats());
+    let closedCleanly = !wasFailed;
     try {
       await bounded(store.close(), 'close');
     } catch (error) {
+      closedCleanly = false;
       if (error instanceof SimulationFailure) throw error;
       // An injected fault during close's final sync may surface here; it must be typed.
       if (codeOf(error) === undefined) throw new SimulationFailure('untyped-error', `close rejected with ${describeError(error)}`);
@@ -336,7 +346,64 @@ class SimulationRun {
       throw new SimulationFailure('hang', 'close resolved with writes still pending');
     }
     this.#counts.reopens++;
+    // A fault during close (a snapshot in flight failing, say) fails the store: no sync marker then.
+    if (sumFaults(this.#faulty.stats()) > faultsBefore) closedCleanly = false;
+    // Latent damage is only promised to be caught after a clean close: then a sync marker proves the WAL.
+    if (damage !== undefined && closedCleanly && flip === undefined) return this.#openAfterMediaDamage(damage);
     await this.#open({ flip });
+  }
+
+  /**
+   * Flips one bit of one store file on the disk itself, then opens. The rule: the open either
+   * succeeds with every acknowledged write (checked as after any open), or refuses with
+   * ERR_STORE_CORRUPT. Refused on a snapshot, repair must restore every acknowledged write from the
+   * older generation; refused on the WAL, the flip is undone (no second copy exists) and the store
+   * opens as before. Either way no damage is left for later steps.
+   */
+  async #openAfterMediaDamage(damage: MediaDamage): Promise<void> {
+    const names = (await this.#disk.readdir(storeDir)).filter((name) => name !== 'LOCK');
+    const name = names[damage.file % names.length];
+    const filePath = `${storeDir}/${name}`;
+    const before = this.#disk.durableFileBytes(filePath);
+    if (before === undefined || before.byteLength === 0) return this.#open({});
+    const offset = damage.at % before.byteLength;
+    const mask = 1 << damage.bit;
+    // The flip is this step's only fault: faults armed earlier would blur what the open is judged on.
+    this.#faulty.clearFaults();
+    this.#disk.corrupt(filePath, offset, mask);
+    this.#counts.media.flips++;
+    this.#log(`   a bit flips on disk: ${name} byte ${offset} ^ ${mask}`);
+    const opened = await DurableKVStore.open(storeDir, this.#openOptions(this.#faulty)).then(
+      (store) => ({ store }),
+      (error: unknown) => ({ error }),
+    );
+    if ('store' in opened) {
+      // Harmless: the open read past it (an older generation, a covered segment) or cut only a sync marker.
+      await bounded(opened.store.close(), 'close after a harmless flip');
+      this.#counts.media.harmless++;
+      // One latent fault at a time: a second flip later could land in the generation this one spared.
+      const after = this.#disk.durableFileBytes(filePath);
+      if (after !== undefined && offset < after.byteLength && after[offset] === (before[offset] ^ mask)) {
+        this.#disk.corrupt(filePath, offset, mask);
+      }
+      return this.#open({});
+    }
+    if (codeOf(opened.error) !== 'ERR_STORE_CORRUPT') {
+      throw new SimulationFailure(
+        'bad-open-error',
+        `a media flip in ${name} at ${offset}: open rejected with ${describeError(opened.error)}`,
+      );
+    }
+    this.#counts.media.refused++;
+    if (name.endsWith('.snap')) {
+      await DurableKVStore.repair(storeDir, { fs: this.#faulty });
+      this.#counts.media.restoredByRepair++;
+      this.#log(`   refused (${describeError(opened.error)}); repaired from the older generation`);
+    } else {
+      this.#disk.corrupt(filePath, offset, mask);
+      this.#log(`   refused (${describeError(opened.error)}); the flip undone`);
+    }
+    await this.#open({});
   }
 
   /**
@@ -353,12 +420,7 @@ class SimulationRun {
       const process = new ProcessFileSystem(this.#faulty);
       if (crashAfter !== undefined) process.armCrash(crashAfter);
       crashAfter = undefined;
-      const opening = DurableKVStore.open(storeDir, {
-        fs: process,
-        sync: 'always',
-        segmentBytesMax: this.#config.segmentBytesMax,
-        autoSnapshot: this.#config.autoSnapshotWalBytes === false ? false : { walBytes: this.#config.autoSnapshotWalBytes },
-      });
+      const opening = DurableKVStore.open(storeDir, this.#openOptions(process));
       const outcome = await Promise.race([
         bounded(opening, 'open').then(
           (store) => ({ store }),
@@ -388,6 +450,16 @@ class SimulationRun {
       this.#verifyRecovery();
       return;
     }
+  }
+
+  #openOptions(fs: FileSystem): StoreOptions {
+    const { segmentBytesMax, autoSnapshotWalBytes } = this.#config;
+    return {
+      fs,
+      sync: 'always',
+      segmentBytesMax,
+      autoSnapshot: autoSnapshotWalBytes === false ? false : { walBytes: autoSnapshotWalBytes },
+    };
   }
 
   #checkOpenError(error: unknown, attempt: number, { faultsDuring, flipped }: { faultsDuring: number; flipped: boolean }): void {
