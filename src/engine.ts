@@ -13,6 +13,7 @@ import { WalActor } from './actors/wal-actor.js';
 import { WriteSettler } from './wal/write-settler.js';
 import { walRecordBytes } from './format/wal-format.js';
 import { recover, type RecoveryReport } from './recovery/recover.js';
+import { scrub, type VerifyResult } from './recovery/scrub.js';
 import { codecFor, type Codec } from './codec.js';
 import { assert, InvalidArgumentError, StoreFailedError } from './errors.js';
 import { recordBytesMax } from './limits.js';
@@ -185,6 +186,14 @@ export class Engine implements LifecycleSteps {
     return new Promise<void>((resolve, reject) => {
       running.bus.publish({ type: 'wal.append', request: { kind, ops, recordBytes, startedAtMs, resolve, reject } });
     });
+  }
+
+  /** Reads and checks every file of the running store (see `recovery/scrub.ts`); changes nothing. */
+  async verify(): Promise<VerifyResult> {
+    const running = this.#running;
+    assert(running !== undefined, 'verify before recovery');
+    const live = running.wal.liveSegment;
+    return scrub(this.options.fs, this.dir, live === undefined ? undefined : { name: live.name, bytes: live.bytes });
   }
 
   /** Runs a snapshot through the snapshot actor and waits for its result. */

@@ -170,6 +170,11 @@ export class WalActor {
     return this.#segment.walBytes;
   }
 
+  /** The segment being appended to, as far as it is written (undefined before the first one exists). */
+  get liveSegment(): Readonly<WalSegment> | undefined {
+    return this.#segment.lastSegment;
+  }
+
   get segmentCount(): number {
     return this.#segment.segmentCount;
   }
