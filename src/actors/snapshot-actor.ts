@@ -155,7 +155,7 @@ export class SnapshotActor {
   async #readBack(filePath: string, seq: number, keys: number): Promise<void> {
     const handle = await this.#options.fs.openRead(filePath);
     try {
-      const read = await readSnapshotEntries(handle, path.basename(filePath), () => {});
+      const read = await readSnapshotEntries(handle, path.basename(filePath));
       assert(read.seq === seq && read.entries === keys, `snapshot read back at seq ${read.seq} with ${read.entries} entries`);
     } finally {
       await handle.close().catch(() => undefined);

@@ -93,7 +93,7 @@ async function checkSnapshot(dir: string, name: string, onBytes: (bytes: number)
     close: () => handle.close(),
   };
   try {
-    const result = await readSnapshotEntries(counted, name, () => {});
+    const result = await readSnapshotEntries(counted, name);
     return { file: name, kind: 'snapshot', status: 'ok', bytes: result.bytes, entries: result.entries, seq: result.seq };
   } catch (error) {
     if (!(error instanceof StoreCorruptError)) throw error;

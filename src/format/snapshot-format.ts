@@ -143,12 +143,13 @@ export type SnapshotEntryVisitor = (key: string, bytes: Buffer, valueStart: numb
 /**
  * Streams a snapshot, checking each block's CRC and structure before decoding it, and hands every
  * entry to `onEntry` in file order. Throws StoreCorruptError(file, offset, reason) on any damage;
- * a block that fails delivers none of its entries.
+ * a block that fails delivers none of its entries. Without `onEntry` it only checks: no key is
+ * decoded (a read-back or a scrub needs the checks, not the entries).
  */
 export async function readSnapshotEntries(
   handle: ReadHandle,
   fileName: string,
-  onEntry: SnapshotEntryVisitor,
+  onEntry?: SnapshotEntryVisitor,
 ): Promise<SnapshotReadResult> {
   const corrupt = (offset: number, reason: string) => new StoreCorruptError(fileName, offset, reason);
   const header = Buffer.from(await handle.read(0, snapshotHeaderBytes));
@@ -173,7 +174,7 @@ export async function readSnapshotEntries(
     }
     if (kind !== blockKindEntries) throw corrupt(at, `unknown block kind ${kind}`);
     if (!entriesFitExactly(payload)) throw corrupt(at, 'block payload does not decode');
-    entries += visitEntries(payload, onEntry);
+    entries += onEntry === undefined ? payload.readUInt32LE(0) : visitEntries(payload, onEntry);
     at += blockHeaderBytes + payloadBytes;
   }
 }

@@ -73,7 +73,7 @@ async function scrubSnapshot(fs: FileSystem, dir: string, name: string): Promise
   const handle = await vanishedIfMissing(() => fs.openRead(path.join(dir, name)));
   if (handle === undefined) return { file: name, status: 'vanished', bytes: 0 };
   try {
-    const read = await readSnapshotEntries(handle, name, () => {});
+    const read = await readSnapshotEntries(handle, name);
     return { file: name, status: 'ok', bytes: read.bytes };
   } catch (error) {
     if (!(error instanceof StoreCorruptError)) throw error;
