@@ -227,8 +227,8 @@ export async function planRepair(dir: string, fs = new NodeFileSystem()): Promis
 }
 
 function restoreOf(plan: RecoveryPlan): RepairPlan['restore'] {
-  const damage = restorableDamage(plan);
-  if (damage === undefined || plan.restoredFrom === undefined) return undefined;
+  const [damage] = plan.skippedSnapshots;
+  if (restorableDamage(plan) === undefined || damage === undefined || plan.restoredFrom === undefined) return undefined;
   return { damage, snapshotsDeleted: plan.skippedSnapshots.map((snapshot) => snapshot.file), restoredFrom: plan.restoredFrom };
 }
 
