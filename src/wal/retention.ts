@@ -23,6 +23,7 @@ export class Retention {
   #keepAfterSeq: number;
   #pruneTimer: NodeJS.Timeout | undefined;
   #pruning: Promise<unknown> = Promise.resolve();
+  #trimming: Promise<unknown> = Promise.resolve();
   #stopped = false;
 
   /** `covered`: segments recovery found covered by the snapshot; their retention starts now. */
@@ -48,7 +49,32 @@ export class Retention {
     for (const segment of segments) this.#retained.push({ ...segment, coveredAtMs });
     const pruning = this.#prune();
     this.#pruning = pruning.catch(() => undefined);
+    this.#trimming = Promise.all([
+      this.#trimming,
+      pruning.then(
+        () => this.#trimZeroTails(segments),
+        () => undefined,
+      ),
+    ]);
     return pruning;
+  }
+
+  /**
+   * Cuts the zeros preallocated past the records of segments that stay on disk for an older
+   * generation or for retention: a segment rotated at a snapshot barrier may be mostly zeros, and a
+   * kept one would hold them until the next snapshot. Best effort, off the write path: the zeros are
+   * harmless (they read as the segment's clean end), and only bytes past `bytes` are cut.
+   */
+  async #trimZeroTails(segments: readonly CoveredSegment[]): Promise<void> {
+    for (const segment of segments) {
+      if (this.#stopped || !this.#retained.some((kept) => kept.name === segment.name)) continue;
+      const segmentPath = path.join(this.#options.dir, segment.name);
+      try {
+        if ((await this.#options.fs.size(segmentPath)) > segment.bytes) await this.#options.fs.truncate(segmentPath, segment.bytes);
+      } catch {
+        // Deleted meanwhile, or the cut failed: the zeros stay, harmless.
+      }
+    }
   }
 
   /** Stops the prune timer and waits for a prune under way: none runs once this resolves. */
@@ -56,6 +82,7 @@ export class Retention {
     this.#stopped = true;
     clearTimeout(this.#pruneTimer);
     await this.#pruning;
+    await this.#trimming;
   }
 
   /** Deletes the covered segments whose retention has passed; checks again later for the rest. */

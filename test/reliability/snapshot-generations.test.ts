@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { DurableKVStore } from '../../src/index.js';
 import type { FileHandle, FileSystem } from '../../src/fs/file-system.js';
 import { MemoryFileSystem } from '../../src/testing/index.js';
+import { walkSegment } from '../../src/format/wal-reader.js';
+import { parseWalSegmentName } from '../../src/format/file-names.js';
 import { contentsOf, dir, expectCode, modelContents, openStore, putMany, rejectionOf } from './helpers.js';
 
 /** The store's files (the lock aside), as a closed store left them. */
@@ -163,5 +165,24 @@ describe('a snapshot is read back before anything depends on it', () => {
     const reopened = await openStore(memory);
     expect(contentsOf(reopened)).toEqual(modelContents(model));
     await reopened.close();
+  });
+});
+
+describe('segments kept for an older generation', () => {
+  it('hold their records only: the zeros preallocated past them are cut once a snapshot covers them', async () => {
+    const memory = new MemoryFileSystem();
+    const store = await openStore(memory);
+    await putMany(store, new Map(), 5);
+    await store.snapshot(); // rotates wal-1 at the barrier, preallocated zeros and all; it stays (the empty-store generation)
+    await putMany(store, new Map(), 5, 'more');
+    await store.snapshot();
+    await store.close();
+    const kept = (await memory.readdir(dir)).filter((name) => name.endsWith('.wal'));
+    expect(kept.length).toBeGreaterThanOrEqual(2);
+    for (const name of kept) {
+      const bytes = Buffer.from(memory.fileBytes(`${dir}/${name}`)!);
+      const firstSeq = parseWalSegmentName(name)!;
+      expect(walkSegment(bytes, firstSeq - 1, () => {}).validBytes, name).toBe(bytes.byteLength);
+    }
   });
 });
