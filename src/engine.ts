@@ -192,8 +192,10 @@ export class Engine implements LifecycleSteps {
   async verify(): Promise<VerifyResult> {
     const running = this.#running;
     assert(running !== undefined, 'verify before recovery');
-    const live = running.wal.liveSegment;
-    return scrub(this.options.fs, this.dir, live === undefined ? undefined : { name: live.name, bytes: live.bytes });
+    return scrub(this.options.fs, this.dir, () => {
+      const live = running.wal.liveSegment;
+      return live === undefined ? undefined : { name: live.name, bytes: live.bytes };
+    });
   }
 
   /** Runs a snapshot through the snapshot actor and waits for its result. */

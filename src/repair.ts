@@ -17,6 +17,8 @@ export interface RepairReport {
   /** Records that survive, and the last seq. */
   recordsKept: number;
   lastSeq: number;
+  /** After a restore from an older generation: the seq of the fresh snapshot written, if it was. */
+  freshSnapshotSeq?: number;
 }
 
 /**

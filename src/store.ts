@@ -69,29 +69,38 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
 
   /**
    * Cuts the log at the first corruption so the store can open again, and reports what it dropped.
-   * Only on explicit request: what it drops may include acknowledged writes.
+   * Only on explicit request: what it drops may include acknowledged writes. A damaged newest
+   * snapshot with an older generation behind it is restored with no loss, and a fresh snapshot is
+   * written so the store has its generations again (`snapshotGenerations`: the store's setting,
+   * default 2; best effort: `freshSnapshotSeq` says whether it was written).
    */
-  static async repair(dir: string, options?: { fs?: FileSystem }): Promise<RepairReport> {
+  static async repair(dir: string, options?: { fs?: FileSystem; snapshotGenerations?: number }): Promise<RepairReport> {
     if (typeof dir !== 'string' || dir.length === 0) throw new InvalidArgumentError(`dir must be a non-empty string, got ${describe(dir)}`);
     if (options !== undefined && (typeof options !== 'object' || options === null))
       throw new InvalidArgumentError('options must be an object');
     const fs = fileSystem(options?.fs);
+    const { snapshotGenerations } = resolveOptions({ snapshotGenerations: options?.snapshotGenerations });
     const report = await repairStore(dir, { fs });
-    if (report.repaired?.restoredFrom !== undefined) await DurableKVStore.#snapshotNow(dir, fs);
-    return report;
+    if (report.repaired?.restoredFrom === undefined) return report;
+    return { ...report, freshSnapshotSeq: await DurableKVStore.#snapshotNow(dir, fs, snapshotGenerations) };
   }
 
   /**
    * Writes a fresh snapshot: after a repair restored from an older generation, only that one is left
    * with its WAL, and one more damaged byte would find no copy. 'binary' keeps every value's bytes as
-   * they are, whatever encoding wrote them.
+   * they are, whatever encoding wrote them. Best effort: the repaired store is consistent without it
+   * (another process may have opened it meanwhile, or the disk may be full): undefined then.
    */
-  static async #snapshotNow(dir: string, fs: FileSystem): Promise<void> {
-    const store = await DurableKVStore.open(dir, { fs, valueEncoding: 'binary', autoSnapshot: false });
+  static async #snapshotNow(dir: string, fs: FileSystem, snapshotGenerations: number): Promise<number | undefined> {
     try {
-      await store.snapshot();
-    } finally {
-      await store.close();
+      const store = await DurableKVStore.open(dir, { fs, valueEncoding: 'binary', autoSnapshot: false, snapshotGenerations });
+      try {
+        return (await store.snapshot()).seq;
+      } finally {
+        await store.close();
+      }
+    } catch {
+      return undefined;
     }
   }
 

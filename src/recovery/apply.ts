@@ -44,7 +44,8 @@ export async function applyPlan(plan: RecoveryPlan, options: ApplyOptions): Prom
 async function applyCovered(plan: RecoveryPlan, options: ApplyOptions, applied: Applied): Promise<void> {
   for (const segment of plan.covered) {
     const segmentPath = path.join(options.dir, segment.name);
-    if (options.retainCovered || segment.lastSeq > plan.keepAfterSeq) {
+    // Repair does not know the store's snapshotGenerations: it leaves covered segments to the next open.
+    if (options.retainCovered || options.mode === 'repair' || segment.lastSeq > plan.keepAfterSeq) {
       applied.coveredSegments.push({ ...segment, bytes: await options.fs.size(segmentPath) });
     } else {
       await options.fs.unlink(segmentPath);

@@ -129,7 +129,22 @@ export async function planRecovery(
     return plan;
   }
   await readWal({ fs, dir, segments: live, fromSeq: plan.snapshotSeq + 1 }, new PlanReporter(live, plan, sink));
+  checkRestoreReachesDamaged(listing, plan);
   return plan;
+}
+
+/**
+ * A restore from an older generation loses nothing only if the WAL after it reaches the damaged
+ * snapshot's seq: when records are missing too (a second fault), it is corruption, not a restore.
+ */
+function checkRestoreReachesDamaged(listing: DirectoryListing, plan: RecoveryPlan): void {
+  const [newest] = plan.skippedSnapshots;
+  if (plan.restoredFrom === undefined || newest === undefined || plan.corruption !== undefined) return;
+  const damagedSeq = listing.snapshots.find((snapshot) => snapshot.name === newest.file)?.seq ?? 0;
+  if (plan.lastSeq >= damagedSeq) return;
+  const reason = `${newest.reason}; the older generation and the WAL reach only seq ${plan.lastSeq} of its ${damagedSeq}`;
+  plan.corruption = { ...notCuttable(newest.file, reason), offset: newest.offset };
+  plan.restoredFrom = undefined;
 }
 
 /**

@@ -45,16 +45,22 @@ export interface LiveSegment {
   bytes: number;
 }
 
-export async function scrub(fs: FileSystem, dir: string, live: LiveSegment | undefined): Promise<VerifyResult> {
+/**
+ * `liveSegment` is asked after the directory is listed: a segment a rotation created before the
+ * listing is then the live one, never taken for a sealed one still being written.
+ */
+export async function scrub(fs: FileSystem, dir: string, liveSegment: () => LiveSegment | undefined): Promise<VerifyResult> {
   const startedAtMs = performance.now();
   const listing = classifyDirectory(await fs.readdir(dir));
+  const live = liveSegment();
   const files: ScrubbedFile[] = [];
   for (const snapshot of listing.snapshots) {
-    files.push(await scrubSnapshot(fs, dir, snapshot.name));
+    files.push(await unreadableAsDamage(snapshot.name, () => scrubSnapshot(fs, dir, snapshot.name)));
     await nextTurn();
   }
   for (const segment of listing.segments) {
-    files.push(await scrubSegment(fs, dir, segment, segment.name === live?.name ? live.bytes : undefined));
+    const writtenBytes = segment.name === live?.name ? live.bytes : undefined;
+    files.push(await unreadableAsDamage(segment.name, () => scrubSegment(fs, dir, segment, writtenBytes)));
     await nextTurn();
   }
   const bytesRead = files.reduce((sum, file) => sum + file.bytes, 0);
@@ -100,6 +106,16 @@ async function scrubSegment(
   if (walk.damage === undefined) return { file: name, status: 'ok', bytes: bytes.byteLength };
   const { offset, reason } = walk.damage;
   return { file: name, status: 'corrupt', bytes: bytes.byteLength, offset, reason };
+}
+
+/** A file that cannot be read (EIO: a bad sector, typically) is damage too, and the scrub goes on. */
+async function unreadableAsDamage(file: string, check: () => Promise<ScrubbedFile>): Promise<ScrubbedFile> {
+  try {
+    return await check();
+  } catch (error) {
+    const reason = `unreadable (${fsErrorCode(error) ?? 'error'}: ${(error as Error).message})`;
+    return { file, status: 'corrupt', bytes: 0, offset: 0, reason };
+  }
 }
 
 async function vanishedIfMissing<T>(read: () => Promise<T>): Promise<T | undefined> {

@@ -4,7 +4,7 @@
  * event, never mistakes writes in flight for damage, and changes nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryFileSystem } from '../../src/testing/index.js';
+import { FaultyFileSystem, MemoryFileSystem } from '../../src/testing/index.js';
 import { contentsOf, dir, expectCode, modelContents, openStore, putMany } from './helpers.js';
 
 async function storeWithHistory(memory: MemoryFileSystem) {
@@ -58,6 +58,30 @@ describe('store.verify()', () => {
     const writing = putMany(store, model, 200, 'during');
     const results = await Promise.all([store.verify(), store.verify(), writing.then(() => store.verify())]);
     for (const result of results) expect(result.ok).toBe(true);
+    await store.close();
+  });
+});
+
+describe('store.verify() on a file it cannot read', () => {
+  it('reports an EIO as damage in that file and checks the others', async () => {
+    const memory = new MemoryFileSystem();
+    const faulty = new FaultyFileSystem({ inner: memory, seed: 7 });
+    const store = await openStore(faulty, { segmentBytesMax: 512 });
+    await putMany(store, new Map(), 30);
+    await store.snapshot();
+    const snap = (await memory.readdir(dir)).find((name) => name.endsWith('.snap'))!;
+    faulty.failNth('read', 1, 'EIO', { pathIncludes: snap });
+    const errors: Error[] = [];
+    store.on('error', (error) => errors.push(error));
+    const result = await store.verify();
+    expect(result.ok).toBe(false);
+    expect(result.files.find((file) => file.file === snap)).toMatchObject({
+      status: 'corrupt',
+      reason: expect.stringMatching(/unreadable \(EIO/),
+    });
+    expect(result.files.filter((file) => file.status === 'ok').length).toBe(result.files.length - 1);
+    expect(errors).toHaveLength(1);
+    expect(store.state).toBe('ready');
     await store.close();
   });
 });

@@ -80,6 +80,7 @@ describe('a damaged newest snapshot', () => {
     expectCode(await rejectionOf(openStore(damaged)), 'ERR_STORE_CORRUPT');
     const report = await DurableKVStore.repair(dir, { fs: damaged });
     expect(report.repaired).toMatchObject({ snapshotsDeleted: [snaps[1]], restoredFrom: snaps[0] });
+    expect(report.freshSnapshotSeq).toBe(report.lastSeq);
     const repaired = await openStore(damaged);
     expect(contentsOf(repaired)).toEqual(modelContents(model));
     // Repair wrote a fresh snapshot of what it restored: two generations again, ready for the next fault.
@@ -184,5 +185,39 @@ describe('segments kept for an older generation', () => {
       const firstSeq = parseWalSegmentName(name)!;
       expect(walkSegment(bytes, firstSeq - 1, () => {}).validBytes, name).toBe(bytes.byteLength);
     }
+  });
+});
+
+describe('a restore is claimed only when it loses nothing', () => {
+  it('is corruption, not a restore, when the WAL after the older generation stops short of the damaged snapshot', async () => {
+    const memory = new MemoryFileSystem();
+    const store = await openStore(memory, { segmentBytesMax: 256 });
+    await putMany(store, new Map(), 20, 'first');
+    await store.snapshot();
+    await putMany(store, new Map(), 20, 'second');
+    await store.snapshot();
+    await store.close();
+    const files = await filesOf(memory);
+    const snaps = [...files.keys()].filter((name) => name.endsWith('.snap')).sort();
+    // A second fault: the segments after seq 32 are gone too, so the older generation reaches only 32 of 40.
+    for (const name of [...files.keys()]) if (name.endsWith('.wal') && Number(/\d{20}/.exec(name)![0]) > 32) files.delete(name);
+    const damaged = withFlip(files, snaps[1], 40, 0x01);
+    const error = await rejectionOf(openStore(damaged));
+    expectCode(error, 'ERR_STORE_CORRUPT');
+    expect(error.message).toMatch(/reach only seq \d+ of its 40/);
+    expectCode(await rejectionOf(DurableKVStore.repair(dir, { fs: damaged })), 'ERR_STORE_CORRUPT');
+  });
+
+  it('repair leaves covered segments to the next open: a store kept with more generations keeps their WAL', async () => {
+    const memory = new MemoryFileSystem();
+    const store = await openStore(memory, { snapshotGenerations: 4 });
+    for (let round = 0; round < 3; round++) {
+      await putMany(store, new Map(), 5, `round${round}`);
+      await store.snapshot();
+    }
+    await store.close();
+    const before = (await memory.readdir(dir)).filter((name) => name.endsWith('.wal'));
+    await DurableKVStore.repair(dir, { fs: memory });
+    expect((await memory.readdir(dir)).filter((name) => name.endsWith('.wal'))).toEqual(before);
   });
 });
