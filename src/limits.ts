@@ -32,6 +32,12 @@ export const segmentBytesMaxDefault = 64 * 1024 * 1024;
  */
 export const segmentBytesMaxLimit = 2 ** 32 - 1 - Math.max(groupBytesMax, recordBytesMax + 1024);
 /**
+ * A clean close's sync marker starts on a boundary of this many bytes, in a block of its own: damage
+ * to the block holding the last records then cannot take their proof of durability with it. 4 KiB is
+ * the largest common sector and page.
+ */
+export const syncMarkerAlignBytes = 4096;
+/**
  * Under sync 'always', WAL segments are grown by this many zero bytes ahead of the writes (more if
  * one group needs more): the group's fdatasync then overwrites allocated blocks, cheaper than an
  * append, which must also commit the new file size. One slow fsync per chunk, not per group.

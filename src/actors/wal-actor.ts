@@ -4,10 +4,10 @@ import { performance } from 'node:perf_hooks';
 import type { Bus, WriteRequest } from '../messages/index.js';
 import type { CoveredSegment, SyncMode, WalSegment } from '../types.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { encodeSyncMarker, encodeWalRecord, walSyncMarkerBytes } from '../format/wal-format.js';
+import { encodeAlignedSyncMarker, encodeSyncMarker, encodeWalRecord, walSyncMarkerBytes } from '../format/wal-format.js';
 import { assert, StoreClosedError, StoreFailedError, StoreOverloadedError } from '../errors.js';
 import { fsErrorCode } from '../fs/file-system.js';
-import { groupBytesMax } from '../limits.js';
+import { groupBytesMax, syncMarkerAlignBytes } from '../limits.js';
 import { SegmentWriter } from '../wal/segment-writer.js';
 import { Retention } from '../wal/retention.js';
 import type { WriteSettler } from '../wal/write-settler.js';
@@ -31,12 +31,14 @@ interface RotateRequest {
   readonly freezeMemtable: boolean;
 }
 
-/** A sync marker waiting its turn: appends go through the write loop only, one at a time. */
+/**
+ * A sync marker waiting its turn: appends go through the write loop only, one at a time. `aligned`:
+ * in a block of its own (a clean close's), so damage to the block of the last records spares it.
+ */
 interface SyncMarkerRequest {
   readonly kind: 'syncMarker';
+  readonly aligned: boolean;
 }
-
-const syncMarkerRequest: SyncMarkerRequest = { kind: 'syncMarker' };
 
 /** Writes go into the mailbox as they are, not wrapped: one object fewer per write. */
 type MailboxItem = WriteRequest | RotateRequest | SyncMarkerRequest;
@@ -141,8 +143,8 @@ export class WalActor {
       await this.#syncUntilIdle();
       // Then it leaves the proof of that on disk: without it, a damaged byte after the last record's
       // claim would read as a torn tail at the next open, and durable writes would be cut silently.
-      if (this.#failure === undefined && this.#segment.syncMarkerClaim() !== undefined) {
-        this.#enqueueSyncMarker();
+      if (this.#failure === undefined && this.#segment.syncMarkerClaim(true) !== undefined) {
+        this.#enqueueSyncMarker(true);
         await this.#waitUntilIdle();
         await this.#syncUntilIdle();
       }
@@ -227,7 +229,7 @@ export class WalActor {
           await this.#rotateAtBarrier(head.requestId, head.freezeMemtable);
         } else if (head.kind === 'syncMarker') {
           this.#mailbox.shift();
-          await this.#writeSyncMarker();
+          await this.#writeSyncMarker(head.aligned);
         } else {
           await this.#writeNextGroup();
         }
@@ -304,24 +306,25 @@ export class WalActor {
     return buffer;
   }
 
-  #enqueueSyncMarker(): void {
+  #enqueueSyncMarker(aligned: boolean): void {
     if (this.#syncMarkerQueued) return;
     this.#syncMarkerQueued = true;
-    this.#enqueue(syncMarkerRequest, 0);
+    this.#enqueue({ kind: 'syncMarker', aligned }, 0);
   }
 
   /**
    * Appends a sync marker claiming what the last completed fsync made durable of the records, if
    * nothing claims it yet. The marker proves nothing until it is durable itself: under 'interval' the
-   * next periodic fsync takes it, at close the final one.
+   * next periodic fsync takes it, at close the final one. A close's is aligned (see wal-format.ts);
+   * an interval's is not, as padding to a block per second would multiply a slow writer's WAL.
    */
-  async #writeSyncMarker(): Promise<void> {
+  async #writeSyncMarker(aligned: boolean): Promise<void> {
     this.#syncMarkerQueued = false;
-    const claimedBytes = this.#segment.syncMarkerClaim();
+    const claimedBytes = this.#segment.syncMarkerClaim(aligned);
     if (claimedBytes === undefined) return;
     const offset = this.#segment.bytes;
-    const buffer = Buffer.allocUnsafe(walSyncMarkerBytes);
-    encodeSyncMarker(buffer, 0, claimedBytes);
+    const buffer = aligned ? encodeAlignedSyncMarker(offset, claimedBytes, syncMarkerAlignBytes) : Buffer.allocUnsafe(walSyncMarkerBytes);
+    if (!aligned) encodeSyncMarker(buffer, 0, claimedBytes);
     assert(claimedBytes <= offset, `a sync marker at ${offset} claims ${claimedBytes} durable bytes`);
     try {
       if (this.#segment.passesPreallocation(offset + buffer.byteLength)) await this.#segment.preallocate(offset + buffer.byteLength);
@@ -330,7 +333,7 @@ export class WalActor {
       this.#fail(error, 'write', []);
       return;
     }
-    if (this.#failure === undefined) this.#segment.markerAppended(buffer.byteLength, claimedBytes);
+    if (this.#failure === undefined) this.#segment.markerAppended(buffer.byteLength, claimedBytes, aligned);
   }
 
   /** Runs an fsync of everything written so far and waits until the WAL is idle again. */
@@ -370,7 +373,7 @@ export class WalActor {
         }
         this.#segment.synced(coveredBytes);
         // Under 'interval' records written before this fsync may be the last for a while: prove them.
-        if (this.#options.sync === 'interval' && this.#segment.syncMarkerClaim() !== undefined) this.#enqueueSyncMarker();
+        if (this.#options.sync === 'interval' && this.#segment.syncMarkerClaim(false) !== undefined) this.#enqueueSyncMarker(false);
         const records = groups.reduce((sum, group) => sum + group.requests.length, 0);
         this.#bus.publish({ type: 'wal.synced', records, latencyMs: performance.now() - startedAtMs });
         this.#commit(groups);

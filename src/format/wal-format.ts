@@ -20,11 +20,14 @@
  *          opCount u32 LE, then opCount ops:
  *          put:    type u8 = 1 | keyBytes u32 LE | key (UTF-8) | valueBytes u32 LE | value
  *          delete: type u8 = 2 | keyBytes u32 LE | key (UTF-8)
- *   a sync marker is a record with seq 0 and no ops (payloadBytes 4, opCount 0): it carries no write,
- *   only its durableBytes, the proof that the segment was durable that far. The writer appends one
- *   after the final fdatasync of a clean close and after a periodic fdatasync under sync 'interval',
- *   when no record yet claims what that fdatasync made durable: without it, damage after the last
- *   record's claim reads as a torn tail even though those bytes were durable and acknowledged.
+ *   a sync marker is a record with seq 0 and no ops (opCount 0, then zero or more padding bytes): it
+ *   carries no write, only its durableBytes, the proof that the segment was durable that far. The
+ *   writer appends one after the final fdatasync of a clean close and after a periodic fdatasync
+ *   under sync 'interval', when no record yet claims what that fdatasync made durable: without it,
+ *   damage after the last record's claim reads as a torn tail even though those bytes were durable
+ *   and acknowledged. A clean close's marker starts on a syncMarkerAlignBytes boundary, a padded
+ *   marker filling the gap before it, so that damage to the block holding the last records cannot
+ *   take their proof with it.
  *   then, under sync 'always', zeros to the end of the file: space preallocated so that most
  *   fdatasyncs overwrite allocated blocks instead of growing the file.
  *
@@ -66,8 +69,21 @@ const opHeaderBytes = 5;
 const valueLengthBytes = 4;
 /** The smallest record: a delete of the empty key. Bounds the seq range a reader may believe. */
 export const walRecordBytesMin = walRecordHeaderBytes + opCountBytes + opHeaderBytes;
-/** A sync marker: a record header and an op count of zero. */
+/** A sync marker without padding: a record header and an op count of zero. */
 export const walSyncMarkerBytes = walRecordHeaderBytes + opCountBytes;
+
+/**
+ * The bytes of the sync markers a clean close appends at `offset` so that the last one starts on an
+ * `alignBytes` boundary: a padded marker up to the boundary (none if `offset` is on one), then the
+ * marker. Both claim `durableBytes`.
+ */
+export function encodeAlignedSyncMarker(offset: number, durableBytes: number, alignBytes: number): Buffer {
+  const markerAt = offset % alignBytes === 0 ? offset : Math.ceil((offset + walSyncMarkerBytes) / alignBytes) * alignBytes;
+  const buffer = Buffer.allocUnsafe(markerAt - offset + walSyncMarkerBytes);
+  if (markerAt > offset) encodeSyncMarker(buffer, 0, durableBytes, markerAt - offset - walSyncMarkerBytes);
+  encodeSyncMarker(buffer, markerAt - offset, durableBytes);
+  return buffer;
+}
 /** The seq field of a sync marker; every record that carries writes has seq 1 or more. */
 const syncMarkerSeq = 0;
 
@@ -145,13 +161,15 @@ export function encodeWalRecord(target: Buffer, offset: number, seq: number, ops
  * `durableBytes` must be what a completed fdatasync of the segment covered, and no more than the
  * marker's own offset in its segment (the caller checks both).
  */
-export function encodeSyncMarker(target: Buffer, offset: number, durableBytes: number): number {
+export function encodeSyncMarker(target: Buffer, offset: number, durableBytes: number, paddingBytes = 0): number {
   assert(
     Number.isInteger(durableBytes) && durableBytes >= 0 && durableBytes <= walDurableBytesMax,
     `durableBytes ${durableBytes} must fit a u32`,
   );
-  const end = offset + walSyncMarkerBytes;
-  putUint32(target, offset + recordPayloadBytesOffset, opCountBytes);
+  assert(Number.isInteger(paddingBytes) && paddingBytes >= 0, `padding ${paddingBytes} must be a byte count`);
+  const end = offset + walSyncMarkerBytes + paddingBytes;
+  target.fill(0, offset + walSyncMarkerBytes, end);
+  putUint32(target, offset + recordPayloadBytesOffset, opCountBytes + paddingBytes);
   putUint32(target, offset + recordSeqOffset, syncMarkerSeq);
   putUint32(target, offset + recordSeqOffset + 4, 0);
   putUint32(target, offset + recordDurableBytesOffset, durableBytes);
@@ -225,13 +243,17 @@ export function checkWalRecord(bytes: Buffer, offset: number): RecordCheck {
   const crc = crc32cRange(bytes, offset + recordPayloadBytesOffset, end);
   if (crc !== bytes.readUInt32LE(offset + recordCrcOffset)) return { ok: false, reason: 'checksum mismatch' };
   const seq = readRecordSeq(bytes, offset);
-  const marker = seq === syncMarkerSeq && payloadBytes === opCountBytes;
+  const marker = seq === syncMarkerSeq;
   if (!marker && (!Number.isSafeInteger(seq) || seq < 1)) return { ok: false, reason: `sequence number ${seq} out of range` };
   // The writer knew at most the bytes before the record durable: a larger claim is not its record.
   const durableBytes = bytes.readUInt32LE(offset + recordDurableBytesOffset);
   if (durableBytes > offset) return { ok: false, reason: `record claims ${durableBytes} durable bytes at offset ${offset}` };
-  if (!opsFitExactly(bytes, offset + walRecordHeaderBytes, end)) return { ok: false, reason: 'payload does not decode' };
-  if (marker && bytes.readUInt32LE(offset + walRecordHeaderBytes) !== 0) return { ok: false, reason: 'sync marker with ops' };
+  if (marker) {
+    // No ops; the rest of its payload is padding (see the layout): checked by the CRC, never read.
+    if (bytes.readUInt32LE(offset + walRecordHeaderBytes) !== 0) return { ok: false, reason: 'sync marker with ops' };
+  } else if (!opsFitExactly(bytes, offset + walRecordHeaderBytes, end)) {
+    return { ok: false, reason: 'payload does not decode' };
+  }
   return { ok: true, span: { seq, offset, bytes: end - offset, durableBytes } };
 }
 

@@ -42,6 +42,8 @@ export class SegmentWriter {
   #recordsEndBytes = 0;
   /** The most any record or sync marker in the current segment claims durable (its durableBytes). */
   #claimedBytes = 0;
+  /** The most an aligned sync marker (one in a block of its own) claims: what damage to a block cannot unprove. */
+  #alignedClaimedBytes = 0;
 
   constructor(options: SegmentWriterOptions, segments: readonly WalSegment[]) {
     this.#options = options;
@@ -64,6 +66,9 @@ export class SegmentWriter {
     // walk is claimed again, whole, by the next sync marker.
     this.#recordsEndBytes = last.recordsEndBytes ?? last.bytes;
     this.#claimedBytes = last.claimedBytes ?? walSegmentHeaderBytes;
+    // A claim read back is taken as aligned: a clean close's is; one left by an interval marker and a
+    // crash is not, and then only a close with new records writes an aligned marker again.
+    this.#alignedClaimedBytes = this.#claimedBytes;
   }
 
   get walBytes(): number {
@@ -128,18 +133,19 @@ export class SegmentWriter {
    * that a completed sync made durable but that no record or marker on disk claims yet. Markers
    * claim records only, never other markers, so an idle segment gets one marker, not one per sync.
    */
-  syncMarkerClaim(): number | undefined {
+  syncMarkerClaim(aligned: boolean): number | undefined {
     const claim = Math.min(this.#durableBytes, this.#recordsEndBytes);
-    return claim > this.#claimedBytes ? claim : undefined;
+    return claim > (aligned ? this.#alignedClaimedBytes : this.#claimedBytes) ? claim : undefined;
   }
 
-  /** Counts a sync marker of `markerBytes` that finished appending, claiming `claimedBytes`. */
-  markerAppended(markerBytes: number, claimedBytes: number): void {
+  /** Counts sync markers of `markerBytes` that finished appending, claiming `claimedBytes`. */
+  markerAppended(markerBytes: number, claimedBytes: number, aligned: boolean): void {
     const segment = this.#current();
     assert(claimedBytes <= segment.bytes && claimedBytes <= this.#durableBytes, `a marker claims ${claimedBytes} durable bytes`);
     segment.bytes += markerBytes;
     this.#allocatedBytes = Math.max(this.#allocatedBytes, segment.bytes);
     this.#claimedBytes = Math.max(this.#claimedBytes, claimedBytes);
+    if (aligned) this.#alignedClaimedBytes = Math.max(this.#alignedClaimedBytes, claimedBytes);
   }
 
   /**
@@ -252,6 +258,7 @@ export class SegmentWriter {
     this.#allocatedBytes = allocatedBytes;
     this.#recordsEndBytes = walSegmentHeaderBytes;
     this.#claimedBytes = walSegmentHeaderBytes;
+    this.#alignedClaimedBytes = walSegmentHeaderBytes;
   }
 
   /**

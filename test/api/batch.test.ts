@@ -4,7 +4,6 @@ import { FaultyFileSystem, MemoryFileSystem } from '../../src/testing/index.js';
 import { closeAfterTest, tempDir } from '../helpers/temp-dir.js';
 import { GatedFileSystem } from '../helpers/gated-file-system.js';
 import { walkSegment } from '../../src/format/wal-reader.js';
-import { walSyncMarkerBytes } from '../../src/format/wal-format.js';
 
 type Op = BatchOperation<string>;
 
@@ -224,8 +223,8 @@ describe('a batch is atomic across a crash', () => {
     await store.batch(theBatch);
     await store.close();
     const full = memory.fileBytes(segment)!;
-    // The batch's record ends where the sync marker the close left begins.
-    const after = full.byteLength - walSyncMarkerBytes;
+    // The batch's record ends where the sync markers the close left begin.
+    const after = walkSegment(Buffer.from(full), 0, () => {}).recordsEndBytes;
     expect(after).toBeGreaterThan(before);
 
     for (let cut = before; cut < after; cut++) {

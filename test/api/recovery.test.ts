@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DurableKVStore, StoreCorruptError, dumpWal, type DamageReport, type StoreOptions } from '../../src/index.js';
 import { Prng } from '../../src/testing/index.js';
 import { closeAfterTest, tempDir } from '../helpers/temp-dir.js';
-import { walSyncMarkerBytes } from '../../src/format/wal-format.js';
+import { closeMarkersBytes } from '../helpers/wal-segments.js';
 
 const segmentHeaderBytes = 16;
 const recordHeaderBytes = 20;
@@ -106,8 +106,8 @@ describe('a torn tail is cut off and reported', () => {
       expect(store.recoveryReport.tornTail).toMatchObject({ file: segment, offset: last, droppedBytes: cut - last });
       expect(heard).toHaveLength(1);
       await store.close();
-      // The records before the cut, then the sync marker this close left to prove them durable.
-      expect((await stat(file)).size).toBe(last + walSyncMarkerBytes);
+      // The records before the cut, then the sync markers this close left to prove them durable.
+      expect((await stat(file)).size).toBe(last + closeMarkersBytes(last));
     }
   });
 

@@ -1,5 +1,12 @@
 import type { EncodableOp } from '../../src/types.js';
-import { encodeSegmentHeader, encodeWalRecord, walRecordBytes, walSegmentHeaderBytes } from '../../src/format/wal-format.js';
+import {
+  encodeSegmentHeader,
+  encodeWalRecord,
+  walRecordBytes,
+  walSegmentHeaderBytes,
+  walSyncMarkerBytes,
+} from '../../src/format/wal-format.js';
+import { syncMarkerAlignBytes } from '../../src/limits.js';
 
 export function put(key: string, value: string): EncodableOp {
   return { type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes: Buffer.byteLength(value) };
@@ -17,4 +24,13 @@ export function segment(firstSeq: number, count: number): Buffer {
     at += record.byteLength;
   }
   return Buffer.concat(parts);
+}
+
+/** Bytes a clean close appends after records ending at `recordsEnd`: a padded marker up to the alignment, then the aligned marker. */
+export function closeMarkersBytes(recordsEnd: number): number {
+  const markerAt =
+    recordsEnd % syncMarkerAlignBytes === 0
+      ? recordsEnd
+      : Math.ceil((recordsEnd + walSyncMarkerBytes) / syncMarkerAlignBytes) * syncMarkerAlignBytes;
+  return markerAt - recordsEnd + walSyncMarkerBytes;
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { DurableKVStore, type DamageReport, type StoreOptions } from '../../src/index.js';
 import { MemoryFileSystem, Prng } from '../../src/testing/index.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { closeMarkersBytes } from '../helpers/wal-segments.js';
 import { walSyncMarkerBytes } from '../../src/format/wal-format.js';
 import { contentsOf, dir, expectCode, modelContents, openStore, rejectionOf, storeErrorCodes, type CodedError } from './helpers.js';
 
@@ -135,7 +136,9 @@ describe('WAL: a torn tail is cut off and every earlier record is kept', () => {
       expect(outcome.tornTail, `truncated to ${length}`).toMatchObject(expected);
       expect(outcome.tornTailEvents).toEqual([outcome.tornTail]);
       // Cut off on disk, then the close left a sync marker proving the records before the cut.
-      expect(memory.fileBytes(`${dir}/${segmentName}`)!.byteLength, 'the tail is cut off on disk').toBe(lastStart + walSyncMarkerBytes);
+      expect(memory.fileBytes(`${dir}/${segmentName}`)!.byteLength, 'the tail is cut off on disk').toBe(
+        lastStart + closeMarkersBytes(lastStart),
+      );
     }
   });
 
@@ -169,25 +172,27 @@ describe('WAL after a clean close: a flipped bit before its sync marker is ERR_S
     const { files, segmentName, segment, offsets, states } = await walFixture();
     const prng = new Prng(0xc0ffee);
     const [markerStart] = markerOffsets(segment);
-    expect(markerStart, 'the close leaves one sync marker, after the last record').toBe(recordsEnd(segment));
-    expect(markerStart + walSyncMarkerBytes).toBe(segment.byteLength);
+    expect(markerStart, 'the close leaves its sync markers after the last record').toBe(recordsEnd(segment));
+    expect(markerStart + closeMarkersBytes(markerStart)).toBe(segment.byteLength);
     let torn = 0;
     let corrupt = 0;
     for (let trial = 0; trial < 300; trial++) {
-      // Half the trials aim at the last record or the marker, so both outcomes are well covered.
+      // Half the trials aim at the records, half at the last record or the markers: both outcomes are well covered.
       const lastStart = offsets.at(-1)!;
-      const offset = trial % 2 === 0 ? prng.int(segment.byteLength) : lastStart + prng.int(segment.byteLength - lastStart);
+      const offset = trial % 2 === 0 ? prng.int(markerStart) : lastStart + prng.int(segment.byteLength - lastStart);
       const mask = 1 + prng.int(255);
       const damaged = segment.slice();
       damaged[offset] ^= mask;
       const outcome = await openOutcome(image(files, segmentName, damaged));
       const where = `byte ${offset} ^ ${mask} (seed 0xc0ffee, trial ${trial})`;
       if (offset >= markerStart) {
-        // Only the proof is damaged: every record is there, and the marker is cut as a torn tail.
+        // Only the proof is damaged: every record is there, and the markers are cut as a torn tail.
         torn++;
         expect(outcome.error, where).toBeUndefined();
         expect(outcome.contents, where).toEqual(states.at(-1));
-        expect(outcome.tornTail, where).toMatchObject({ file: segmentName, offset: markerStart });
+        // A flip in the padded marker cuts from it; one in the aligned marker after it, from there.
+        const alignedStart = segment.byteLength - walSyncMarkerBytes;
+        expect(outcome.tornTail, where).toMatchObject({ file: segmentName, offset: offset < alignedStart ? markerStart : alignedStart });
       } else {
         corrupt++;
         expect(outcome.error, where).toBeDefined();

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SyncMode } from '../../src/index.js';
 import { checkWalRecord, isSyncMarker, walSyncMarkerBytes } from '../../src/format/wal-format.js';
+import { syncMarkerAlignBytes } from '../../src/limits.js';
 import { MemoryFileSystem } from '../../src/testing/index.js';
 import {
   contentsOf,
@@ -62,11 +63,32 @@ describe('a clean close proves the WAL durable', () => {
     expect(error.message).toMatch(/bytes were durable/); // the marker's claim is the proof
   });
 
-  it.each(syncModes)("with sync '%s' the segment ends with one marker claiming every record", async (sync) => {
+  it.each(syncModes)("with sync '%s' the segment ends with a marker in a block of its own, claiming every record", async (sync) => {
     const { memory } = await closedStore(sync, 20);
     const segment = memory.fileBytes(segmentPath)!;
-    const markerOffset = segment.byteLength - walSyncMarkerBytes;
-    expect(syncMarkers(segment)).toEqual([[markerOffset, markerOffset]]);
+    const markers = syncMarkers(segment);
+    const recordsEnd = markers[0][0];
+    const alignedAt = segment.byteLength - walSyncMarkerBytes;
+    expect(alignedAt % syncMarkerAlignBytes).toBe(0);
+    expect(markers.at(-1)).toEqual([alignedAt, recordsEnd]);
+    expect(markers.every(([, claimed]) => claimed === recordsEnd)).toBe(true);
+  });
+
+  it.each(syncModes)("with sync '%s' a zeroed block holding the last records is ERR_STORE_CORRUPT, not a silent cut", async (sync) => {
+    const { memory } = await closedStore(sync, 100);
+    const segment = Buffer.from(memory.fileBytes(segmentPath)!);
+    const recordsEnd = syncMarkers(segment)[0][0];
+    const blockStart = Math.floor((recordsEnd - 1) / syncMarkerAlignBytes) * syncMarkerAlignBytes;
+    const damaged = new MemoryFileSystem();
+    damaged.writeFileDurable(
+      segmentPath,
+      Buffer.concat([
+        segment.subarray(0, blockStart),
+        Buffer.alloc(syncMarkerAlignBytes),
+        segment.subarray(blockStart + syncMarkerAlignBytes),
+      ]),
+    );
+    expectCode(await rejectionOf(openStore(damaged)), 'ERR_STORE_CORRUPT');
   });
 
   it('a reopen and close without writes adds no marker; a write and close adds one', async () => {
@@ -74,15 +96,16 @@ describe('a clean close proves the WAL durable', () => {
     const before = memory.fileBytes(segmentPath)!.byteLength;
     await (await openStore(memory)).close();
     await (await openStore(memory)).close();
-    // Recovery read what the marker claims: nothing new to prove, so the file does not grow.
+    // Recovery read what the markers claim: nothing new to prove, so the file does not grow.
     expect(memory.fileBytes(segmentPath)!.byteLength).toBe(before);
-    expect(syncMarkers(memory.fileBytes(segmentPath)!)).toHaveLength(1);
+    const first = syncMarkers(memory.fileBytes(segmentPath)!);
     const store = await openStore(memory);
     await putMany(store, model, 1, 'later');
     await store.close();
     const markers = syncMarkers(memory.fileBytes(segmentPath)!);
-    expect(markers).toHaveLength(2);
-    expect(markers[1][1], 'the new marker claims the new record').toBe(markers[1][0]);
+    expect(markers.length).toBeGreaterThan(first.length);
+    const newRecordEnd = markers[first.length][0]; // the new record sits between the old markers and the new
+    expect(markers.at(-1)?.[1], 'the new marker claims the new record').toBe(newRecordEnd);
     const reopened = await openStore(memory);
     expect(contentsOf(reopened)).toEqual(modelContents(model));
     await reopened.close();
@@ -129,7 +152,8 @@ describe('corruption matrix: every byte of a cleanly closed WAL', () => {
       await store.close();
       counts.harmless++;
     }
-    // Only the marker's own bytes can be harmless: every byte before it is proven durable.
-    expect(counts).toEqual({ harmless: walSyncMarkerBytes, corrupt: segment.byteLength - walSyncMarkerBytes });
+    // Only the markers' own bytes can be harmless: every byte before them is proven durable.
+    const recordsEnd = syncMarkers(segment)[0][0];
+    expect(counts).toEqual({ harmless: segment.byteLength - recordsEnd, corrupt: recordsEnd });
   });
 });
