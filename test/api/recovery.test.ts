@@ -4,10 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DurableKVStore, StoreCorruptError, dumpWal, type DamageReport, type StoreOptions } from '../../src/index.js';
 import { Prng } from '../../src/testing/index.js';
 import { closeAfterTest, tempDir } from '../helpers/temp-dir.js';
-import { closeMarkersBytes } from '../helpers/wal-segments.js';
-
-const segmentHeaderBytes = 16;
-const recordHeaderBytes = 20;
+import { closeMarkersBytes, recordOffsets, recordsEnd } from '../helpers/wal-segments.js';
 
 /** Opens a store in `dir`, puts k1..kN (values v1..vN) one by one, closes it; returns the WAL segment names. */
 async function writeRecords(dir: string, count: number, options: StoreOptions = {}): Promise<string[]> {
@@ -19,30 +16,6 @@ async function writeRecords(dir: string, count: number, options: StoreOptions = 
 
 async function walSegments(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((name) => name.endsWith('.wal')).sort();
-}
-
-/**
- * Where each record that carries writes starts, read from the length and seq fields alone (no CRC
- * checks), up to the zeros preallocated after the last one (a zero length field). The sync marker a
- * clean close leaves (seq 0) is passed over: cutting into the last record cuts it off too, as a
- * crash before the close would have.
- */
-function recordOffsets(bytes: Buffer): number[] {
-  const offsets: number[] = [];
-  for (
-    let at = segmentHeaderBytes;
-    at + 8 <= bytes.byteLength && bytes.readUInt32LE(at + 4) !== 0;
-    at += recordHeaderBytes + bytes.readUInt32LE(at + 4)
-  ) {
-    if (bytes.readBigUInt64LE(at + 8) !== 0n) offsets.push(at);
-  }
-  return offsets;
-}
-
-/** Where the records of a segment end (zeros may follow). */
-function recordsEnd(bytes: Buffer): number {
-  const last = recordOffsets(bytes).at(-1);
-  return last === undefined ? segmentHeaderBytes : last + recordHeaderBytes + bytes.readUInt32LE(last + 4);
 }
 
 function expectKeys(store: DurableKVStore, from: number, to: number): void {

@@ -9,53 +9,20 @@ import path from 'node:path';
 import { DurableKVStore, type DamageReport, type StoreOptions } from '../../src/index.js';
 import { MemoryFileSystem, Prng } from '../../src/testing/index.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { closeMarkersBytes } from '../helpers/wal-segments.js';
+import { closeMarkersBytes, markerOffsets, recordOffsets, recordsEnd } from '../helpers/wal-segments.js';
 import { walSyncMarkerBytes } from '../../src/format/wal-format.js';
-import { contentsOf, dir, expectCode, modelContents, openStore, rejectionOf, storeErrorCodes, type CodedError } from './helpers.js';
-
-type Files = Map<string, Uint8Array>;
-
-/** The store's files (the lock aside), as a closed store left them. */
-async function filesOf(memory: MemoryFileSystem): Promise<Files> {
-  const files: Files = new Map();
-  for (const name of await memory.readdir(dir)) {
-    if (name !== 'LOCK') files.set(name, memory.fileBytes(`${dir}/${name}`)!);
-  }
-  return files;
-}
-
-/** A fresh file system holding `files`, durable, with `name` replaced by `bytes`. */
-function image(files: Files, name?: string, bytes?: Uint8Array): MemoryFileSystem {
-  const memory = new MemoryFileSystem();
-  for (const [fileName, content] of files) memory.writeFileDurable(`${dir}/${fileName}`, fileName === name ? bytes! : content);
-  return memory;
-}
-
-/**
- * Start offsets of the records that carry writes in a WAL segment, read from their length and seq
- * fields (16-byte header, 20-byte record header), up to the zeros preallocated after the last record
- * (a zero length field). Sync markers (seq 0) are passed over; `markerOffsets` lists them.
- */
-function recordOffsets(segment: Uint8Array): number[] {
-  return recordStarts(segment).filter((at) => Buffer.from(segment).readBigUInt64LE(at + 8) !== 0n);
-}
-
-function markerOffsets(segment: Uint8Array): number[] {
-  return recordStarts(segment).filter((at) => Buffer.from(segment).readBigUInt64LE(at + 8) === 0n);
-}
-
-function recordStarts(segment: Uint8Array): number[] {
-  const bytes = Buffer.from(segment);
-  const starts: number[] = [];
-  for (let at = 16; at + 8 <= bytes.byteLength && bytes.readUInt32LE(at + 4) !== 0; at += 20 + bytes.readUInt32LE(at + 4)) starts.push(at);
-  return starts;
-}
-
-/** Where the records of a segment end (preallocated zeros may follow). */
-function recordsEnd(segment: Uint8Array): number {
-  const last = recordOffsets(segment).at(-1)!;
-  return last + 20 + Buffer.from(segment).readUInt32LE(last + 4);
-}
+import {
+  contentsOf,
+  diskImage as image,
+  dir,
+  expectCode,
+  modelContents,
+  openStore,
+  rejectionOf,
+  storeErrorCodes,
+  storeFiles as filesOf,
+  type CodedError,
+} from './helpers.js';
 
 interface Outcome {
   contents?: Record<string, string>;

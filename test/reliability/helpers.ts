@@ -80,3 +80,29 @@ export function withHook(inner: FileSystem, before: (op: string, args: unknown[]
     },
   });
 }
+
+/** A store's files (the lock aside), by name. */
+export type StoreFiles = Map<string, Uint8Array>;
+
+/** The store's files as `memory` holds them now (a closed store's, typically). */
+export async function storeFiles(memory: MemoryFileSystem): Promise<StoreFiles> {
+  const files: StoreFiles = new Map();
+  for (const name of await memory.readdir(dir)) {
+    if (name !== 'LOCK') files.set(name, memory.fileBytes(`${dir}/${name}`)!);
+  }
+  return files;
+}
+
+/** A fresh file system holding `files`, durable, with `name` replaced by `bytes`. */
+export function diskImage(files: StoreFiles, name?: string, bytes?: Uint8Array): MemoryFileSystem {
+  const memory = new MemoryFileSystem();
+  for (const [fileName, content] of files) memory.writeFileDurable(`${dir}/${fileName}`, fileName === name ? bytes! : content);
+  return memory;
+}
+
+/** A copy of `bytes` with the byte at `offset` xor-ed with `mask`. */
+export function flipped(bytes: Uint8Array, offset: number, mask: number): Uint8Array {
+  const copy = Uint8Array.from(bytes);
+  copy[offset] ^= mask;
+  return copy;
+}

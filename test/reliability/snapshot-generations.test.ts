@@ -9,24 +9,23 @@ import type { FileHandle, FileSystem } from '../../src/fs/file-system.js';
 import { MemoryFileSystem } from '../../src/testing/index.js';
 import { walkSegment } from '../../src/format/wal-reader.js';
 import { parseWalSegmentName } from '../../src/format/file-names.js';
-import { contentsOf, dir, expectCode, modelContents, openStore, putMany, rejectionOf } from './helpers.js';
-
-/** The store's files (the lock aside), as a closed store left them. */
-async function filesOf(memory: MemoryFileSystem): Promise<Map<string, Uint8Array>> {
-  const files = new Map<string, Uint8Array>();
-  for (const name of await memory.readdir(dir)) if (name !== 'LOCK') files.set(name, memory.fileBytes(`${dir}/${name}`)!);
-  return files;
-}
+import {
+  contentsOf,
+  diskImage,
+  dir,
+  expectCode,
+  flipped,
+  modelContents,
+  openStore,
+  putMany,
+  rejectionOf,
+  storeFiles as filesOf,
+  type StoreFiles,
+} from './helpers.js';
 
 /** A fresh file system holding `files`, durable, with one bit of `name` at `offset` flipped. */
-function withFlip(files: Map<string, Uint8Array>, name: string, offset: number, mask: number): MemoryFileSystem {
-  const memory = new MemoryFileSystem();
-  for (const [fileName, bytes] of files) {
-    const copy = Uint8Array.from(bytes);
-    if (fileName === name) copy[offset] ^= mask;
-    memory.writeFileDurable(`${dir}/${fileName}`, copy);
-  }
-  return memory;
+function withFlip(files: StoreFiles, name: string, offset: number, mask: number): MemoryFileSystem {
+  return diskImage(files, name, flipped(files.get(name)!, offset, mask));
 }
 
 const newestSnapshot = (files: Map<string, Uint8Array>) =>

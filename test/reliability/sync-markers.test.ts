@@ -9,15 +9,17 @@ import { checkWalRecord, isSyncMarker, walSyncMarkerBytes } from '../../src/form
 import { syncMarkerAlignBytes } from '../../src/limits.js';
 import { MemoryFileSystem } from '../../src/testing/index.js';
 import {
+  type CodedError,
   contentsOf,
   dir,
+  diskImage,
   expectCode,
+  flipped,
   modelContents,
   openStore,
   putMany,
   rejectionOf,
   storeErrorCodes,
-  type CodedError,
 } from './helpers.js';
 
 const syncModes: readonly SyncMode[] = ['always', 'interval', 'never'];
@@ -36,13 +38,11 @@ function syncMarkers(segment: Uint8Array): Array<[offset: number, claimedBytes: 
   return markers;
 }
 
-/** A copy of `memory`'s store files, durable, with one byte of the segment xor-ed with `mask`. */
+/** A fresh file system holding `memory`'s segment, durable, with one byte xor-ed with `mask`. */
 function withFlip(memory: MemoryFileSystem, offset: number, mask: number): MemoryFileSystem {
-  const copy = new MemoryFileSystem();
-  const segment = Buffer.from(memory.fileBytes(segmentPath)!);
-  segment[offset] ^= mask;
-  copy.writeFileDurable(segmentPath, segment);
-  return copy;
+  const name = segmentPath.slice(dir.length + 1);
+  const segment = memory.fileBytes(segmentPath)!;
+  return diskImage(new Map([[name, segment]]), name, flipped(segment, offset, mask));
 }
 
 async function closedStore(sync: SyncMode, puts: number): Promise<{ memory: MemoryFileSystem; model: Map<string, string> }> {
