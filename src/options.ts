@@ -131,7 +131,8 @@ function segmentBytesMaxOption(value: unknown): number {
   return bytes;
 }
 
-function snapshotGenerationsOption(value: unknown): number {
+/** The `snapshotGenerations` option (also `repair`'s): a positive integer, at most snapshotGenerationsMax. */
+export function snapshotGenerationsOption(value: unknown): number {
   const generations = positiveInteger('snapshotGenerations', value, limits.snapshotGenerationsDefault);
   if (generations > limits.snapshotGenerationsMax) {
     throw new InvalidArgumentError(`snapshotGenerations must be at most ${limits.snapshotGenerationsMax}`);

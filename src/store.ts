@@ -6,7 +6,7 @@ import { scrubError, type VerifyResult } from './recovery/scrub.js';
 
 export type { EngineStats } from './engine.js';
 import { lifecycleMachine, publicState, type StoreState } from './lifecycle.js';
-import { fileSystem, resolveOptions, type StoreOptions } from './options.js';
+import { fileSystem, resolveOptions, snapshotGenerationsOption, type StoreOptions } from './options.js';
 import { prepareDelete, preparePut, describe } from './codec.js';
 import type { EncodableOp, SnapshotResult } from './types.js';
 import { assert, InvalidArgumentError, StoreClosedError, type StoreFailedError } from './errors.js';
@@ -79,7 +79,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     if (options !== undefined && (typeof options !== 'object' || options === null))
       throw new InvalidArgumentError('options must be an object');
     const fs = fileSystem(options?.fs);
-    const { snapshotGenerations } = resolveOptions({ snapshotGenerations: options?.snapshotGenerations });
+    const snapshotGenerations = snapshotGenerationsOption(options?.snapshotGenerations);
     const report = await repairStore(dir, { fs });
     if (report.repaired?.restoredFrom === undefined) return report;
     return { ...report, freshSnapshotSeq: await DurableKVStore.#snapshotNow(dir, fs, snapshotGenerations) };
