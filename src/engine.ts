@@ -136,7 +136,8 @@ export class Engine implements LifecycleSteps {
     new MemtableActor(bus, memtable, recovered.lastSeq); // lives on through its bus subscriptions
     const settler = new WriteSettler(recovered.lastSeq);
     const wal = new WalActor(bus, { ...this.options, dir: this.dir }, recovered, settler);
-    const snapshots = new SnapshotActor(bus, { fs, dir: this.dir, snapshotGenerations }, recovered.snapshotSeq);
+    const { snapshotBlockBytes } = this.options;
+    const snapshots = new SnapshotActor(bus, { fs, dir: this.dir, snapshotGenerations, snapshotBlockBytes }, recovered.snapshotSeq);
     this.#running = { bus, memtable, wal, snapshots, settler };
     this.#wireEvents(this.#running);
     this.#wireSignals(this.#running);

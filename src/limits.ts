@@ -56,8 +56,15 @@ export const autoSnapshotWalBytesDefault = 64 * 1024 * 1024;
 /** `sync: 'interval'` fsyncs this often. */
 export const syncIntervalMsDefault = 1000;
 
-/** A snapshot is written in blocks of about this size, each with its own CRC; one block is one write. */
-export const snapshotBlockBytesTarget = 1024 * 1024;
+/**
+ * A snapshot is written in blocks of at most this many bytes of entries (one entry larger than that
+ * takes a block of its own), each with its own CRC; one block is one write. It bounds what one
+ * damaged byte of a snapshot costs when no older generation restores it: one block's entries.
+ */
+export const snapshotBlockBytesDefault = 256 * 1024;
+/** The `snapshotBlockBytes` option's range: small blocks cost a CRC and an index record each. */
+export const snapshotBlockBytesMin = 512;
+export const snapshotBlockBytesMax = 16 * 1024 * 1024;
 /** The snapshot writer yields to the event loop after encoding for this long: short, so writers get a turn between slices. */
 export const snapshotSliceMs = 0.05;
 /** Merging the overlay back into the memtable after a snapshot yields after this long. */

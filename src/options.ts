@@ -40,6 +40,11 @@ export interface StoreOptions {
    * redundant copy of the snapshot's data). At most 16.
    */
   snapshotGenerations?: number;
+  /**
+   * Bytes of entries in one snapshot block (each block has its own checksum): what one damaged byte
+   * of a snapshot can cost when no older generation restores it. Default 256 KiB; 512 bytes to 16 MiB.
+   */
+  snapshotBlockBytes?: number;
   /** Listeners attached before recovery starts, so they also hear 'recovery' and 'torn-tail'. */
   listeners?: Partial<{ [E in keyof StoreEvents]: (...args: StoreEvents[E]) => void }>;
 }
@@ -58,6 +63,7 @@ export interface ResolvedOptions {
   mailboxBytesMax: number;
   walRetentionMs: number;
   snapshotGenerations: number;
+  snapshotBlockBytes: number;
   listeners: StoreOptions['listeners'];
 }
 
@@ -79,6 +85,7 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
     mailboxBytesMax: positiveInteger('mailboxBytesMax', options.mailboxBytesMax, limits.mailboxBytesMaxDefault),
     walRetentionMs: nonNegativeInteger('walRetentionMs', options.walRetentionMs, 0),
     snapshotGenerations: snapshotGenerationsOption(options.snapshotGenerations),
+    snapshotBlockBytes: snapshotBlockBytesOption(options.snapshotBlockBytes),
     listeners: listenersOption(options.listeners),
   };
   // One put must fit one WAL record, or it could be accepted and then never be written.
@@ -138,6 +145,16 @@ export function snapshotGenerationsOption(value: unknown): number {
     throw new InvalidArgumentError(`snapshotGenerations must be at most ${limits.snapshotGenerationsMax}`);
   }
   return generations;
+}
+
+function snapshotBlockBytesOption(value: unknown): number {
+  const bytes = positiveInteger('snapshotBlockBytes', value, limits.snapshotBlockBytesDefault);
+  if (bytes < limits.snapshotBlockBytesMin || bytes > limits.snapshotBlockBytesMax) {
+    throw new InvalidArgumentError(
+      `snapshotBlockBytes must be between ${limits.snapshotBlockBytesMin} and ${limits.snapshotBlockBytesMax}`,
+    );
+  }
+  return bytes;
 }
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {

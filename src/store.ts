@@ -70,7 +70,8 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
   /**
    * Cuts the log at the first corruption so the store can open again, and reports what it dropped.
    * Only on explicit request: what it drops may include acknowledged writes. A damaged newest
-   * snapshot with an older generation behind it is restored with no loss, and a fresh snapshot is
+   * snapshot with an older generation behind it is restored with no loss; without one it is
+   * salvaged (every intact block kept, `repaired.salvaged.lost` says what was not). Then a fresh snapshot is
    * written so the store has its generations again (`snapshotGenerations`: the store's setting,
    * default 2; best effort: `freshSnapshotSeq` says whether it was written).
    */
@@ -81,7 +82,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     const fs = fileSystem(options?.fs);
     const snapshotGenerations = snapshotGenerationsOption(options?.snapshotGenerations);
     const report = await repairStore(dir, { fs });
-    if (report.repaired?.restoredFrom === undefined) return report;
+    if (report.repaired?.restoredFrom === undefined && report.repaired?.salvaged === undefined) return report;
     return { ...report, freshSnapshotSeq: await DurableKVStore.#snapshotNow(dir, fs, snapshotGenerations) };
   }
 

@@ -4,9 +4,10 @@ import path from 'node:path';
 import type { Bus } from '../messages/index.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import type { FrozenView, SnapshotResult } from '../types.js';
-import { encodeEndBlock, encodeSnapshotHeader, readSnapshotEntries, SnapshotBlockWriter } from '../format/snapshot-format.js';
+import { SnapshotEncoder } from '../format/snapshot-format.js';
+import { readSnapshotEntries } from '../format/snapshot-reader.js';
 import { classifyDirectory, keepWalAfterSeq, snapshotName, temporarySuffix } from '../format/file-names.js';
-import { snapshotBlockBytesTarget, snapshotSliceMs } from '../limits.js';
+import { snapshotSliceMs } from '../limits.js';
 import { assert } from '../errors.js';
 
 export interface SnapshotActorOptions {
@@ -14,6 +15,8 @@ export interface SnapshotActorOptions {
   dir: string;
   /** Snapshots kept, each with the WAL since it (see `keepWalAfterSeq`). */
   snapshotGenerations: number;
+  /** Bytes of entries per block: what one damaged byte can cost (see `snapshotBlockBytesDefault`). */
+  snapshotBlockBytes: number;
 }
 
 /**
@@ -139,10 +142,11 @@ export class SnapshotActor {
         await file.append(data);
         bytes += data.byteLength;
       };
-      await append(encodeSnapshotHeader(view.seq));
-      const keys = await this.#writeEntries(view, append);
+      const encoder = new SnapshotEncoder(view.seq, this.#options.snapshotBlockBytes);
+      await append(encoder.header());
+      const keys = await this.#writeEntries(view, encoder, append);
       thaw();
-      await append(encodeEndBlock(keys, view.seq));
+      for (const part of encoder.finish()) await append(part);
       await file.sync();
       return { keys, bytes };
     } finally {
@@ -166,15 +170,12 @@ export class SnapshotActor {
    * Encodes the frozen map block by block, yielding to the event loop every `snapshotSliceMs` so
    * writers keep committing while a large snapshot runs.
    */
-  async #writeEntries(view: FrozenView, append: (data: Buffer) => Promise<void>): Promise<number> {
-    const writer = new SnapshotBlockWriter(snapshotBlockBytesTarget);
+  async #writeEntries(view: FrozenView, encoder: SnapshotEncoder, append: (data: Buffer) => Promise<void>): Promise<number> {
     let keys = 0;
     let sliceStartedAtMs = performance.now();
     for (const [key, value] of view.map) {
-      if (!writer.tryAdd(key, value)) {
-        await append(writer.take());
-        assert(writer.tryAdd(key, value), 'an empty block takes any entry');
-      }
+      const sealed = encoder.add(key, value);
+      if (sealed !== undefined) await append(sealed);
       keys++;
       // Reading the clock every entry would cost more than the check saves; every 64 entries keeps
       // a slice within about twice snapshotSliceMs.
@@ -183,7 +184,7 @@ export class SnapshotActor {
         sliceStartedAtMs = performance.now();
       }
     }
-    if (writer.entries > 0) await append(writer.take());
+    assert(encoder.totalEntries === keys, 'the encoder holds every entry');
     return keys;
   }
 

@@ -2,8 +2,9 @@ import path from 'node:path';
 import { stat } from 'node:fs/promises';
 import { NodeFileSystem } from '../fs/node-file-system.js';
 import type { ReadHandle } from '../fs/file-system.js';
-import { classifyDirectory, lockFileName, type DirectoryListing } from '../format/file-names.js';
-import { readSnapshotEntries } from '../format/snapshot-format.js';
+import { classifyDirectory, lockFileName, parseSnapshotName, type DirectoryListing } from '../format/file-names.js';
+import { readSnapshotEntries } from '../format/snapshot-reader.js';
+import { salvageSnapshot, type LostEntries } from '../format/snapshot-salvage.js';
 import { readWal, type ReadOn, type SegmentWalk, type WalReporter, type WalSegmentRef } from '../format/wal-reader.js';
 import { fsErrorCode } from '../fs/file-system.js';
 import {
@@ -14,6 +15,7 @@ import {
   missingRecords,
   planRecovery,
   restorableDamage,
+  salvageableDamage,
   withLaterBytes,
   type RecoveryPlan,
 } from '../recovery/plan.js';
@@ -38,6 +40,8 @@ export interface FileCheck {
   records?: number;
   firstSeq?: number;
   lastSeq?: number;
+  /** A corrupt snapshot: what a salvage of it keeps and loses (used when no older generation restores it). */
+  salvage?: { entriesKept: number; lost: LostEntries };
 }
 
 /** The files `verify` checks, in the order it checks them: snapshots, then the WAL in log order. */
@@ -97,10 +101,17 @@ async function checkSnapshot(dir: string, name: string, onBytes: (bytes: number)
     return { file: name, kind: 'snapshot', status: 'ok', bytes: result.bytes, entries: result.entries, seq: result.seq };
   } catch (error) {
     if (!(error instanceof StoreCorruptError)) throw error;
-    return { file: name, kind: 'snapshot', status: 'corrupt', bytes, offset: error.offset, reason: error.reason };
+    const salvage = await salvageOf(fs, dir, name);
+    return { file: name, kind: 'snapshot', status: 'corrupt', bytes, offset: error.offset, reason: error.reason, salvage };
   } finally {
     await handle.close();
   }
+}
+
+async function salvageOf(fs: NodeFileSystem, dir: string, name: string): Promise<FileCheck['salvage']> {
+  const seq = parseSnapshotName(name) ?? 0;
+  const { entriesKept, lost } = salvageSnapshot(Buffer.from(await fs.readFile(path.join(dir, name))), seq);
+  return { entriesKept, lost };
 }
 
 /** One FileCheck per segment, from the reader's events. */
@@ -178,10 +189,9 @@ class VerifyReporter implements WalReporter {
 
 /** The log must start where the newest good snapshot ends (or at seq 1 without one), as recovery requires. */
 function checkLogStart(listing: DirectoryListing, checks: FileCheck[]): void {
-  const newest = checks
-    .filter((check) => check.kind === 'snapshot' && check.status === 'ok')
-    .sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0))[0];
-  const snapshotSeq = newest?.seq ?? 0;
+  // A damaged snapshot still holds its seq (restored or salvaged, the WAL goes on from it): its name says which.
+  const present = new Set(checks.filter((check) => check.kind === 'snapshot' && check.status !== 'vanished').map((check) => check.file));
+  const snapshotSeq = listing.snapshots.find((snapshot) => present.has(snapshot.name))?.seq ?? 0;
   const first = checks.find((check) => check.kind === 'wal' && check.status !== 'vanished');
   const firstSeq = listing.segments.find((segment) => segment.name === first?.file)?.firstSeq;
   if (first === undefined || firstSeq === undefined || first.status === 'corrupt') return;
@@ -200,6 +210,8 @@ export interface RepairPlan {
   lastSeq: number | undefined;
   /** A damaged newest snapshot it would delete, restoring every write from an older generation. */
   restore: { damage: { file: string; offset: number; reason: string }; snapshotsDeleted: string[]; restoredFrom: string } | undefined;
+  /** A damaged newest snapshot no older generation restores: rewritten with its intact blocks; what it loses. */
+  salvage: { damage: { file: string; offset: number; reason: string }; entriesKept: number; lost: LostEntries } | undefined;
 }
 
 /**
@@ -217,13 +229,21 @@ export async function planRepair(dir: string, fs = new NodeFileSystem()): Promis
       tornTail === undefined
         ? undefined
         : { file: tornTail.file, offset: tornTail.offset, droppedBytes: tornTail.droppedBytes, reason: tornTail.reason };
-    return { cut: undefined, tornTail: torn, recordsKept: plan.recordsReplayed, lastSeq: plan.lastSeq, restore: restoreOf(plan) };
+    const { recordsReplayed: recordsKept, lastSeq } = plan;
+    return { cut: undefined, tornTail: torn, recordsKept, lastSeq, restore: restoreOf(plan), salvage: salvageOfPlan(plan) };
   }
   const reason = corruption.reason + corruption.context;
   if (!corruption.cuttable) throw new StoreCorruptError(corruption.file, corruption.offset, reason);
   const droppedBytes = await withLaterBytes(fs, dir, corruption);
   const cut = { file: corruption.file, offset: corruption.offset, droppedBytes, reason, segmentsDeleted: corruption.laterSegments };
-  return { cut, tornTail: undefined, recordsKept: undefined, lastSeq: undefined, restore: restoreOf(plan) };
+  return { cut, tornTail: undefined, recordsKept: undefined, lastSeq: undefined, restore: restoreOf(plan), salvage: salvageOfPlan(plan) };
+}
+
+function salvageOfPlan(plan: RecoveryPlan): RepairPlan['salvage'] {
+  const salvage = plan.salvage;
+  if (salvageableDamage(plan) === undefined || salvage === undefined) return undefined;
+  const { file, offset, reason, entriesKept, lost } = salvage;
+  return { damage: { file, offset, reason }, entriesKept, lost };
 }
 
 function restoreOf(plan: RecoveryPlan): RepairPlan['restore'] {

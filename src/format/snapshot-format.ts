@@ -1,48 +1,93 @@
 /**
- * The snapshot file's on-disk format: the layout, an encoder of blocks, and a streaming reader.
+ * The snapshot file's on-disk format: the layout, and the encoder. `snapshot-reader.ts` reads a
+ * file and checks every byte of it; `snapshot-salvage.ts` keeps what is intact in a damaged one.
  *
  * A snapshot file (`snap-<seq, 20 digits>.snap`) holds the whole map as of `seq`:
  *
  *   header (32 bytes)
  *     0  magic        8 bytes  "DKVSNAP\n"
- *     8  version      u32 LE   snapshotFormatVersion
+ *     8  version      u32 LE   snapshotFormatVersion (1 is still read: no index, a 16-byte end block)
  *    12  reserved     u32 LE   0
  *    16  seq          u64 LE   the last WAL record this snapshot includes
  *    24  headerCrc    u32 LE   crc32c of bytes 0..24
  *    28  reserved     u32 LE   0
- *   then blocks, back to back:
+ *   then blocks, back to back: every entries block, then the index blocks, then the end block
  *     0  crc          u32 LE   crc32c of bytes 4 .. 12+payloadBytes
  *     4  payloadBytes u32 LE
- *     8  kind         u32 LE   1 = entries, 2 = end
+ *     8  kind         u32 LE   1 = entries, 2 = end, 3 = index
  *    12  payload
  *          entries: entryCount u32 LE, then entries: keyBytes u32 | valueBytes u32 | key | value
- *          end:     totalEntries u64 LE | seq u64 LE      (must be the last bytes of the file)
+ *          index:   recordCount u32 LE, then one record per entries block, in file order:
+ *                   offset u64 | entryCount u32 | firstKeyBytes u32 | lastKeyBytes u32 | firstKey | lastKey
+ *          end:     totalEntries u64 | seq u64 | indexOffset u64 | entriesBlocks u64
+ *                   (must be the last bytes of the file; version 1: the first two fields only)
  *
- * A snapshot is written to a temporary file, fsynced, renamed into place and the directory fsynced,
- * so a `.snap` is never torn: any failed check in one is corruption, reported with its offset.
+ * The damage bound: an entries block holds at most `snapshotBlockBytes` (default 256 KiB) of
+ * entries, or one entry alone when that entry is larger. Every block has its own CRC, so one
+ * damaged byte costs the entries of one block and nothing else; the index, a second copy of each
+ * block's place, entry count and first and last key, says exactly what that block held. Damage in
+ * the header, the index or the end block costs no entry at all (see `snapshot-salvage.ts`).
+ *
+ * A snapshot is written to a temporary file, fsynced, read back, renamed into place and the
+ * directory fsynced, so a `.snap` is never torn: any failed check in one is corruption.
  */
-import { recordBytesMax } from '../limits.js';
-import { assert, StoreCorruptError } from '../errors.js';
+import { assert } from '../errors.js';
 import { crc32c } from './crc32c.js';
-import type { ReadHandle } from '../fs/file-system.js';
 import type { StoredValue } from '../types.js';
 
 export const snapshotMagic = Buffer.from('DKVSNAP\n', 'latin1');
-export const snapshotFormatVersion = 1;
+export const snapshotFormatVersion = 2;
+/** Version 1: no index blocks, and an end block of `totalEntries | seq`. */
+export const snapshotFormatVersionUnindexed = 1;
 export const snapshotHeaderBytes = 32;
-const blockHeaderBytes = 12;
-const blockKindEntries = 1;
-const blockKindEnd = 2;
-const endPayloadBytes = 16;
-const entryHeaderBytes = 8;
+export const snapshotHeaderSeqOffset = 16;
+const snapshotHeaderCrcOffset = 24;
+const snapshotHeaderReservedOffset = 28;
 
-export function encodeSnapshotHeader(seq: number): Buffer {
+export const blockHeaderBytes = 12;
+export const blockCrcOffset = 0;
+export const blockPayloadBytesOffset = 4;
+export const blockKindOffset = 8;
+export const blockKindEntries = 1;
+export const blockKindEnd = 2;
+export const blockKindIndex = 3;
+
+export const entryHeaderBytes = 8;
+export const indexRecordHeaderBytes = 20;
+export const endPayloadBytes = 32;
+export const endPayloadBytesUnindexed = 16;
+
+export function encodeSnapshotHeader(seq: number, version = snapshotFormatVersion): Buffer {
   const header = Buffer.alloc(snapshotHeaderBytes);
   snapshotMagic.copy(header, 0);
-  header.writeUInt32LE(snapshotFormatVersion, 8);
-  header.writeBigUInt64LE(BigInt(seq), 16);
-  header.writeUInt32LE(crc32c(header.subarray(0, 24)), 24);
+  header.writeUInt32LE(version, 8);
+  header.writeBigUInt64LE(BigInt(seq), snapshotHeaderSeqOffset);
+  header.writeUInt32LE(crc32c(header.subarray(0, snapshotHeaderCrcOffset)), snapshotHeaderCrcOffset);
   return header;
+}
+
+/** What is wrong with a snapshot header, or undefined; `version` is 1 or 2 when it is right. */
+export function checkSnapshotHeader(header: Buffer): string | undefined {
+  if (header.byteLength < snapshotHeaderBytes) return `incomplete snapshot header (${header.byteLength} bytes)`;
+  if (!header.subarray(0, 8).equals(snapshotMagic)) return 'not a durable-kv snapshot (bad magic)';
+  if (crc32c(header.subarray(0, snapshotHeaderCrcOffset)) !== header.readUInt32LE(snapshotHeaderCrcOffset)) {
+    return 'snapshot header checksum mismatch';
+  }
+  // The CRC stops at byte 24: the reserved word after it is checked here, so no header byte goes unchecked.
+  if (header.readUInt32LE(snapshotHeaderReservedOffset) !== 0) return 'snapshot header reserved bytes are not zero';
+  const version = header.readUInt32LE(8);
+  if (version !== snapshotFormatVersion && version !== snapshotFormatVersionUnindexed) {
+    return `unsupported snapshot format version ${version} (this durable-kv reads ${snapshotFormatVersionUnindexed} and ${snapshotFormatVersion})`;
+  }
+  return undefined;
+}
+
+/** One entries block, as the index records it. */
+export interface BlockIndexRecord {
+  offset: number;
+  entries: number;
+  firstKey: Buffer;
+  lastKey: Buffer;
 }
 
 /** The most bytes an entry can take: UTF-8 needs at most 3 bytes per UTF-16 code unit. */
@@ -51,30 +96,52 @@ function entryBytesBound(key: string, value: StoredValue): number {
 }
 
 /**
- * Encodes entries into blocks of about `blockBytesTarget`, straight into one reused buffer: an
- * entry is measured by the write itself, never by a separate `Buffer.byteLength` pass (half the
- * cost of a snapshot was measuring each string twice).
+ * Encodes a snapshot file part by part, straight into one reused block buffer: an entry is
+ * measured by the write itself, never by a separate `Buffer.byteLength` pass (half the cost of a
+ * snapshot was measuring each string twice). Keeps the file offset, so it can write the index.
  */
-export class SnapshotBlockWriter {
+export class SnapshotEncoder {
+  readonly #seq: number;
   readonly #capacity: number;
+  readonly #index: BlockIndexRecord[] = [];
   #block: Buffer;
+  /** The buffer of the block sealed last, which the caller may still be writing: the next block is encoded into the other one. */
+  #spare: Buffer | undefined;
   #at = blockHeaderBytes + 4;
   #count = 0;
+  #firstKey: [number, number] = [0, 0];
+  #lastKey: [number, number] = [0, 0];
+  #offset = 0;
+  #totalEntries = 0;
 
-  constructor(blockBytesTarget: number) {
-    this.#capacity = blockHeaderBytes + 4 + blockBytesTarget;
+  constructor(seq: number, blockBytes: number) {
+    assert(Number.isSafeInteger(blockBytes) && blockBytes > 0, `snapshot block size ${blockBytes}`);
+    this.#seq = seq;
+    this.#capacity = blockHeaderBytes + 4 + blockBytes;
     this.#block = Buffer.allocUnsafe(this.#capacity);
   }
 
-  get entries(): number {
-    return this.#count;
+  get totalEntries(): number {
+    return this.#totalEntries;
   }
 
-  /** Adds the entry, or returns false when the block is not empty and the entry might not fit. */
-  tryAdd(key: string, value: StoredValue): boolean {
+  /** The file's first bytes. */
+  header(): Buffer {
+    assert(this.#offset === 0, 'the header comes first');
+    return this.#counted(encodeSnapshotHeader(this.#seq));
+  }
+
+  /**
+   * Adds an entry. Returns the block it filled, sealed, when the entry did not fit in it (the entry
+   * then starts the next block). The block is a view of one of the encoder's two buffers, valid
+   * until the next block is sealed: write it out before adding more (no copy of each block).
+   */
+  add(key: string, value: StoredValue): Buffer | undefined {
+    assert(this.#offset > 0, 'the header is written before entries');
+    let sealed: Buffer | undefined;
     const bound = entryBytesBound(key, value);
+    if (this.#at + bound > this.#block.byteLength && this.#count > 0) sealed = this.#seal();
     if (this.#at + bound > this.#block.byteLength) {
-      if (this.#count > 0) return false;
       this.#block = Buffer.allocUnsafe(this.#at + bound); // one entry larger than a block: a block of its own
     }
     const block = this.#block;
@@ -84,136 +151,173 @@ export class SnapshotBlockWriter {
     const valueBytes = typeof value === 'string' ? block.write(value, valueAt, 'utf8') : copyInto(value, block, valueAt);
     block.writeUInt32LE(keyBytes, this.#at);
     block.writeUInt32LE(valueBytes, this.#at + 4);
+    if (this.#count === 0) this.#firstKey = [keyAt, keyBytes];
+    this.#lastKey = [keyAt, keyBytes];
     this.#at = valueAt + valueBytes;
     this.#count++;
-    return true;
+    this.#totalEntries++;
+    return sealed;
   }
 
-  /**
-   * Seals the block and starts an empty one. The result is a view of the writer's own buffer, valid
-   * until the next `tryAdd`: write it out before adding more (no 1 MiB copy per block).
-   */
-  take(): Buffer {
-    this.#block.writeUInt32LE(this.#count, blockHeaderBytes);
-    const block = sealBlock(this.#block.subarray(0, this.#at), blockKindEntries);
-    if (this.#block.byteLength > this.#capacity) this.#block = Buffer.allocUnsafe(this.#capacity);
+  /** Seals the current entries block now (a view, as `add` returns): for tools that choose the blocks. */
+  cut(): Buffer {
+    assert(this.#count > 0, 'an entries block holds at least one entry');
+    return this.#seal();
+  }
+
+  /** The file's last parts: the last entries block, the index and the end block (fresh buffers). */
+  finish(): Buffer[] {
+    const parts: Buffer[] = [];
+    if (this.#count > 0) parts.push(Buffer.from(this.#seal()));
+    const indexOffset = this.#offset;
+    for (const block of encodeIndexBlocks(this.#index, this.#capacity)) parts.push(this.#counted(block));
+    parts.push(
+      this.#counted(encodeEndBlock({ totalEntries: this.#totalEntries, seq: this.#seq, indexOffset, entriesBlocks: this.#index.length })),
+    );
+    return parts;
+  }
+
+  #seal(): Buffer {
+    const block = this.#block;
+    block.writeUInt32LE(this.#count, blockHeaderBytes);
+    const [firstAt, firstBytes] = this.#firstKey;
+    const [lastAt, lastBytes] = this.#lastKey;
+    this.#index.push({
+      offset: this.#offset,
+      entries: this.#count,
+      firstKey: Buffer.from(block.subarray(firstAt, firstAt + firstBytes)),
+      lastKey: Buffer.from(block.subarray(lastAt, lastAt + lastBytes)),
+    });
+    const sealed = this.#counted(sealBlock(block.subarray(0, this.#at), blockKindEntries));
+    // An oversized buffer (one large entry) is not kept: the next block gets one of the usual size.
+    const next = this.#spare ?? Buffer.allocUnsafe(this.#capacity);
+    this.#spare = block.byteLength > this.#capacity ? undefined : block;
+    this.#block = next;
     this.#at = blockHeaderBytes + 4;
     this.#count = 0;
-    return block;
+    return sealed;
+  }
+
+  #counted(part: Buffer): Buffer {
+    this.#offset += part.byteLength;
+    return part;
   }
 }
 
-/** Encodes one block holding exactly these entries (for tools and tests). */
-export function encodeEntriesBlock(entries: ReadonlyArray<readonly [string, StoredValue]>): Buffer {
-  let bound = 0;
-  for (const [key, value] of entries) bound += entryBytesBound(key, value);
-  const writer = new SnapshotBlockWriter(bound);
-  for (const [key, value] of entries) assert(writer.tryAdd(key, value), 'a block sized for its entries holds them');
-  return writer.take();
+/** The index records, in blocks of at most `blockCapacity` bytes (one record alone may pass it). */
+function encodeIndexBlocks(records: readonly BlockIndexRecord[], blockCapacity: number): Buffer[] {
+  const blocks: Buffer[] = [];
+  let pending: BlockIndexRecord[] = [];
+  let pendingBytes = blockHeaderBytes + 4;
+  const flush = () => {
+    blocks.push(encodeIndexBlock(pending));
+    pending = [];
+    pendingBytes = blockHeaderBytes + 4;
+  };
+  for (const record of records) {
+    const recordBytes = indexRecordHeaderBytes + record.firstKey.byteLength + record.lastKey.byteLength;
+    if (pending.length > 0 && pendingBytes + recordBytes > blockCapacity) flush();
+    pending.push(record);
+    pendingBytes += recordBytes;
+  }
+  if (pending.length > 0) flush();
+  return blocks;
 }
 
-export function encodeEndBlock(totalEntries: number, seq: number): Buffer {
-  const block = Buffer.alloc(blockHeaderBytes + endPayloadBytes);
-  block.writeBigUInt64LE(BigInt(totalEntries), blockHeaderBytes);
-  block.writeBigUInt64LE(BigInt(seq), blockHeaderBytes + 8);
+export function encodeIndexBlock(records: readonly BlockIndexRecord[]): Buffer {
+  let bytes = blockHeaderBytes + 4;
+  for (const record of records) bytes += indexRecordHeaderBytes + record.firstKey.byteLength + record.lastKey.byteLength;
+  const block = Buffer.alloc(bytes);
+  block.writeUInt32LE(records.length, blockHeaderBytes);
+  let at = blockHeaderBytes + 4;
+  for (const { offset, entries, firstKey, lastKey } of records) {
+    block.writeBigUInt64LE(BigInt(offset), at);
+    block.writeUInt32LE(entries, at + 8);
+    block.writeUInt32LE(firstKey.byteLength, at + 12);
+    block.writeUInt32LE(lastKey.byteLength, at + 16);
+    at += indexRecordHeaderBytes;
+    at += firstKey.copy(block, at);
+    at += lastKey.copy(block, at);
+  }
+  return sealBlock(block, blockKindIndex);
+}
+
+export interface SnapshotEnd {
+  totalEntries: number;
+  seq: number;
+  /** Version 2 only. */
+  indexOffset?: number;
+  entriesBlocks?: number;
+}
+
+export function encodeEndBlock(end: SnapshotEnd): Buffer {
+  const indexed = end.indexOffset !== undefined;
+  const block = Buffer.alloc(blockHeaderBytes + (indexed ? endPayloadBytes : endPayloadBytesUnindexed));
+  block.writeBigUInt64LE(BigInt(end.totalEntries), blockHeaderBytes);
+  block.writeBigUInt64LE(BigInt(end.seq), blockHeaderBytes + 8);
+  if (indexed) {
+    block.writeBigUInt64LE(BigInt(end.indexOffset ?? 0), blockHeaderBytes + 16);
+    block.writeBigUInt64LE(BigInt(end.entriesBlocks ?? 0), blockHeaderBytes + 24);
+  }
   return sealBlock(block, blockKindEnd);
 }
 
-function copyInto(source: Uint8Array, target: Buffer, at: number): number {
-  target.set(source, at);
-  return source.byteLength;
+export function decodeEndPayload(payload: Buffer): SnapshotEnd | undefined {
+  if (payload.byteLength !== endPayloadBytes && payload.byteLength !== endPayloadBytesUnindexed) return undefined;
+  const end: SnapshotEnd = { totalEntries: Number(payload.readBigUInt64LE(0)), seq: Number(payload.readBigUInt64LE(8)) };
+  if (payload.byteLength === endPayloadBytes) {
+    end.indexOffset = Number(payload.readBigUInt64LE(16));
+    end.entriesBlocks = Number(payload.readBigUInt64LE(24));
+  }
+  return end;
 }
 
-function sealBlock(block: Buffer, kind: number): Buffer {
-  block.writeUInt32LE(block.byteLength - blockHeaderBytes, 4);
-  block.writeUInt32LE(kind, 8);
-  block.writeUInt32LE(crc32c(block.subarray(4)), 0);
-  return block;
+/** An index block's records, or undefined when its payload does not decode exactly. */
+export function decodeIndexPayload(payload: Buffer): BlockIndexRecord[] | undefined {
+  if (payload.byteLength < 4) return undefined;
+  const count = payload.readUInt32LE(0);
+  const records: BlockIndexRecord[] = [];
+  let at = 4;
+  for (let i = 0; i < count; i++) {
+    if (at + indexRecordHeaderBytes > payload.byteLength) return undefined;
+    const offset = Number(payload.readBigUInt64LE(at));
+    const entries = payload.readUInt32LE(at + 8);
+    const firstKeyAt = at + indexRecordHeaderBytes;
+    const lastKeyAt = firstKeyAt + payload.readUInt32LE(at + 12);
+    at = lastKeyAt + payload.readUInt32LE(at + 16);
+    if (at > payload.byteLength) return undefined;
+    records.push({ offset, entries, firstKey: payload.subarray(firstKeyAt, lastKeyAt), lastKey: payload.subarray(lastKeyAt, at) });
+  }
+  return at === payload.byteLength ? records : undefined;
 }
 
-export interface SnapshotReadResult {
-  seq: number;
-  entries: number;
-  bytes: number;
+/**
+ * Walks an entries payload by its lengths. Returns where the first and last keys are, or undefined
+ * unless the entries end exactly at the end of the payload (an empty block has no keys).
+ */
+export function entriesLayout(payload: Buffer): { count: number; firstKey: Buffer; lastKey: Buffer } | undefined {
+  if (payload.byteLength < 4) return undefined;
+  const count = payload.readUInt32LE(0);
+  let at = 4;
+  let firstKey = payload.subarray(0, 0);
+  let lastKey = firstKey;
+  for (let i = 0; i < count; i++) {
+    if (at + entryHeaderBytes > payload.byteLength) return undefined;
+    const keyStart = at + entryHeaderBytes;
+    const keyEnd = keyStart + payload.readUInt32LE(at);
+    at = keyEnd + payload.readUInt32LE(at + 4);
+    if (at > payload.byteLength) return undefined;
+    lastKey = payload.subarray(keyStart, keyEnd);
+    if (i === 0) firstKey = lastKey;
+  }
+  return at === payload.byteLength ? { count, firstKey, lastKey } : undefined;
 }
 
 /** Receives an entry without copies: the value is `bytes[valueStart, valueEnd)`. */
 export type SnapshotEntryVisitor = (key: string, bytes: Buffer, valueStart: number, valueEnd: number) => void;
 
-/**
- * Streams a snapshot, checking each block's CRC and structure before decoding it, and hands every
- * entry to `onEntry` in file order. Throws StoreCorruptError(file, offset, reason) on any damage;
- * a block that fails delivers none of its entries. Without `onEntry` it only checks: no key is
- * decoded (a read-back or a scrub needs the checks, not the entries).
- */
-export async function readSnapshotEntries(
-  handle: ReadHandle,
-  fileName: string,
-  onEntry?: SnapshotEntryVisitor,
-): Promise<SnapshotReadResult> {
-  const corrupt = (offset: number, reason: string) => new StoreCorruptError(fileName, offset, reason);
-  const header = Buffer.from(await handle.read(0, snapshotHeaderBytes));
-  const headerProblem = checkSnapshotHeader(header);
-  if (headerProblem !== undefined) throw corrupt(0, headerProblem);
-  const seq = Number(header.readBigUInt64LE(16));
-  let at = snapshotHeaderBytes;
-  let entries = 0;
-  for (;;) {
-    const blockHeader = Buffer.from(await handle.read(at, blockHeaderBytes));
-    if (blockHeader.byteLength < blockHeaderBytes) throw corrupt(at, 'snapshot ends without its end block');
-    const payloadBytes = blockHeader.readUInt32LE(4);
-    if (payloadBytes > recordBytesMax) throw corrupt(at, `block length ${payloadBytes} out of range`);
-    const payload = Buffer.from(await handle.read(at + blockHeaderBytes, payloadBytes));
-    if (payload.byteLength < payloadBytes) throw corrupt(at, 'block runs past the end of the file');
-    const crc = crc32c(payload, crc32c(blockHeader.subarray(4)));
-    if (crc !== blockHeader.readUInt32LE(0)) throw corrupt(at, 'block checksum mismatch');
-    const kind = blockHeader.readUInt32LE(8);
-    if (kind === blockKindEnd) {
-      await checkEnd(handle, payload, { at, seq, entries, corrupt });
-      return { seq, entries, bytes: at + blockHeaderBytes + payloadBytes };
-    }
-    if (kind !== blockKindEntries) throw corrupt(at, `unknown block kind ${kind}`);
-    if (!entriesFitExactly(payload)) throw corrupt(at, 'block payload does not decode');
-    entries += onEntry === undefined ? payload.readUInt32LE(0) : visitEntries(payload, onEntry);
-    at += blockHeaderBytes + payloadBytes;
-  }
-}
-
-/** `readSnapshotEntries` with each value as its own Buffer view: for tools and tests. */
-export function readSnapshot(
-  handle: ReadHandle,
-  fileName: string,
-  onEntry: (key: string, value: Buffer) => void,
-): Promise<SnapshotReadResult> {
-  return readSnapshotEntries(handle, fileName, (key, bytes, start, end) => onEntry(key, bytes.subarray(start, end)));
-}
-
-async function checkEnd(
-  handle: ReadHandle,
-  payload: Buffer,
-  context: { at: number; seq: number; entries: number; corrupt: (offset: number, reason: string) => Error },
-): Promise<void> {
-  const { at, seq, entries, corrupt } = context;
-  if (payload.byteLength !== endPayloadBytes) throw corrupt(at, 'end block has the wrong size');
-  if (Number(payload.readBigUInt64LE(0)) !== entries) throw corrupt(at, 'entry count does not match the end block');
-  if (Number(payload.readBigUInt64LE(8)) !== seq) throw corrupt(at, 'end block seq does not match the header');
-  const trailing = await handle.read(at + blockHeaderBytes + endPayloadBytes, 1);
-  if (trailing.byteLength !== 0) throw corrupt(at + blockHeaderBytes + endPayloadBytes, 'bytes after the end block');
-}
-
-/** Whether the entries, walked by their lengths, end exactly at the end of the payload. */
-function entriesFitExactly(payload: Buffer): boolean {
-  if (payload.byteLength < 4) return false;
-  const count = payload.readUInt32LE(0);
-  let at = 4;
-  for (let i = 0; i < count; i++) {
-    if (at + entryHeaderBytes > payload.byteLength) return false;
-    at += entryHeaderBytes + payload.readUInt32LE(at) + payload.readUInt32LE(at + 4);
-  }
-  return at === payload.byteLength;
-}
-
-function visitEntries(payload: Buffer, onEntry: SnapshotEntryVisitor): number {
+/** Hands each entry of a payload that `entriesLayout` accepted to `onEntry`; returns the count. */
+export function visitEntries(payload: Buffer, onEntry: SnapshotEntryVisitor): number {
   const count = payload.readUInt32LE(0);
   let at = 4;
   for (let i = 0; i < count; i++) {
@@ -226,13 +330,45 @@ function visitEntries(payload: Buffer, onEntry: SnapshotEntryVisitor): number {
   return count;
 }
 
-export function checkSnapshotHeader(header: Buffer): string | undefined {
-  if (header.byteLength < snapshotHeaderBytes) return `incomplete snapshot header (${header.byteLength} bytes)`;
-  if (!header.subarray(0, 8).equals(snapshotMagic)) return 'not a durable-kv snapshot (bad magic)';
-  if (crc32c(header.subarray(0, 24)) !== header.readUInt32LE(24)) return 'snapshot header checksum mismatch';
-  // The CRC stops at byte 24: the reserved word after it is checked here, so no header byte goes unchecked.
-  if (header.readUInt32LE(28) !== 0) return 'snapshot header reserved bytes are not zero';
-  const version = header.readUInt32LE(8);
-  if (version !== snapshotFormatVersion) return `unsupported snapshot format version ${version}`;
-  return undefined;
+/**
+ * Encodes a whole snapshot file holding exactly these blocks of entries, and where each part starts
+ * (header, each entries block, the index block, the end block): for tools and tests.
+ */
+export function encodeSnapshotFile(
+  seq: number,
+  blocks: ReadonlyArray<ReadonlyArray<readonly [string, StoredValue]>>,
+): { bytes: Buffer; starts: number[] } {
+  let blockBytes = 64 * 1024; // and so one index block for any file a test writes
+  for (const block of blocks) {
+    let bytes = 0;
+    for (const [key, value] of block) bytes += entryBytesBound(key, value);
+    blockBytes = Math.max(blockBytes, bytes);
+  }
+  const encoder = new SnapshotEncoder(seq, blockBytes);
+  const parts = [encoder.header()];
+  for (const block of blocks) {
+    assert(block.length > 0, 'a snapshot holds no empty entries block');
+    for (const [key, value] of block) assert(encoder.add(key, value) === undefined, 'a block sized for its entries holds them');
+    parts.push(Buffer.from(encoder.cut()));
+  }
+  parts.push(...encoder.finish());
+  const starts: number[] = [];
+  let at = 0;
+  for (const part of parts) {
+    starts.push(at);
+    at += part.byteLength;
+  }
+  return { bytes: Buffer.concat(parts), starts };
+}
+
+function copyInto(source: Uint8Array, target: Buffer, at: number): number {
+  target.set(source, at);
+  return source.byteLength;
+}
+
+export function sealBlock(block: Buffer, kind: number): Buffer {
+  block.writeUInt32LE(block.byteLength - blockHeaderBytes, blockPayloadBytesOffset);
+  block.writeUInt32LE(kind, blockKindOffset);
+  block.writeUInt32LE(crc32c(block.subarray(blockPayloadBytesOffset)), blockCrcOffset);
+  return block;
 }

@@ -5,8 +5,21 @@
 import path from 'node:path';
 import type { FileSystem } from '../fs/file-system.js';
 import type { CoveredSegment } from '../types.js';
-import { StoreCorruptError } from '../errors.js';
-import { restorableDamage, withLaterBytes, type Corruption, type RecoveryPlan, type TornTail } from './plan.js';
+import { assert, StoreCorruptError } from '../errors.js';
+import { SnapshotEncoder } from '../format/snapshot-format.js';
+import { readSnapshotEntries } from '../format/snapshot-reader.js';
+import { salvageSnapshot } from '../format/snapshot-salvage.js';
+import { temporarySuffix } from '../format/file-names.js';
+import { snapshotBlockBytesDefault } from '../limits.js';
+import {
+  restorableDamage,
+  salvageableDamage,
+  withLaterBytes,
+  type Corruption,
+  type RecoveryPlan,
+  type SnapshotSalvagePlan,
+  type TornTail,
+} from './plan.js';
 import type { DamageReport, RecoveryReport } from './report.js';
 
 export interface ApplyOptions {
@@ -37,6 +50,11 @@ export async function applyPlan(plan: RecoveryPlan, options: ApplyOptions): Prom
   if (plan.corruption !== undefined) applied.repaired = await applyCorruption(plan.corruption, options);
   const restorable = restorableDamage(plan);
   if (restorable !== undefined) applied.repaired ??= await dropDamagedSnapshots(plan, restorable, options);
+  const salvageable = salvageableDamage(plan);
+  if (salvageable !== undefined && plan.salvage !== undefined) {
+    if (options.mode !== 'repair') throw new StoreCorruptError(salvageable.file, salvageable.offset, salvageable.reason);
+    applied.repaired ??= await rewriteSalvaged(plan.salvage, options);
+  }
   if (plan.tornTail !== undefined) applied.tornTail = await cutTornTail(plan.tornTail, options);
   return applied;
 }
@@ -98,6 +116,54 @@ async function dropDamagedSnapshots(
   for (const name of snapshotsDeleted) await options.fs.unlink(path.join(options.dir, name));
   await options.fs.syncDir(options.dir);
   return { ...damage, droppedBytes: 0, segmentsDeleted: [], snapshotsDeleted, restoredFrom: plan.restoredFrom };
+}
+
+/** The copy of a damaged snapshot that a salvage keeps: never read again by durable-kv, left for the user. */
+export const damagedSuffix = '.damaged';
+
+/**
+ * No older generation restores the damaged newest snapshot: rewrite it, at the same seq, with every
+ * entry that checks out, so the WAL after it still replays onto it. The order keeps a crash safe:
+ * the rewritten file is written, fsynced and read back as a temporary; the damaged bytes are copied
+ * to `<name>.damaged` and fsynced; only then does a rename replace the damaged file. A crash before
+ * the rename leaves the damaged snapshot in place, and repair can run again.
+ */
+async function rewriteSalvaged(salvage: SnapshotSalvagePlan, options: ApplyOptions): Promise<RecoveryReport['repaired']> {
+  const { fs, dir } = options;
+  const finalPath = path.join(dir, salvage.file);
+  const temporaryPath = finalPath + temporarySuffix;
+  const encoder = new SnapshotEncoder(salvage.seq, snapshotBlockBytesDefault);
+  const parts = [encoder.header()];
+  const kept = salvageSnapshot(salvage.bytes, salvage.seq, (key, bytes, start, end) => {
+    const sealed = encoder.add(key, bytes.subarray(start, end));
+    if (sealed !== undefined) parts.push(Buffer.from(sealed));
+  });
+  assert(kept.entriesKept === salvage.entriesKept, 'a second salvage of the same bytes keeps the same entries');
+  parts.push(...encoder.finish());
+  await writeDurably(fs, temporaryPath, parts);
+  const handle = await fs.openRead(temporaryPath);
+  try {
+    const read = await readSnapshotEntries(handle, salvage.file);
+    assert(read.entries === salvage.entriesKept && read.seq === salvage.seq, 'the rewritten snapshot reads back');
+  } finally {
+    await handle.close();
+  }
+  const damagedCopy = salvage.file + damagedSuffix;
+  await writeDurably(fs, path.join(dir, damagedCopy), [salvage.bytes]);
+  await fs.rename(temporaryPath, finalPath);
+  await fs.syncDir(dir);
+  const { file, offset, reason, entriesKept, lost } = salvage;
+  return { file, offset, reason, droppedBytes: 0, segmentsDeleted: [], salvaged: { entriesKept, lost, damagedCopy } };
+}
+
+async function writeDurably(fs: FileSystem, filePath: string, parts: readonly Buffer[]): Promise<void> {
+  const handle = await fs.openAppend(filePath, 'truncate');
+  try {
+    for (const part of parts) await handle.append(part);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

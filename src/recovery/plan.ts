@@ -14,7 +14,8 @@ import type { WalSegment } from '../types.js';
 import { assert, StoreCorruptError } from '../errors.js';
 import { classifyDirectory, keepWalAfterSeq, parseWalSegmentName, type DirectoryListing } from '../format/file-names.js';
 import { snapshotGenerationsDefault } from '../limits.js';
-import { readSnapshotEntries } from '../format/snapshot-format.js';
+import { readSnapshotEntries } from '../format/snapshot-reader.js';
+import { describeLostEntries, salvageSnapshot, type LostEntries } from '../format/snapshot-salvage.js';
 import { isSyncMarker, visitWalOps, walSegmentHeaderBytes, type OpVisitor, type RecordSpan } from '../format/wal-format.js';
 import {
   readWal,
@@ -71,6 +72,12 @@ export interface RecoveryPlan {
    * refuses (damage is never passed over silently); repair deletes the damaged snapshots.
    */
   restoredFrom: string | undefined;
+  /**
+   * The newest snapshot failed its checks and no older generation restores it: what a salvage keeps
+   * (every block that checks out, loaded into the sink) and loses. An open refuses; repair rewrites
+   * the snapshot with what was kept, keeping the damaged file beside it as `<name>.damaged`.
+   */
+  salvage: SnapshotSalvagePlan | undefined;
   snapshotSeq: number;
   /** Records after this seq stay on disk: the oldest kept snapshot generation replays them. */
   keepAfterSeq: number;
@@ -84,6 +91,18 @@ export interface RecoveryPlan {
   bytesRead: number;
   tornTail: TornTail | undefined;
   corruption: Corruption | undefined;
+}
+
+export interface SnapshotSalvagePlan {
+  file: string;
+  seq: number;
+  /** The first damage, as the snapshot's reader reported it. */
+  offset: number;
+  reason: string;
+  entriesKept: number;
+  lost: LostEntries;
+  /** The damaged file as read, to keep beside the rewritten one. */
+  bytes: Buffer;
 }
 
 /** A segment the snapshot covers, with the seq of its last record. */
@@ -106,6 +125,7 @@ export async function planRecovery(
     snapshot: undefined,
     skippedSnapshots: [],
     restoredFrom: undefined,
+    salvage: undefined,
     snapshotSeq: 0,
     keepAfterSeq: 0,
     covered: [],
@@ -176,7 +196,40 @@ async function planSnapshot(fs: FileSystem, dir: string, listing: DirectoryListi
   const first = plan.skippedSnapshots[0];
   if (first === undefined) return;
   if (firstWalSeq === 1) plan.restoredFrom = 'the empty store';
-  else plan.corruption = { ...notCuttable(first.file, first.reason), offset: first.offset };
+  else await planSalvage(fs, dir, listing, sink, plan);
+}
+
+/**
+ * No older generation restores the newest snapshot: keep what is intact in it. Only when the WAL
+ * goes on from it (as retention keeps it); else, or if the file holds another seq than its name
+ * says, it is corruption.
+ */
+async function planSalvage(fs: FileSystem, dir: string, listing: DirectoryListing, sink: RecoverySink, plan: RecoveryPlan) {
+  const [damaged] = plan.skippedSnapshots;
+  const newest = listing.snapshots[0];
+  assert(damaged !== undefined && newest?.name === damaged.file, 'the newest snapshot is the first one skipped');
+  const firstWalSeq = listing.segments[0]?.firstSeq;
+  const refuse = (reason: string) => {
+    sink.clear();
+    plan.corruption = { ...notCuttable(damaged.file, reason), offset: damaged.offset };
+  };
+  if (firstWalSeq !== undefined && missingRecords(newest.seq, firstWalSeq) !== undefined) return refuse(damaged.reason);
+  const bytes = Buffer.from(await fs.readFile(path.join(dir, newest.name)));
+  const salvaged = salvageSnapshot(bytes, newest.seq, (key, payload, start, end) => sink.put(key, payload, start, end));
+  if (salvaged.seq !== newest.seq) return refuse(`${damaged.reason}; the file holds seq ${salvaged.seq}, its name says ${newest.seq}`);
+  const { entriesKept, lost } = salvaged;
+  plan.salvage = { file: newest.name, seq: newest.seq, offset: damaged.offset, reason: damaged.reason, entriesKept, lost, bytes };
+  plan.snapshot = { file: newest.name, seq: newest.seq, entries: entriesKept, bytes: bytes.byteLength };
+  plan.snapshotSeq = newest.seq;
+  plan.bytesRead += bytes.byteLength;
+}
+
+/** Why an open refuses a plan that salvages the newest snapshot, and what repair would lose. */
+export function salvageableDamage(plan: RecoveryPlan): { file: string; offset: number; reason: string } | undefined {
+  const salvage = plan.salvage;
+  if (salvage === undefined) return undefined;
+  const repair = `no older snapshot generation restores it; repair keeps every intact block: ${describeLostEntries(salvage.lost)}`;
+  return { file: salvage.file, offset: salvage.offset, reason: `${salvage.reason}; ${repair}` };
 }
 
 /** Why an open refuses a plan that restores from an older generation, and what repair would do. */

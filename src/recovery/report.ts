@@ -1,3 +1,5 @@
+import type { LostEntries } from '../format/snapshot-salvage.js';
+
 /** Damage found while reading the log, LevelDB-style: where, how many bytes dropped, and why. */
 export interface DamageReport {
   file: string;
@@ -15,6 +17,12 @@ export interface RepairedDamage extends DamageReport {
   segmentsDeleted: string[];
   snapshotsDeleted?: string[];
   restoredFrom?: string;
+  /**
+   * A damaged newest snapshot that no older generation restores, rewritten with every entry that
+   * checked out (`entriesKept`); `lost` says what it lost (see `LostEntries`). The damaged file is
+   * kept as `damagedCopy`.
+   */
+  salvaged?: { entriesKept: number; lost: LostEntries; damagedCopy: string };
 }
 
 export interface RecoveryReport {

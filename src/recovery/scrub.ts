@@ -16,7 +16,7 @@ import type { FileSystem } from '../fs/file-system.js';
 import { fsErrorCode } from '../fs/file-system.js';
 import { StoreCorruptError } from '../errors.js';
 import { classifyDirectory } from '../format/file-names.js';
-import { readSnapshotEntries } from '../format/snapshot-format.js';
+import { readSnapshotEntries } from '../format/snapshot-reader.js';
 import { checkSegmentHeader } from '../format/wal-format.js';
 import { walkSegment } from '../format/wal-reader.js';
 

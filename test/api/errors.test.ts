@@ -101,6 +101,10 @@ describe('ERR_INVALID_ARG', () => {
     ['syncIntervalMs: Infinity', { syncIntervalMs: Number.POSITIVE_INFINITY }],
     ['autoSnapshot as a string', { autoSnapshot: 'yes' }],
     ['autoSnapshot.walBytes: 0', { autoSnapshot: { walBytes: 0 } }],
+    ['snapshotGenerations: 0', { snapshotGenerations: 0 }],
+    ['snapshotGenerations: 17', { snapshotGenerations: 17 }],
+    ['snapshotBlockBytes: 511', { snapshotBlockBytes: 511 }],
+    ['snapshotBlockBytes: 16 MiB + 1', { snapshotBlockBytes: 16 * 1024 * 1024 + 1 }],
     ['options as a string', 'fast'],
   ];
 

@@ -80,3 +80,43 @@ describe('repair of a damaged snapshot', () => {
     expect(store.get('after')).toBe('the snapshot');
   });
 });
+
+describe('repair of the only snapshot (one generation): salvage', () => {
+  it('verify and the dry run name what a salvage loses; --yes keeps every intact block and the damaged file', async () => {
+    const dir = await tempDir();
+    const store = await DurableKVStore.open(dir, { snapshotGenerations: 1, snapshotBlockBytes: 512 });
+    for (let i = 0; i < 40; i++) await store.put(`k${String(i).padStart(2, '0')}`, `value ${i}`.repeat(3));
+    const { seq } = await store.snapshot();
+    await store.put('after', 'the snapshot');
+    await store.close();
+    const name = `snap-${String(seq).padStart(20, '0')}.snap`;
+    const bytes = await readFile(path.join(dir, name));
+    const secondBlockAt = 32 + 12 + bytes.readUInt32LE(32 + 4);
+    bytes[secondBlockAt + 40] ^= 0x10;
+    await writeFile(path.join(dir, name), bytes);
+
+    const verify = await runCli(['verify', dir]);
+    expect(verify.code).toBe(4);
+    expect(verify.stdout).toMatch(
+      /CORRUPT .* a salvage keeps \d+ entries: it loses \d+ entries of the damaged block\(s\) \(keys "k\d\d" to "k\d\d" in file order\)/,
+    );
+    const dryRun = await runCli(['--json', 'repair', dir]);
+    expect(dryRun.code).toBe(4);
+    const planned = JSON.parse(dryRun.stdout).salvage;
+    expect(planned.lost.keys).toBeGreaterThan(0);
+    expect(planned.entriesKept + planned.lost.keys).toBe(40);
+
+    const repair = await runCli(['repair', dir, '--yes']);
+    expect(repair.code).toBe(0);
+    expect(repair.stdout).toContain(
+      `repaired: rewrote the damaged snapshot ${name} with the ${planned.entriesKept} entries of its intact blocks`,
+    );
+    expect(await readFile(path.join(dir, `${name}.damaged`))).toEqual(bytes);
+    const reopened = closeAfterTest(await DurableKVStore.open(dir));
+    expect(reopened.size).toBe(planned.entriesKept + 1);
+    expect(reopened.get('after')).toBe('the snapshot');
+    const missing = Array.from({ length: 40 }, (_, i) => `k${String(i).padStart(2, '0')}`).filter((key) => !reopened.has(key));
+    expect(missing).toHaveLength(planned.lost.keys);
+    expect([missing[0], missing.at(-1)]).toEqual([planned.lost.firstKey, planned.lost.lastKey]);
+  });
+});

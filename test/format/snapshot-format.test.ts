@@ -3,12 +3,13 @@ import type { StoredValue } from '../../src/types.js';
 import { StoreCorruptError } from '../../src/index.js';
 import {
   encodeEndBlock,
-  encodeEntriesBlock,
+  encodeIndexBlock,
+  encodeSnapshotFile,
   encodeSnapshotHeader,
-  readSnapshot,
+  SnapshotEncoder,
   snapshotHeaderBytes,
-  type SnapshotReadResult,
 } from '../../src/format/snapshot-format.js';
+import { readSnapshot, type SnapshotReadResult } from '../../src/format/snapshot-reader.js';
 import { MemoryFileSystem } from '../../src/testing/index.js';
 
 type Entry = readonly [string, StoredValue];
@@ -20,25 +21,24 @@ const blocks: Entry[][] = [
     ['🎉|\n', 'emoji'],
   ],
   [['binary', Uint8Array.of(0, 1, 2, 255)]],
-  [],
   [
     ['long', 'z'.repeat(700)],
     ['empty value', ''],
   ],
 ];
 
-/** A snapshot file of `blocks` at `seq`, and where each part (header, blocks, end block) starts. */
+/** A snapshot file of `blocks` at `seq`, and where each part (header, blocks, index, end block) starts. */
 function snapshotFile(seq: number, entryBlocks: Entry[][] = blocks): { bytes: Buffer; starts: number[] } {
-  const parts = [encodeSnapshotHeader(seq), ...entryBlocks.map((block) => encodeEntriesBlock(block))];
+  return encodeSnapshotFile(seq, entryBlocks);
+}
+
+/** A version-1 file (no index, a 16-byte end block) of the same entries blocks. */
+function versionOneFile(seq: number, entryBlocks: Entry[][] = blocks): Buffer {
+  const { bytes, starts } = snapshotFile(seq, entryBlocks);
   const total = entryBlocks.reduce((sum, block) => sum + block.length, 0);
-  parts.push(encodeEndBlock(total, seq));
-  const starts: number[] = [];
-  let at = 0;
-  for (const part of parts) {
-    starts.push(at);
-    at += part.byteLength;
-  }
-  return { bytes: Buffer.concat(parts), starts };
+  const entriesEnd = starts[entryBlocks.length + 1];
+  const entries = bytes.subarray(snapshotHeaderBytes, entriesEnd);
+  return Buffer.concat([encodeSnapshotHeader(seq, 1), entries, encodeEndBlock({ totalEntries: total, seq })]);
 }
 
 /** Reads `bytes` as a snapshot file; `entries` holds what was delivered, also when reading throws. */
@@ -77,6 +77,35 @@ describe('snapshot round-trip', () => {
     expect(entries).toEqual(blocks.flat().map(([key, value]) => [key, asBuffer(value)]));
   });
 
+  it('encodes entries into blocks of the given size as the snapshot actor does, one sealed block at a time', async () => {
+    const entries: Array<[string, string]> = Array.from({ length: 500 }, (_, i) => [`key ${i}`, 'v'.repeat(i % 97)]);
+    entries.push(['large', 'L'.repeat(5000)], ['after large', 'x']);
+    const encoder = new SnapshotEncoder(8, 1024);
+    const parts = [encoder.header()];
+    for (const [key, value] of entries) {
+      const sealed = encoder.add(key, value);
+      if (sealed !== undefined) parts.push(Buffer.from(sealed)); // written out before the next add
+    }
+    parts.push(...encoder.finish());
+    const { result, entries: decoded } = await read(Buffer.concat(parts));
+    expect(result.entries).toBe(entries.length);
+    expect(decoded.map(([key, value]) => [key, value.toString()])).toEqual(entries);
+    const entriesBlocks = parts.length - 3; // header, index, end
+    expect(entriesBlocks).toBeGreaterThan(25);
+  });
+
+  it('reads a version-1 file (no index)', async () => {
+    const bytes = versionOneFile(4242);
+    const { result, entries } = await read(bytes);
+    expect(result).toEqual({ seq: 4242, entries: 6, bytes: bytes.byteLength });
+    expect(entries).toEqual(blocks.flat().map(([key, value]) => [key, asBuffer(value)]));
+  });
+
+  it('refuses a version it does not know, naming it', async () => {
+    const bytes = Buffer.concat([encodeSnapshotHeader(1, 3), snapshotFile(1).bytes.subarray(snapshotHeaderBytes)]);
+    expect(await corruption(bytes)).toMatchObject({ offset: 0, reason: expect.stringMatching(/unsupported snapshot format version 3/) });
+  });
+
   it('reads an empty snapshot', async () => {
     const { bytes } = snapshotFile(0, []);
     const { result, entries } = await read(bytes);
@@ -93,7 +122,7 @@ describe('a damaged snapshot is corrupt, with an offset', () => {
       damaged[at] ^= 0x01;
       const delivered: Array<[string, Buffer]> = [];
       const error = await corruption(damaged, delivered);
-      const part = starts.filter((start) => start <= at).length - 1; // 0 header, 1.. entry blocks, last the end block
+      const part = starts.filter((start) => start <= at).length - 1; // 0 header, 1.. entry blocks, then the index and the end block
       expect(error.file).toBe('snap-test.snap');
       expect(error.offset, `byte ${at}`).toBe(starts[part]);
       expect(error.code).toBe('ERR_STORE_CORRUPT');
@@ -114,26 +143,67 @@ describe('a damaged snapshot is corrupt, with an offset', () => {
 
   it('reports bytes after the end block', async () => {
     const { bytes } = snapshotFile(77);
-    for (const extra of [Buffer.alloc(1), Buffer.from('garbage'), encodeEndBlock(6, 77)]) {
+    for (const extra of [Buffer.alloc(1), Buffer.from('garbage'), encodeEndBlock({ totalEntries: 5, seq: 77 })]) {
       const error = await corruption(Buffer.concat([bytes, extra]));
       expect(error.offset).toBe(bytes.byteLength);
       expect(error.reason).toMatch(/after the end block/);
     }
   });
 
-  it('reports an end block whose count or seq disagrees, even with valid checksums', async () => {
-    const parts = [encodeSnapshotHeader(5), encodeEntriesBlock([['k', 'v']])];
-    const endAt = parts[0].byteLength + parts[1].byteLength;
-    const wrongCount = await corruption(Buffer.concat([...parts, encodeEndBlock(2, 5)]));
-    expect(wrongCount).toMatchObject({ offset: endAt, reason: expect.stringMatching(/entry count/) });
-    const wrongSeq = await corruption(Buffer.concat([...parts, encodeEndBlock(1, 6)]));
-    expect(wrongSeq).toMatchObject({ offset: endAt, reason: expect.stringMatching(/seq/) });
+  it('reports an end block that disagrees with the file, even with valid checksums', async () => {
+    const { bytes, starts } = snapshotFile(5, [[['k', 'v']]]);
+    const [, , indexAt, endAt] = starts;
+    const withEnd = (end: Parameters<typeof encodeEndBlock>[0]) => Buffer.concat([bytes.subarray(0, endAt), encodeEndBlock(end)]);
+    const right = { totalEntries: 1, seq: 5, indexOffset: indexAt, entriesBlocks: 1 };
+    const cases: Array<[Parameters<typeof encodeEndBlock>[0], RegExp]> = [
+      [{ ...right, totalEntries: 2 }, /entry count/],
+      [{ ...right, seq: 6 }, /seq/],
+      [{ ...right, entriesBlocks: 2 }, /index does not list every entries block/],
+      [{ ...right, indexOffset: indexAt - 1 }, /index offset/],
+      [{ totalEntries: 1, seq: 5 }, /wrong size/],
+    ];
+    expect(await read(withEnd(right))).toMatchObject({ result: { entries: 1, seq: 5 } });
+    for (const [end, reason] of cases) {
+      expect(await corruption(withEnd(end))).toMatchObject({ offset: endAt, reason: expect.stringMatching(reason) });
+    }
+  });
+
+  it('reports an index that does not describe the blocks, even with valid checksums', async () => {
+    const entryBlocks: Entry[][] = [
+      [
+        ['a', '1'],
+        ['b', '2'],
+      ],
+      [['c', '3']],
+    ];
+    const { bytes, starts } = snapshotFile(9, entryBlocks);
+    const [, first, second, indexAt, endAt] = starts;
+    const key = (text: string) => Buffer.from(text);
+    const right = [
+      { offset: first, entries: 2, firstKey: key('a'), lastKey: key('b') },
+      { offset: second, entries: 1, firstKey: key('c'), lastKey: key('c') },
+    ];
+    const wrongs: Array<[typeof right, number]> = [
+      [[{ ...right[0], entries: 1 }, right[1]], indexAt],
+      [[{ ...right[0], lastKey: key('a') }, right[1]], indexAt],
+      [[right[0], { ...right[1], offset: second + 1 }], indexAt],
+      [[...right, right[1]], indexAt],
+      [[right[0]], endAt], // the end block counts the blocks the index lists
+    ];
+    const withIndex = (records: typeof right) =>
+      Buffer.concat([bytes.subarray(0, indexAt), encodeIndexBlock(records), bytes.subarray(endAt)]);
+    expect(withIndex(right).equals(bytes)).toBe(true);
+    for (const [records, offset] of wrongs) {
+      const error = await corruption(withIndex(records));
+      expect(error.offset).toBe(offset - (offset === endAt ? bytes.byteLength - withIndex(records).byteLength : 0));
+    }
   });
 
   it('reports a snapshot with no end block', async () => {
-    const bytes = Buffer.concat([encodeSnapshotHeader(5), encodeEntriesBlock([['k', 'v']])]);
-    const error = await corruption(bytes);
-    expect(error.offset).toBe(bytes.byteLength);
+    const { bytes, starts } = snapshotFile(5, [[['k', 'v']]]);
+    const cut = bytes.subarray(0, starts.at(-1));
+    const error = await corruption(cut);
+    expect(error.offset).toBe(cut.byteLength);
   });
 
   it('is not fooled by a header from another format', async () => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { BatchOperation, DurableKVStore, StoreOptions, StoreState } from '../../src/index.js';
 import { classifyDirectory, walSegmentName } from '../../src/format/file-names.js';
 import { walkSegment } from '../../src/format/wal-reader.js';
-import { readSnapshot } from '../../src/format/snapshot-format.js';
+import { readSnapshot } from '../../src/format/snapshot-reader.js';
 import type { FileHandle, FileSystem } from '../../src/fs/file-system.js';
 import { FaultyFileSystem, MemoryFileSystem } from '../../src/testing/index.js';
 import { contentsOf, dir, expectCode, modelContents, openStore, putMany, rejectionOf, type CodedError } from './helpers.js';

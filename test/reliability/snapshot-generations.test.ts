@@ -9,6 +9,7 @@ import type { FileHandle, FileSystem } from '../../src/fs/file-system.js';
 import { MemoryFileSystem } from '../../src/testing/index.js';
 import { walkSegment } from '../../src/format/wal-reader.js';
 import { parseWalSegmentName } from '../../src/format/file-names.js';
+import { snapshotHeaderBytes, visitEntries } from '../../src/format/snapshot-format.js';
 import {
   contentsOf,
   diskImage,
@@ -91,18 +92,98 @@ describe('a damaged newest snapshot', () => {
     await repaired.close();
   });
 
-  it('with one generation: refused at open, and repair cannot restore it (no copy of its data exists)', async () => {
+  it('with one generation: refused at open, then salvaged: every other block kept, the lost keys named', async () => {
     const memory = new MemoryFileSystem();
-    const store = await openStore(memory, { snapshotGenerations: 1 });
-    await putMany(store, new Map(), 50);
+    const store = await openStore(memory, { snapshotGenerations: 1, snapshotBlockBytes: 1024 });
+    const model = new Map<string, string>();
+    for (let i = 0; i < 50; i++) await store.put(`key${i}`, `value ${i} `.repeat(8));
+    for (let i = 0; i < 50; i++) model.set(`key${i}`, `value ${i} `.repeat(8));
     await store.snapshot();
-    await putMany(store, new Map(), 1, 'after');
+    await putMany(store, model, 1, 'after');
     await store.close();
     const files = await filesOf(memory);
     const snap = newestSnapshot(files);
-    const damaged = withFlip(files, snap, 100, 0x40);
-    expectCode(await rejectionOf(openStore(damaged)), 'ERR_STORE_CORRUPT');
-    expectCode(await rejectionOf(DurableKVStore.repair(dir, { fs: damaged })), 'ERR_STORE_CORRUPT');
+    const [, second] = entriesBlocksOf(files.get(snap)!);
+    const damaged = withFlip(files, snap, second.start + 30, 0x40);
+
+    const error = await rejectionOf(openStore(damaged));
+    expectCode(error, 'ERR_STORE_CORRUPT');
+    const lost = `it loses ${second.keys.length} entries of the damaged block(s) (keys "${second.keys[0]}" to "${second.keys.at(-1)}" in file order)`;
+    expect(error.message).toContain(`no older snapshot generation restores it; repair keeps every intact block: ${lost}`);
+
+    const report = await DurableKVStore.repair(dir, { fs: damaged });
+    expect(report.repaired).toMatchObject({
+      file: snap,
+      salvaged: {
+        entriesKept: 50 - second.keys.length,
+        lost: { keys: second.keys.length, firstKey: second.keys[0], lastKey: second.keys.at(-1) },
+        damagedCopy: `${snap}.damaged`,
+      },
+    });
+    expect(report.freshSnapshotSeq).toBeDefined();
+    expect(await damaged.readFile(`${dir}/${snap}.damaged`)).toEqual(flipped(files.get(snap)!, second.start + 30, 0x40));
+    const repaired = await openStore(damaged);
+    for (const key of second.keys) model.delete(key);
+    expect(contentsOf(repaired)).toEqual(modelContents(model));
+    await repaired.close();
+  });
+});
+
+/** The entries blocks of an intact snapshot file: where each starts and ends, and its keys. */
+function entriesBlocksOf(bytes: Uint8Array): Array<{ start: number; end: number; keys: string[] }> {
+  const file = Buffer.from(bytes);
+  const blocks: Array<{ start: number; end: number; keys: string[] }> = [];
+  for (let at = snapshotHeaderBytes; file.readUInt32LE(at + 8) === 1; ) {
+    const end = at + 12 + file.readUInt32LE(at + 4);
+    const keys: string[] = [];
+    visitEntries(file.subarray(at + 12, end), (key) => keys.push(key));
+    blocks.push({ start: at, end, keys });
+    at = end;
+  }
+  return blocks;
+}
+
+describe('corruption matrix: every byte of a snapshot, one generation', () => {
+  it('each flip is refused at open and salvaged: exactly the reported keys are missing, unless written again after', async () => {
+    const memory = new MemoryFileSystem();
+    const store = await openStore(memory, { snapshotGenerations: 1, snapshotBlockBytes: 512 });
+    const model = new Map<string, string>();
+    for (let i = 0; i < 21; i++) model.set(`key${String(i).padStart(2, '0')}`, `value ${i} `.repeat(5));
+    await store.batch([...model].map(([key, value]) => ({ type: 'put' as const, key, value })));
+    await store.snapshot();
+    const writtenAgain = ['key03', 'key20'];
+    for (const key of writtenAgain) {
+      await store.put(key, 'again');
+      model.set(key, 'again');
+    }
+    await store.close();
+    const files = await filesOf(memory);
+    const snap = newestSnapshot(files);
+    const blocks = entriesBlocksOf(files.get(snap)!);
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    const counts = { flips: 0, refused: 0, lostKeys: 0 };
+    for (let offset = 0; offset < files.get(snap)!.byteLength; offset++) {
+      const damaged = withFlip(files, snap, offset, 1 << (offset % 8));
+      counts.flips++;
+      expectCode(await rejectionOf(openStore(damaged)), 'ERR_STORE_CORRUPT');
+      counts.refused++;
+      const report = await DurableKVStore.repair(dir, { fs: damaged });
+      const block = blocks.find(({ start, end }) => offset >= start && offset < end);
+      const lostKeys = block?.keys ?? [];
+      expect(report.repaired?.salvaged?.lost, `byte ${offset}`).toEqual({
+        keys: lostKeys.length,
+        firstKey: lostKeys[0],
+        lastKey: lostKeys.at(-1),
+      });
+      const expected = new Map(model);
+      for (const key of lostKeys) if (!writtenAgain.includes(key)) expected.delete(key);
+      counts.lostKeys += model.size - expected.size;
+      const repaired = await openStore(damaged);
+      expect(contentsOf(repaired), `byte ${offset}`).toEqual(modelContents(expected));
+      await repaired.close();
+    }
+    expect(counts.refused).toBe(counts.flips);
+    expect(counts.lostKeys).toBeGreaterThan(0);
   });
 });
 

@@ -11,6 +11,8 @@ import { classifyDirectory } from '../../format/file-names.js';
 import { StoreCorruptError } from '../../errors.js';
 import type { DamageReport } from '../../recovery/report.js';
 import type { RepairReport } from '../../repair.js';
+import { describeLostEntries } from '../../format/snapshot-salvage.js';
+import { damagedSuffix } from '../../recovery/apply.js';
 
 export function registerRepair(program: Command): void {
   program
@@ -72,6 +74,16 @@ async function dryRun(dir: string, context: CliContext, progress: Progress): Pro
     await report(context, json, human);
     return exitCodes.corrupt;
   }
+  if (plan.salvage !== undefined) {
+    const { damage, entriesKept, lost } = plan.salvage;
+    const human =
+      `no older snapshot generation restores the damaged snapshot ${damage.file}: repair would rewrite it with the ` +
+      `${entriesKept} entries of its intact blocks and replay the WAL after it; ${describeLostEntries(lost)}.\n` +
+      `The damaged file would be kept as ${damage.file}${damagedSuffix}. The damage: at byte ${damage.offset}: ${damage.reason}.\n` +
+      `Nothing was changed; re-run with --yes to repair:\n  durable-kv repair ${dir} --yes`;
+    await report(context, json, human);
+    return exitCodes.corrupt;
+  }
   if (plan.tornTail !== undefined) {
     const human =
       `repair would only cut a torn tail: ${describeDamage(plan.tornTail)}. It was never acknowledged, and any open cuts it too.\n` +
@@ -91,6 +103,12 @@ async function repair(dir: string, context: CliContext, progress: Progress): Pro
   if (repaired?.restoredFrom !== undefined) {
     const snapshots = (repaired.snapshotsDeleted ?? []).join(', ');
     lines.push(`repaired: deleted the damaged snapshot(s) ${snapshots}; every write restored from ${repaired.restoredFrom} and the WAL`);
+  } else if (repaired?.salvaged !== undefined) {
+    const { entriesKept, lost, damagedCopy } = repaired.salvaged;
+    lines.push(
+      `repaired: rewrote the damaged snapshot ${repaired.file} with the ${entriesKept} entries of its intact blocks; ` +
+        `${describeLostEntries(lost)}. The damaged file is kept as ${damagedCopy}`,
+    );
   } else if (repaired !== undefined) {
     const deleted = repaired.segmentsDeleted;
     lines.push(`repaired: cut ${describeDamage(repaired)}${deleted.length > 0 ? `; deleted ${deleted.join(', ')}` : ''}`);
@@ -113,7 +131,7 @@ function countingFileSystem(progress: Progress): ReadCountingFileSystem {
 function notRepairable(dir: string, error: StoreCorruptError): CliError {
   const message = `repair cannot fix this: corrupt data in ${error.file} at byte ${error.offset}: ${error.reason} (ERR_STORE_CORRUPT)`;
   const hint =
-    "repair only cuts damage inside the WAL's records; damage in a snapshot or a segment header, or a gap in the log, " +
-    `needs a backup. \`durable-kv verify ${dir}\` lists every damaged file.`;
+    "repair cuts damage inside the WAL's records, and restores or salvages a damaged newest snapshot; damage in a " +
+    `segment header, or a gap in the log, needs a backup. \`durable-kv verify ${dir}\` lists every damaged file.`;
   return new CliError(message, exitCodes.corrupt, 'ERR_STORE_CORRUPT', hint);
 }

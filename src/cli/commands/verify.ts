@@ -7,6 +7,7 @@ import { requireStore } from '../open-store.js';
 import { startProgress } from '../progress.js';
 import { filesToVerify, totalBytes, verifyFiles, type FileCheck } from '../inspect.js';
 import { classifyDirectory } from '../../format/file-names.js';
+import { describeLostEntries } from '../../format/snapshot-salvage.js';
 import { isCuttableAt } from '../../recovery/plan.js';
 
 export function registerVerify(program: Command): void {
@@ -48,8 +49,13 @@ function describeCheck(check: FileCheck): string {
         : `OK       ${file}  ${check.records === 0 ? 'no records' : `${plural(check.records ?? 0, 'record')}, seq ${check.firstSeq}..${check.lastSeq}`}, ${formatBytes(check.bytes)}`;
     case 'torn-tail':
       return `TORN     ${file}  torn tail at byte ${check.offset}: ${check.droppedBytes} bytes (${check.reason}); never acknowledged, the next open cuts it`;
-    case 'corrupt':
-      return `CORRUPT  ${file}  at byte ${check.offset}: ${check.reason}`;
+    case 'corrupt': {
+      const salvage =
+        check.salvage === undefined
+          ? ''
+          : `; without an older generation, a salvage keeps ${plural(check.salvage.entriesKept, 'entry', 'entries')}: ${describeLostEntries(check.salvage.lost)}`;
+      return `CORRUPT  ${file}  at byte ${check.offset}: ${check.reason}${salvage}`;
+    }
     case 'vanished':
       return `GONE     ${file}  deleted while verifying (compacted by the store that has it open)`;
   }
@@ -62,7 +68,7 @@ function summary(dir: string, checks: FileCheck[], corrupt: number, tornTail: Fi
     const next = cuttable
       ? `Run \`durable-kv repair ${dir}\` to see what a repair would cut.`
       : `Run \`durable-kv repair ${dir}\` to see what a repair would do: it restores a damaged snapshot from an older ` +
-        'generation when one is kept; damage in the only snapshot or a segment header needs a backup.';
+        'generation when one is kept, else keeps every intact block of it; damage in a segment header needs a backup.';
     return `${counted}: ${corrupt} CORRUPT. ${next}`;
   }
   if (tornTail !== undefined) return `${counted}: clean but for a torn tail (a write that was never acknowledged).`;

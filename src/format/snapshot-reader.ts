@@ -1,0 +1,154 @@
+/**
+ * Reads a snapshot file (layout in `snapshot-format.ts`) and checks every byte of it: each block's
+ * CRC and structure before its entries are decoded, the index against the blocks it describes, and
+ * the end block against the header and the counts. Any failed check throws StoreCorruptError with
+ * the file and the offset of the part that failed. It keeps nothing it cannot check.
+ */
+import { recordBytesMax } from '../limits.js';
+import { StoreCorruptError } from '../errors.js';
+import type { ReadHandle } from '../fs/file-system.js';
+import { crc32c } from './crc32c.js';
+import {
+  blockHeaderBytes,
+  blockKindEnd,
+  blockKindEntries,
+  blockKindIndex,
+  checkSnapshotHeader,
+  decodeEndPayload,
+  decodeIndexPayload,
+  entriesLayout,
+  snapshotFormatVersion,
+  snapshotHeaderBytes,
+  snapshotHeaderSeqOffset,
+  visitEntries,
+  type BlockIndexRecord,
+  type SnapshotEntryVisitor,
+} from './snapshot-format.js';
+
+export type { SnapshotEntryVisitor } from './snapshot-format.js';
+
+export interface SnapshotReadResult {
+  seq: number;
+  entries: number;
+  bytes: number;
+}
+
+type Corrupt = (offset: number, reason: string) => StoreCorruptError;
+
+/**
+ * Streams a snapshot and hands every entry to `onEntry` in file order. Throws StoreCorruptError on
+ * any damage; a block that fails delivers none of its entries (earlier blocks' entries were
+ * delivered: the caller discards them). Without `onEntry` it only checks: no key is decoded (a
+ * read-back or a scrub needs the checks, not the entries).
+ */
+export async function readSnapshotEntries(
+  handle: ReadHandle,
+  fileName: string,
+  onEntry?: SnapshotEntryVisitor,
+): Promise<SnapshotReadResult> {
+  const corrupt: Corrupt = (offset, reason) => new StoreCorruptError(fileName, offset, reason);
+  const header = Buffer.from(await handle.read(0, snapshotHeaderBytes));
+  const headerProblem = checkSnapshotHeader(header);
+  if (headerProblem !== undefined) throw corrupt(0, headerProblem);
+  const seq = Number(header.readBigUInt64LE(snapshotHeaderSeqOffset));
+  const indexed = header.readUInt32LE(8) === snapshotFormatVersion;
+  const blocks: BlockIndexRecord[] = [];
+  const index = new IndexCheck(blocks, corrupt);
+  let at = snapshotHeaderBytes;
+  let entries = 0;
+  for (;;) {
+    const { kind, payload } = await readBlock(handle, at, corrupt);
+    if (kind === blockKindEnd) {
+      await checkEnd(handle, payload, { at, seq, entries, indexed, index, corrupt });
+      return { seq, entries, bytes: at + blockHeaderBytes + payload.byteLength };
+    }
+    if (kind === blockKindIndex && indexed) {
+      index.add(at, payload);
+    } else if (kind === blockKindEntries && !index.started) {
+      const layout = entriesLayout(payload);
+      if (layout === undefined || layout.count === 0) throw corrupt(at, 'block payload does not decode');
+      // Copies: a view would keep every block's payload alive until the read ends.
+      blocks.push({ offset: at, entries: layout.count, firstKey: Buffer.from(layout.firstKey), lastKey: Buffer.from(layout.lastKey) });
+      entries += onEntry === undefined ? layout.count : visitEntries(payload, onEntry);
+    } else {
+      throw corrupt(at, `unexpected block kind ${kind}`);
+    }
+    at += blockHeaderBytes + payload.byteLength;
+  }
+}
+
+/** One block at `at`, its CRC checked. */
+async function readBlock(handle: ReadHandle, at: number, corrupt: Corrupt): Promise<{ kind: number; payload: Buffer }> {
+  const blockHeader = Buffer.from(await handle.read(at, blockHeaderBytes));
+  if (blockHeader.byteLength < blockHeaderBytes) throw corrupt(at, 'snapshot ends without its end block');
+  const payloadBytes = blockHeader.readUInt32LE(4);
+  if (payloadBytes > recordBytesMax) throw corrupt(at, `block length ${payloadBytes} out of range`);
+  const payload = Buffer.from(await handle.read(at + blockHeaderBytes, payloadBytes));
+  if (payload.byteLength < payloadBytes) throw corrupt(at, 'block runs past the end of the file');
+  if (crc32c(payload, crc32c(blockHeader.subarray(4))) !== blockHeader.readUInt32LE(0)) throw corrupt(at, 'block checksum mismatch');
+  return { kind: blockHeader.readUInt32LE(8), payload };
+}
+
+/** Checks the index blocks, as they come, against the entries blocks read before them. */
+class IndexCheck {
+  readonly #blocks: readonly BlockIndexRecord[];
+  readonly #corrupt: Corrupt;
+  #next = 0;
+  offset: number | undefined;
+
+  constructor(blocks: readonly BlockIndexRecord[], corrupt: Corrupt) {
+    this.#blocks = blocks;
+    this.#corrupt = corrupt;
+  }
+
+  get started(): boolean {
+    return this.offset !== undefined;
+  }
+
+  get records(): number {
+    return this.#next;
+  }
+
+  add(at: number, payload: Buffer): void {
+    this.offset ??= at;
+    const records = decodeIndexPayload(payload);
+    if (records === undefined || records.length === 0) throw this.#corrupt(at, 'index block payload does not decode');
+    for (const record of records) {
+      const block = this.#blocks[this.#next++];
+      const same =
+        block !== undefined &&
+        block.offset === record.offset &&
+        block.entries === record.entries &&
+        block.firstKey.equals(record.firstKey) &&
+        block.lastKey.equals(record.lastKey);
+      if (!same) throw this.#corrupt(at, `index record ${this.#next - 1} does not match the block it describes`);
+    }
+  }
+}
+
+async function checkEnd(
+  handle: ReadHandle,
+  payload: Buffer,
+  context: { at: number; seq: number; entries: number; indexed: boolean; index: IndexCheck; corrupt: Corrupt },
+): Promise<void> {
+  const { at, seq, entries, indexed, index, corrupt } = context;
+  const end = decodeEndPayload(payload);
+  if (end === undefined || (end.indexOffset !== undefined) !== indexed) throw corrupt(at, 'end block has the wrong size');
+  if (end.totalEntries !== entries) throw corrupt(at, 'entry count does not match the end block');
+  if (end.seq !== seq) throw corrupt(at, 'end block seq does not match the header');
+  if (indexed) {
+    if (end.entriesBlocks !== index.records) throw corrupt(at, 'the index does not list every entries block');
+    if (end.indexOffset !== (index.offset ?? at)) throw corrupt(at, 'end block index offset does not match the index');
+  }
+  const trailing = await handle.read(at + blockHeaderBytes + payload.byteLength, 1);
+  if (trailing.byteLength !== 0) throw corrupt(at + blockHeaderBytes + payload.byteLength, 'bytes after the end block');
+}
+
+/** `readSnapshotEntries` with each value as its own Buffer view: for tools and tests. */
+export function readSnapshot(
+  handle: ReadHandle,
+  fileName: string,
+  onEntry: (key: string, value: Buffer) => void,
+): Promise<SnapshotReadResult> {
+  return readSnapshotEntries(handle, fileName, (key, bytes, start, end) => onEntry(key, bytes.subarray(start, end)));
+}
