@@ -9,7 +9,7 @@
  * nothing, for a dry run) while the plan is made. See README "How recovery works".
  */
 import path from 'node:path';
-import type { FileSystem } from '../fs/file-system.js';
+import { fsErrorCode, type FileSystem } from '../fs/file-system.js';
 import type { WalSegment } from '../types.js';
 import { assert, StoreCorruptError } from '../errors.js';
 import { classifyDirectory, keepWalAfterSeq, parseWalSegmentName, type DirectoryListing } from '../format/file-names.js';
@@ -186,8 +186,7 @@ async function planSnapshot(fs: FileSystem, dir: string, listing: DirectoryListi
       if (plan.skippedSnapshots.length > 0) plan.restoredFrom = snapshot.name;
       return;
     } catch (error) {
-      if (!(error instanceof StoreCorruptError)) throw error;
-      plan.skippedSnapshots.push({ file: error.file, offset: error.offset, reason: error.reason });
+      plan.skippedSnapshots.push(snapshotDamage(snapshot.name, error));
     } finally {
       await handle.close();
     }
@@ -214,7 +213,13 @@ async function planSalvage(fs: FileSystem, dir: string, listing: DirectoryListin
     plan.corruption = { ...notCuttable(damaged.file, reason), offset: damaged.offset };
   };
   if (firstWalSeq !== undefined && missingRecords(newest.seq, firstWalSeq) !== undefined) return refuse(damaged.reason);
-  const bytes = Buffer.from(await fs.readFile(path.join(dir, newest.name)));
+  let bytes: Buffer;
+  try {
+    bytes = Buffer.from(await fs.readFile(path.join(dir, newest.name)));
+  } catch (error) {
+    if (fsErrorCode(error) !== 'EIO') throw error;
+    return refuse(`${damaged.reason}; no older generation restores it and it cannot be read to salvage`);
+  }
   const salvaged = salvageSnapshot(bytes, newest.seq, (key, payload, start, end) => sink.put(key, payload, start, end));
   if (salvaged.seq !== newest.seq) return refuse(`${damaged.reason}; the file holds seq ${salvaged.seq}, its name says ${newest.seq}`);
   const { entriesKept, lost } = salvaged;
@@ -230,6 +235,16 @@ export function salvageableDamage(plan: RecoveryPlan): { file: string; offset: n
   if (salvage === undefined) return undefined;
   const repair = `no older snapshot generation restores it; repair keeps every intact block: ${describeLostEntries(salvage.lost)}`;
   return { file: salvage.file, offset: salvage.offset, reason: `${salvage.reason}; ${repair}` };
+}
+
+/**
+ * A snapshot that fails its checks, or cannot be read at all (EIO: a bad sector, as disks report
+ * one), is damaged: an older generation may restore it. Any other error is not about the file.
+ */
+function snapshotDamage(file: string, error: unknown): { file: string; offset: number; reason: string } {
+  if (error instanceof StoreCorruptError) return { file: error.file, offset: error.offset, reason: error.reason };
+  if (fsErrorCode(error) === 'EIO') return { file, offset: 0, reason: `unreadable (EIO: ${(error as Error).message})` };
+  throw error;
 }
 
 /** Why an open refuses a plan that restores from an older generation, and what repair would do. */

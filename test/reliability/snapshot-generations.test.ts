@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { DurableKVStore } from '../../src/index.js';
 import type { FileHandle, FileSystem } from '../../src/fs/file-system.js';
-import { MemoryFileSystem } from '../../src/testing/index.js';
+import { FaultyFileSystem, MemoryFileSystem } from '../../src/testing/index.js';
 import { walkSegment } from '../../src/format/wal-reader.js';
 import { parseWalSegmentName } from '../../src/format/file-names.js';
 import { snapshotHeaderBytes, visitEntries } from '../../src/format/snapshot-format.js';
@@ -184,6 +184,36 @@ describe('corruption matrix: every byte of a snapshot, one generation', () => {
     }
     expect(counts.refused).toBe(counts.flips);
     expect(counts.lostKeys).toBeGreaterThan(0);
+  });
+});
+
+describe('an unreadable newest snapshot (EIO on every read: a bad sector)', () => {
+  it('is refused at open like damage, and repair restores every write from the older generation', async () => {
+    const memory = new MemoryFileSystem();
+    const store = await openStore(memory);
+    const model = new Map<string, string>();
+    await putMany(store, model, 30, 'first');
+    await store.snapshot();
+    await putMany(store, model, 30, 'second');
+    await store.snapshot();
+    await putMany(store, model, 2, 'third');
+    await store.close();
+    const files = await filesOf(memory);
+    const snap = newestSnapshot(files);
+    const badSector = new FaultyFileSystem({ inner: diskImage(files), seed: 1 }).failWithProbability('read', 1, 'EIO', {
+      pathIncludes: snap,
+    });
+
+    const error = await rejectionOf(openStore(badSector));
+    expectCode(error, 'ERR_STORE_CORRUPT');
+    expect(error.message).toMatch(
+      /unreadable \(EIO.*repair restores every write from snap-\d+\.snap and the WAL after it: nothing is lost/,
+    );
+    const report = await DurableKVStore.repair(dir, { fs: badSector });
+    expect(report.repaired).toMatchObject({ snapshotsDeleted: [snap], droppedBytes: 0 });
+    const repaired = await openStore(badSector);
+    expect(contentsOf(repaired)).toEqual(modelContents(model));
+    await repaired.close();
   });
 });
 
