@@ -222,7 +222,7 @@ export interface RepairPlan {
  */
 export async function planRepair(dir: string, fs = new NodeFileSystem()): Promise<RepairPlan> {
   await checkNotLocked(dir);
-  const plan = await planRecovery(fs, dir);
+  const plan = await planRecovery(fs, dir, undefined, undefined, 'repair');
   const { corruption, tornTail } = plan;
   if (corruption === undefined) {
     const torn =

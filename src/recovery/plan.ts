@@ -111,12 +111,15 @@ export type CoveredSegmentRef = WalSegmentRef & { lastSeq: number };
 /**
  * Reads `dir` and decides what recovery does; records stream into `sink`. Changes nothing on disk.
  * `snapshotGenerations` says which covered segments an older snapshot generation still needs.
+ * `purpose` 'repair' (repair and its dry run) counts a snapshot that cannot be read (EIO) as
+ * damaged; an open rejects with the I/O error instead, since a retry may read it.
  */
 export async function planRecovery(
   fs: FileSystem,
   dir: string,
   sink: RecoverySink = discardingSink,
   snapshotGenerations = snapshotGenerationsDefault,
+  purpose: 'open' | 'repair' = 'open',
 ): Promise<RecoveryPlan> {
   const listing = classifyDirectory(await fs.readdir(dir));
   const plan: RecoveryPlan = {
@@ -137,7 +140,7 @@ export async function planRecovery(
     tornTail: undefined,
     corruption: undefined,
   };
-  await planSnapshot(fs, dir, listing, sink, plan);
+  await planSnapshot({ fs, dir, purpose }, listing, sink, plan);
   if (plan.corruption !== undefined) return plan;
   const { covered, live } = splitCovered(listing.segments, plan.snapshotSeq + 1);
   plan.covered = covered.map((segment, index) => ({ ...segment, lastSeq: (covered[index + 1] ?? live[0]).firstSeq - 1 }));
@@ -172,7 +175,12 @@ function checkRestoreReachesDamaged(listing: DirectoryListing, plan: RecoveryPla
  * WAL still holds every record after it (otherwise acknowledged writes would silently vanish): an
  * older snapshot, or the empty store when the WAL starts at seq 1. Else corruption.
  */
-async function planSnapshot(fs: FileSystem, dir: string, listing: DirectoryListing, sink: RecoverySink, plan: RecoveryPlan) {
+async function planSnapshot(
+  { fs, dir, purpose }: { fs: FileSystem; dir: string; purpose: 'open' | 'repair' },
+  listing: DirectoryListing,
+  sink: RecoverySink,
+  plan: RecoveryPlan,
+) {
   const firstWalSeq = listing.segments[0]?.firstSeq;
   for (const snapshot of listing.snapshots) {
     if (plan.skippedSnapshots.length > 0 && (firstWalSeq === undefined || firstWalSeq > snapshot.seq + 1)) break;
@@ -186,7 +194,7 @@ async function planSnapshot(fs: FileSystem, dir: string, listing: DirectoryListi
       if (plan.skippedSnapshots.length > 0) plan.restoredFrom = snapshot.name;
       return;
     } catch (error) {
-      plan.skippedSnapshots.push(snapshotDamage(snapshot.name, error));
+      plan.skippedSnapshots.push(snapshotDamage(snapshot.name, error, purpose));
     } finally {
       await handle.close();
     }
@@ -238,12 +246,15 @@ export function salvageableDamage(plan: RecoveryPlan): { file: string; offset: n
 }
 
 /**
- * A snapshot that fails its checks, or cannot be read at all (EIO: a bad sector, as disks report
- * one), is damaged: an older generation may restore it. Any other error is not about the file.
+ * A snapshot that fails its checks is damaged: an older generation may restore it. For repair, one
+ * that cannot be read at all (EIO: a bad sector, as disks report one) is damaged too; an open
+ * rejects with the EIO, because it may be transient and a retry may read the file. Any other error
+ * is not about the file.
  */
-function snapshotDamage(file: string, error: unknown): { file: string; offset: number; reason: string } {
+function snapshotDamage(file: string, error: unknown, purpose: 'open' | 'repair'): { file: string; offset: number; reason: string } {
   if (error instanceof StoreCorruptError) return { file: error.file, offset: error.offset, reason: error.reason };
-  if (fsErrorCode(error) === 'EIO') return { file, offset: 0, reason: `unreadable (EIO: ${(error as Error).message})` };
+  if (purpose === 'repair' && fsErrorCode(error) === 'EIO')
+    return { file, offset: 0, reason: `unreadable (EIO: ${(error as Error).message})` };
   throw error;
 }
 

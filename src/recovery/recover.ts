@@ -35,7 +35,8 @@ export interface RecoveryOptions {
 export async function recover(options: RecoveryOptions): Promise<Recovered> {
   const startedAtMs = performance.now();
   const map = new Map<string, StoredValue>();
-  const plan = await planRecovery(options.fs, options.dir, mapSink(map, options.fromBytes), options.snapshotGenerations);
+  const sink = mapSink(map, options.fromBytes);
+  const plan = await planRecovery(options.fs, options.dir, sink, options.snapshotGenerations, options.mode);
   const applied = await applyPlan(plan, options);
   const report: RecoveryReport = {
     snapshot: plan.snapshot,
