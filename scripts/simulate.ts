@@ -115,6 +115,8 @@ async function runMany(): Promise<void> {
     mediaHarmless: 0,
     mediaRefused: 0,
     mediaRestored: 0,
+    mediaSalvaged: 0,
+    mediaSalvageLostKeys: 0,
     acked: 0,
     ackedChecked: 0,
   };
@@ -143,6 +145,8 @@ async function runMany(): Promise<void> {
     totals.mediaHarmless += stats.media.harmless;
     totals.mediaRefused += stats.media.refused;
     totals.mediaRestored += stats.media.restoredByRepair;
+    totals.mediaSalvaged += stats.media.salvaged;
+    totals.mediaSalvageLostKeys += stats.media.salvageLostKeys;
     totals.reopens += stats.reopens;
     totals.failedOpens += stats.failedOpens;
     totals.storeFailures += stats.storeFailures;
@@ -163,7 +167,8 @@ async function runMany(): Promise<void> {
   console.log(`opens from a snapshot:      ${totals.snapshotsLoaded}`);
   console.log(
     `bits flipped on disk:       ${totals.mediaFlips} after a clean close: ${totals.mediaHarmless} harmless, ` +
-      `${totals.mediaRefused} refused with ERR_STORE_CORRUPT (${totals.mediaRestored} in a snapshot, repaired with no loss)`,
+      `${totals.mediaRefused} refused with ERR_STORE_CORRUPT (${totals.mediaRestored} in a snapshot, repaired with no loss; ` +
+      `${totals.mediaSalvaged} in the only snapshot generation, salvaged: ${totals.mediaSalvageLostKeys} keys lost, exactly those reported)`,
   );
   console.log(`opens refused (typed):      ${totals.failedOpens}`);
   console.log(`writes acknowledged:        ${totals.acked}`);

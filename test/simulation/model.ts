@@ -34,6 +34,8 @@ export class Model {
   #durable = new Map<string, string>();
   #writes: ModelWrite[] = [];
   #ackedPrefix = 0;
+  /** Acknowledged writes folded into the durable state by `forget`, not yet checked by a recovery. */
+  #ackedBeforeForget = 0;
   /** Bumped at every crash and rebase: callbacks of writes from before are stale. */
   #generation = 0;
   /** Every value ever issued, by value: the write id and key it was written under. */
@@ -121,7 +123,8 @@ export class Model {
    * contains every acknowledged one. On success the recovered state becomes the new durable state.
    */
   verifyRecovered(recovered: Map<string, string>): { acked: number } {
-    const acked = this.#ackedPrefix;
+    const acked = this.#ackedPrefix + this.#ackedBeforeForget;
+    this.#ackedBeforeForget = 0;
     if (this.matchPrefix(recovered) === undefined) throw this.#diagnose(recovered);
     this.rebase(recovered);
     return { acked };
@@ -139,6 +142,24 @@ export class Model {
       if (count >= this.#writes.length) return undefined;
       apply(candidate, this.#writes[count].entries);
     }
+  }
+
+  /** The state once every write is settled (a clean close): every write acknowledged, else a failure. */
+  settledState(): Map<string, string> {
+    const unsettled = this.#writes.find((write) => write.status !== 'acked');
+    if (unsettled !== undefined)
+      throw new SimulationFailure('state', `write ${unsettled.index} is ${unsettled.status} after a clean close`);
+    return this.stateAfter(this.#writes.length);
+  }
+
+  /** A salvage lost these keys, as reported: the model starts over from the settled state without them. */
+  forget(keys: readonly string[]): void {
+    const state = this.settledState();
+    for (const key of keys) state.delete(key);
+    // Those writes are checked by the next recovery, against the state without the lost keys.
+    const acked = this.#ackedPrefix;
+    this.rebase(state);
+    this.#ackedBeforeForget += acked;
   }
 
   /** Starts over from a verified state. */

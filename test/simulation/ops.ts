@@ -55,6 +55,10 @@ export interface SimConfig {
   autoSnapshotWalBytes: number | false;
   /** Whether this seed's reopenings may read with bit flips. */
   flipMode: boolean;
+  /** Snapshot generations kept (absent in histories pinned before it existed: the default, 2). */
+  snapshotGenerations?: number;
+  /** Bytes of entries per snapshot block (absent: the default). Small, so small snapshots have several. */
+  snapshotBlockBytes?: number;
 }
 
 export interface PlanOptions {
@@ -138,6 +142,7 @@ export function planFor(seed: number, options: PlanOptions = {}): Plan {
     segmentBytesMax: prng.pick([256, 512, 1024, 4096]),
     autoSnapshotWalBytes: prng.chance(0.15) ? false : prng.pick([512, 1024, 2048, 8192]),
     flipMode: prng.chance(options.flipShare ?? 0.1),
+    ...snapshotStorageFor(seed),
   };
   const keys = keyPool.filter(() => prng.chance(0.6));
   if (keys.length < 2) keys.push('a', 'b');
@@ -218,6 +223,15 @@ function mediaDamageFor(seed: number, step: number): MediaDamage | undefined {
 }
 
 const mediaDamageShare = 0.3;
+
+/**
+ * How a seed keeps its snapshots, from its own PRNG (as `mediaDamageFor`): a quarter keep one
+ * generation, where latent damage in a snapshot is salvaged with a loss the check must account for.
+ */
+function snapshotStorageFor(seed: number): Pick<SimConfig, 'snapshotGenerations' | 'snapshotBlockBytes'> {
+  const prng = new Prng((seed ^ 0x5eed_b10c) >>> 0);
+  return { snapshotGenerations: prng.pick([1, 2, 2, 3]), snapshotBlockBytes: prng.pick([512, 1024, 4096]) };
+}
 
 /** One line per op, for histories. Values show as their write id and length. */
 export function formatOp(op: SimOp): string {

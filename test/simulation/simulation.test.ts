@@ -90,6 +90,18 @@ describe('simulation: the workload does what it claims', () => {
     expect(totals.ackedChecked).toBe(totals.acked);
   });
 
+  it('flips bits on disk after clean closes: harmless, restored from an older generation, or salvaged with exactly the reported loss', async () => {
+    const media = { flips: 0, harmless: 0, refused: 0, restoredByRepair: 0, salvaged: 0, salvageLostKeys: 0 };
+    for (const seed of range(1, 80)) {
+      const plan = planFor(seed);
+      const result = await runSimulation(seed, plan.config, plan.ops);
+      expect(result.ok, `seed ${seed}`).toBe(true);
+      for (const name of Object.keys(media) as Array<keyof typeof media>) media[name] += result.stats.media[name];
+    }
+    for (const [name, count] of Object.entries(media)) expect(count, name).toBeGreaterThan(0);
+    expect(media.harmless + media.refused).toBe(media.flips);
+  });
+
   it('replays a seed identically', async () => {
     const plan = planFor(7);
     const first = await runSimulation(7, plan.config, plan.ops);

@@ -12,6 +12,8 @@ import { codeOf } from '../helpers/errors.js';
 import { Model, SimulationFailure, describeDifference, sameState } from './model.js';
 import { formatOp, type BatchEntry, type MediaDamage, type SimConfig, type SimOp } from './ops.js';
 import { ProcessFileSystem } from './process-file-system.js';
+import { entriesBlockAt } from './snapshot-blocks.js';
+import type { LostEntries } from '../../src/format/snapshot-salvage.js';
 
 export const storeDir = '/db';
 
@@ -35,7 +37,7 @@ export interface SimStats {
   tornTails: number;
   snapshotsLoaded: number;
   /** Latent bit flips on the disk between a clean close and the next open, and what came of them. */
-  media: { flips: number; harmless: number; refused: number; restoredByRepair: number };
+  media: { flips: number; harmless: number; refused: number; restoredByRepair: number; salvaged: number; salvageLostKeys: number };
   faults: FaultStats;
 }
 
@@ -105,7 +107,7 @@ class SimulationRun {
     crashesDuringSnapshot: 0,
     tornTails: 0,
     snapshotsLoaded: 0,
-    media: { flips: 0, harmless: 0, refused: 0, restoredByRepair: 0 },
+    media: { flips: 0, harmless: 0, refused: 0, restoredByRepair: 0, salvaged: 0, salvageLostKeys: 0 },
   };
   #faultsSeen = 0;
   readonly #disk: MemoryFileSystem;
@@ -396,14 +398,42 @@ class SimulationRun {
     }
     this.#counts.media.refused++;
     if (name.endsWith('.snap')) {
-      await DurableKVStore.repair(storeDir, { fs: this.#faulty });
-      this.#counts.media.restoredByRepair++;
-      this.#log(`   refused (${describeError(opened.error)}); repaired from the older generation`);
+      const { repaired } = await DurableKVStore.repair(storeDir, { fs: this.#faulty });
+      if (repaired?.salvaged === undefined) {
+        this.#counts.media.restoredByRepair++;
+        this.#log(`   refused (${describeError(opened.error)}); repaired from the older generation`);
+      } else {
+        this.#checkSalvage(repaired.salvaged.lost, before, offset);
+        this.#log(`   refused (${describeError(opened.error)}); salvaged, ${repaired.salvaged.lost.keys} entries lost`);
+      }
     } else {
       this.#disk.corrupt(filePath, offset, mask);
       this.#log(`   refused (${describeError(opened.error)}); the flip undone`);
     }
     await this.#open({});
+  }
+
+  /**
+   * A salvage (one generation) must lose exactly the entries of the block the flip landed in, as the
+   * snapshot held them before the flip, and report them. Keys written again after the snapshot keep
+   * their newer value; the others are forgotten by the model, and the next open is checked against it.
+   */
+  #checkSalvage(lost: LostEntries, snapshotBefore: Uint8Array, offset: number): void {
+    const block = entriesBlockAt(snapshotBefore, offset);
+    const keys = block?.entries.map(([key]) => key) ?? [];
+    const reported = { keys: lost.keys, firstKey: lost.firstKey, lastKey: lost.lastKey };
+    const expected = { keys: keys.length, firstKey: keys.at(0), lastKey: keys.at(-1) };
+    if (JSON.stringify(reported) !== JSON.stringify(expected)) {
+      throw new SimulationFailure(
+        'salvage-report',
+        `salvage reported ${JSON.stringify(reported)}, the damaged block held ${JSON.stringify(expected)}`,
+      );
+    }
+    const state = this.#model.settledState();
+    const forgotten = (block?.entries ?? []).filter(([key, value]) => state.get(key) === value).map(([key]) => key);
+    this.#model.forget(forgotten);
+    this.#counts.media.salvaged++;
+    this.#counts.media.salvageLostKeys += forgotten.length;
   }
 
   /**
@@ -453,11 +483,13 @@ class SimulationRun {
   }
 
   #openOptions(fs: FileSystem): StoreOptions {
-    const { segmentBytesMax, autoSnapshotWalBytes } = this.#config;
+    const { segmentBytesMax, autoSnapshotWalBytes, snapshotGenerations, snapshotBlockBytes } = this.#config;
     return {
       fs,
       sync: 'always',
       segmentBytesMax,
+      snapshotGenerations,
+      snapshotBlockBytes,
       autoSnapshot: autoSnapshotWalBytes === false ? false : { walBytes: autoSnapshotWalBytes },
     };
   }
