@@ -25,6 +25,7 @@ import {
   endPayloadBytes,
   endPayloadBytesUnindexed,
   entriesLayout,
+  snapshotFormatVersionUnindexed,
   snapshotHeaderBytes,
   snapshotHeaderSeqOffset,
   visitEntries,
@@ -64,11 +65,12 @@ export function salvageSnapshot(bytes: Buffer, seqFromName: number, onEntry?: Sn
   if (headerProblem !== undefined)
     damage.push({ offset: 0, bytes: Math.min(bytes.byteLength, snapshotHeaderBytes), reason: headerProblem });
   const tail = readTail(bytes);
-  if (tail === undefined)
-    damage.push({ offset: endSearchStart(bytes), bytes: bytes.byteLength - endSearchStart(bytes), reason: 'end block damaged' });
+  // Without a valid end block: where it would start, by the header's version (when an index checks
+  // out, the entries end before it anyway). So a damaged end block is never taken for entries.
+  const endAt = tail?.at ?? Math.max(snapshotHeaderBytes, bytes.byteLength - blockHeaderBytes - endPayloadBytesFor(bytes));
+  if (tail === undefined) damage.push({ offset: endAt, bytes: bytes.byteLength - endAt, reason: 'end block damaged' });
   const index = tail?.end.indexOffset === undefined ? undefined : readIndex(bytes, tail.end.indexOffset, tail.at, damage);
-  const entriesEnd = tail?.end.indexOffset ?? tail?.at ?? bytes.byteLength;
-  const walk = walkEntries(bytes, entriesEnd, index, onEntry);
+  const walk = walkEntries(bytes, tail?.end.indexOffset ?? endAt, index, onEntry);
   damage.push(...walk.damage);
   damage.sort((a, b) => a.offset - b.offset);
   const seq = headerProblem === undefined ? Number(bytes.readBigUInt64LE(snapshotHeaderSeqOffset)) : (tail?.end.seq ?? seqFromName);
@@ -88,8 +90,10 @@ function readTail(bytes: Buffer): { at: number; end: SnapshotEnd } | undefined {
   return undefined;
 }
 
-function endSearchStart(bytes: Buffer): number {
-  return Math.max(snapshotHeaderBytes, bytes.byteLength - blockHeaderBytes - endPayloadBytes);
+/** The end block's payload size by the header's version (version 2 when the header is damaged). */
+function endPayloadBytesFor(bytes: Buffer): number {
+  const headerIntact = checkSnapshotHeader(bytes.subarray(0, snapshotHeaderBytes)) === undefined;
+  return headerIntact && bytes.readUInt32LE(8) === snapshotFormatVersionUnindexed ? endPayloadBytesUnindexed : endPayloadBytes;
 }
 
 /** The index blocks between `from` and the end block, or undefined (and the damage noted) if any fails. */

@@ -84,6 +84,17 @@ describe('salvage of an indexed snapshot', () => {
   });
 });
 
+describe('salvage of an empty snapshot', () => {
+  it('loses nothing, wherever the flip: a damaged end block is not taken for entries', () => {
+    const { bytes } = encodeSnapshotFile(seq, []);
+    for (let at = 0; at < bytes.byteLength; at++) {
+      const { result, entries } = salvaged(flip(bytes, at));
+      expect(entries, `byte ${at}`).toEqual([]);
+      expect(result, `byte ${at}`).toMatchObject({ seq, entriesKept: 0, lost: { keys: 0 } });
+    }
+  });
+});
+
 describe('salvage of a version-1 snapshot (no index)', () => {
   const { bytes: indexed, starts } = encodeSnapshotFile(seq, blocks);
   const entriesEnd = starts[blocks.length + 1];
