@@ -65,6 +65,10 @@ export const snapshotBlockBytesDefault = 256 * 1024;
 /** The `snapshotBlockBytes` option's range: small blocks cost a CRC and an index record each. */
 export const snapshotBlockBytesMin = 512;
 export const snapshotBlockBytesMax = 16 * 1024 * 1024;
+/** Snapshots are read (recovery, read-back, scrub) in chunks of this size, however small their blocks. */
+export const snapshotReadChunkBytes = 4 * 1024 * 1024;
+/** Snapshot blocks are written in appends of up to this size (a block larger than it alone). */
+export const snapshotWriteChunkBytes = 4 * 1024 * 1024;
 /** The snapshot writer yields to the event loop after encoding for this long: short, so writers get a turn between slices. */
 export const snapshotSliceMs = 0.05;
 /** Merging the overlay back into the memtable after a snapshot yields after this long. */

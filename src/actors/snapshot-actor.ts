@@ -7,7 +7,7 @@ import type { FrozenView, SnapshotResult } from '../types.js';
 import { SnapshotEncoder } from '../format/snapshot-format.js';
 import { readSnapshotEntries } from '../format/snapshot-reader.js';
 import { classifyDirectory, keepWalAfterSeq, snapshotName, temporarySuffix } from '../format/file-names.js';
-import { snapshotSliceMs } from '../limits.js';
+import { snapshotSliceMs, snapshotWriteChunkBytes } from '../limits.js';
 import { assert } from '../errors.js';
 
 export interface SnapshotActorOptions {
@@ -136,19 +136,15 @@ export class SnapshotActor {
     let handle: FileHandle | undefined;
     try {
       handle = await this.#options.fs.openAppend(filePath, 'truncate');
-      const file = handle;
-      let bytes = 0;
-      const append = async (data: Buffer) => {
-        await file.append(data);
-        bytes += data.byteLength;
-      };
+      const file = new CoalescedAppends(handle);
       const encoder = new SnapshotEncoder(view.seq, this.#options.snapshotBlockBytes);
-      await append(encoder.header());
-      const keys = await this.#writeEntries(view, encoder, append);
+      await file.append(encoder.header());
+      const keys = await this.#writeEntries(view, encoder, (data) => file.append(data));
       thaw();
-      for (const part of encoder.finish()) await append(part);
-      await file.sync();
-      return { keys, bytes };
+      for (const part of encoder.finish()) await file.append(part);
+      await file.flush();
+      await handle.sync();
+      return { keys, bytes: file.bytes };
     } finally {
       thaw();
       await handle?.close().catch(() => undefined);
@@ -215,5 +211,42 @@ export class SnapshotActor {
     } catch {
       // See above: left for the next snapshot.
     }
+  }
+}
+
+/**
+ * Gathers small appends into writes of `snapshotWriteChunkBytes`: blocks are small so that damage
+ * costs little, and should not cost a write call each. Copies what it is given, so a caller may
+ * reuse its buffer as soon as `append` resolves.
+ */
+class CoalescedAppends {
+  readonly #file: FileHandle;
+  /** Starts small and doubles up to snapshotWriteChunkBytes: a small snapshot allocates little. */
+  #chunk = Buffer.allocUnsafe(64 * 1024);
+  #used = 0;
+  bytes = 0;
+
+  constructor(file: FileHandle) {
+    this.#file = file;
+  }
+
+  async append(data: Buffer): Promise<void> {
+    this.bytes += data.byteLength;
+    if (this.#used + data.byteLength > this.#chunk.byteLength) {
+      await this.flush();
+      if (this.#chunk.byteLength < snapshotWriteChunkBytes) this.#chunk = Buffer.allocUnsafe(this.#chunk.byteLength * 2);
+    }
+    if (data.byteLength >= this.#chunk.byteLength) {
+      await this.#file.append(data);
+      return;
+    }
+    data.copy(this.#chunk, this.#used);
+    this.#used += data.byteLength;
+  }
+
+  async flush(): Promise<void> {
+    if (this.#used === 0) return;
+    await this.#file.append(this.#chunk.subarray(0, this.#used));
+    this.#used = 0;
   }
 }

@@ -4,7 +4,7 @@
  * the end block against the header and the counts. Any failed check throws StoreCorruptError with
  * the file and the offset of the part that failed. It keeps nothing it cannot check.
  */
-import { recordBytesMax } from '../limits.js';
+import { recordBytesMax, snapshotReadChunkBytes } from '../limits.js';
 import { StoreCorruptError } from '../errors.js';
 import type { ReadHandle } from '../fs/file-system.js';
 import { crc32c } from './crc32c.js';
@@ -41,11 +41,8 @@ type Corrupt = (offset: number, reason: string) => StoreCorruptError;
  * delivered: the caller discards them). Without `onEntry` it only checks: no key is decoded (a
  * read-back or a scrub needs the checks, not the entries).
  */
-export async function readSnapshotEntries(
-  handle: ReadHandle,
-  fileName: string,
-  onEntry?: SnapshotEntryVisitor,
-): Promise<SnapshotReadResult> {
+export async function readSnapshotEntries(file: ReadHandle, fileName: string, onEntry?: SnapshotEntryVisitor): Promise<SnapshotReadResult> {
+  const handle = new ReadAhead(file);
   const corrupt: Corrupt = (offset, reason) => new StoreCorruptError(fileName, offset, reason);
   const header = Buffer.from(await handle.read(0, snapshotHeaderBytes));
   const headerProblem = checkSnapshotHeader(header);
@@ -77,16 +74,47 @@ export async function readSnapshotEntries(
   }
 }
 
+/**
+ * Reads a file front to back in growing chunks, up to `snapshotReadChunkBytes`: a block costs no
+ * read call and no await of its own (small blocks bound what damage costs; they should not cost a
+ * syscall each). Chunks start small and double, so a small file is not read as 4 MiB.
+ */
+class ReadAhead {
+  readonly #file: ReadHandle;
+  #chunk = Buffer.alloc(0);
+  #chunkAt = 0;
+  #chunkBytes = 64 * 1024;
+
+  constructor(file: ReadHandle) {
+    this.#file = file;
+  }
+
+  /** Up to `length` bytes at `position`, fewer at the end of the file; a view, valid until the next read. */
+  async read(position: number, length: number): Promise<Buffer> {
+    const end = position + length;
+    if (position < this.#chunkAt || end > this.#chunkAt + this.#chunk.byteLength) {
+      const wanted = Math.max(length, this.#chunkBytes);
+      this.#chunkBytes = Math.min(this.#chunkBytes * 2, snapshotReadChunkBytes);
+      this.#chunk = Buffer.from(await this.#file.read(position, wanted));
+      this.#chunkAt = position;
+    }
+    return this.#chunk.subarray(position - this.#chunkAt, Math.min(end, this.#chunkAt + this.#chunk.byteLength) - this.#chunkAt);
+  }
+}
+
 /** One block at `at`, its CRC checked. */
-async function readBlock(handle: ReadHandle, at: number, corrupt: Corrupt): Promise<{ kind: number; payload: Buffer }> {
-  const blockHeader = Buffer.from(await handle.read(at, blockHeaderBytes));
+async function readBlock(handle: ReadAhead, at: number, corrupt: Corrupt): Promise<{ kind: number; payload: Buffer }> {
+  const blockHeader = await handle.read(at, blockHeaderBytes);
   if (blockHeader.byteLength < blockHeaderBytes) throw corrupt(at, 'snapshot ends without its end block');
   const payloadBytes = blockHeader.readUInt32LE(4);
   if (payloadBytes > recordBytesMax) throw corrupt(at, `block length ${payloadBytes} out of range`);
-  const payload = Buffer.from(await handle.read(at + blockHeaderBytes, payloadBytes));
+  const crcExpected = blockHeader.readUInt32LE(0);
+  const headerCrc = crc32c(blockHeader.subarray(4));
+  const kind = blockHeader.readUInt32LE(8);
+  const payload = await handle.read(at + blockHeaderBytes, payloadBytes);
   if (payload.byteLength < payloadBytes) throw corrupt(at, 'block runs past the end of the file');
-  if (crc32c(payload, crc32c(blockHeader.subarray(4))) !== blockHeader.readUInt32LE(0)) throw corrupt(at, 'block checksum mismatch');
-  return { kind: blockHeader.readUInt32LE(8), payload };
+  if (crc32c(payload, headerCrc) !== crcExpected) throw corrupt(at, 'block checksum mismatch');
+  return { kind, payload };
 }
 
 /** Checks the index blocks, as they come, against the entries blocks read before them. */
@@ -127,7 +155,7 @@ class IndexCheck {
 }
 
 async function checkEnd(
-  handle: ReadHandle,
+  handle: ReadAhead,
   payload: Buffer,
   context: { at: number; seq: number; entries: number; indexed: boolean; index: IndexCheck; corrupt: Corrupt },
 ): Promise<void> {

@@ -171,13 +171,14 @@ const scenarios: Scenario[] = [
     provoke: onSnapshot((f) => f.failNth('openAppend', 1, 'EIO', wal)),
   },
   { name: 'a failed creation of the snapshot file', provoke: onSnapshot((f) => f.failNth('openAppend', 1, 'EIO', snapTmp)) },
-  { name: 'a failed snapshot write (EIO)', provoke: onSnapshot((f) => f.failNth('append', 2, 'EIO', snapTmp)) },
+  // Snapshot appends are coalesced into 4 MiB writes: a small snapshot is one append.
+  { name: 'a failed snapshot write (EIO)', provoke: onSnapshot((f) => f.failNth('append', 1, 'EIO', snapTmp)) },
   {
     name: 'a failed snapshot write (ENOSPC)',
     provoke: onSnapshot((f) => f.failNth('append', 1, 'ENOSPC', snapTmp)),
     message: /disk is full/,
   },
-  { name: 'a torn snapshot write', provoke: onSnapshot((f) => f.tornAppendNth(2, snapTmp)) },
+  { name: 'a torn snapshot write', provoke: onSnapshot((f) => f.tornAppendNth(1, snapTmp)) },
   { name: 'a failed snapshot fsync', provoke: onSnapshot((f) => f.failNth('sync', 1, 'EIO', snapTmp)) },
   { name: 'a failed snapshot rename', provoke: onSnapshot((f) => f.failNth('rename', 1, 'EIO', snapTmp)) },
   {

@@ -249,7 +249,8 @@ function corruptingSnapshotWrites(memory: MemoryFileSystem): FileSystem {
         let appends = 0;
         const append = async (data: Uint8Array) => {
           const copy = Uint8Array.from(data);
-          if (++appends === 2 && copy.byteLength > 20) copy[20] ^= 0x10; // the first block of entries
+          // Appends are coalesced: the first holds the header (32 bytes) and then the first block of entries.
+          if (++appends === 1 && copy.byteLength > 52) copy[52] ^= 0x10;
           await handle.append(copy);
         };
         return { append, sync: () => handle.sync(), close: () => handle.close() };

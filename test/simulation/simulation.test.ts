@@ -92,7 +92,7 @@ describe('simulation: the workload does what it claims', () => {
 
   it('flips bits on disk after clean closes: harmless, restored from an older generation, or salvaged with exactly the reported loss', async () => {
     const media = { flips: 0, harmless: 0, refused: 0, restoredByRepair: 0, salvaged: 0, salvageLostKeys: 0 };
-    for (const seed of range(1, 80)) {
+    for (const seed of range(1, 300)) {
       const plan = planFor(seed);
       const result = await runSimulation(seed, plan.config, plan.ops);
       expect(result.ok, `seed ${seed}`).toBe(true);
