@@ -73,7 +73,7 @@ describe('compareKeys', () => {
     const next = random(2);
     const units = [0x41, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000, 0xffff];
     const keys: string[] = [];
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 150; i++) {
       let key = '';
       const length = Math.floor(next() * 4);
       for (let j = 0; j < length; j++) key += String.fromCharCode(units[Math.floor(next() * units.length)]);
