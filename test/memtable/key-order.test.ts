@@ -6,7 +6,7 @@
  * a consistent total order is asked.
  */
 import { describe, expect, it } from 'vitest';
-import { compareKeys, prefixSuccessor, sortedOrder } from '../../src/memtable/key-order.js';
+import { compareKeys, compareUnits, hasHighUnits, prefixSuccessor, sortedOrder } from '../../src/memtable/key-order.js';
 
 function random(seed: number): () => number {
   let state = seed >>> 0;
@@ -89,6 +89,26 @@ describe('compareKeys', () => {
   });
 });
 
+describe('compareUnits and hasHighUnits', () => {
+  it('< is exact whenever one key has no unit at or above 0xD800', () => {
+    const next = random(6);
+    let checked = 0;
+    for (let i = 0; i < 50_000; i++) {
+      const a = randomKey(next);
+      const b = randomKey(next);
+      expect(hasHighUnits(a)).toBe([...a].some((c) => c.charCodeAt(0) >= 0xd800));
+      if (hasHighUnits(a) && hasHighUnits(b)) continue;
+      checked++;
+      expect(Math.sign(compareUnits(a, b))).toBe(Math.sign(bufferOrder(a, b)));
+    }
+    expect(checked).toBeGreaterThan(5000);
+    expect(hasHighUnits('key:0001')).toBe(false);
+    expect(hasHighUnits('\ud7ff')).toBe(false);
+    expect(hasHighUnits('a\ue000')).toBe(true);
+    expect(hasHighUnits('a\u{10000}')).toBe(true);
+  });
+});
+
 describe('prefixSuccessor', () => {
   it('bounds exactly the keys that start with the prefix', () => {
     const next = random(3);
@@ -151,5 +171,10 @@ describe('sortedOrder', () => {
     expectSorted(keys);
     const ascending = Array.from({ length: 1000 }, (_, i) => `k${String(i).padStart(4, '0')}`);
     expect(Array.from(sortedOrder(ascending))).toEqual(ascending.map((_, i) => i));
+    expect(Array.from(sortedOrder(ascending, true))).toEqual(ascending.map((_, i) => i));
+    // In UTF-16 order but not in UTF-8 order: the check must not take it as sorted.
+    const utf16Order = ['a', 'a\u{10000}', 'a\uffff'];
+    expectSorted(utf16Order);
+    expect(Array.from(sortedOrder(utf16Order))).toEqual([0, 2, 1]);
   });
 });
