@@ -1,7 +1,7 @@
 import sortedBtree from 'sorted-btree';
 import { bulkLoad } from 'sorted-btree/extended/bulkLoad.js';
 import type { StoredValue } from '../types.js';
-import { compareKeys, prefixSuccessor, sortedOrder } from './key-order.js';
+import { compareKeys, compareUnits, hasHighUnits, prefixSuccessor, sortedOrder } from './key-order.js';
 import { type KeyRange, normalizeRange, type RangeOptions } from './range-options.js';
 
 // sorted-btree is CommonJS: Node's ESM import gives its module.exports, whose `default` is the class;
@@ -30,13 +30,21 @@ function acceptOrder(): number {
  */
 export class OrderedIndex {
   #tree: Tree;
+  /**
+   * Whether no key ever stored has a code unit at or above 0xD800 (the usual case). The tree then
+   * compares with `<` (compareUnits), which is exact against such keys whatever the other operand,
+   * and several times cheaper than compareKeys; the first key that has one switches the tree to
+   * compareKeys for good. Snapshots keep the comparator of their time, exact for their keys.
+   */
+  #lowOnly: boolean;
 
-  private constructor(tree: Tree) {
+  private constructor(tree: Tree, lowOnly: boolean) {
     this.#tree = tree;
+    this.#lowOnly = lowOnly;
   }
 
   static empty(): OrderedIndex {
-    return new OrderedIndex(new BTree<string, StoredValue>(undefined, compareKeys, maxNodeSize));
+    return new OrderedIndex(new BTree<string, StoredValue>(undefined, compareUnits, maxNodeSize), true);
   }
 
   /**
@@ -69,8 +77,13 @@ export class OrderedIndex {
   static #fromPairs(pairs: readonly (string | StoredValue)[]): OrderedIndex {
     const count = pairs.length / 2;
     const keys = new Array<string>(count);
-    for (let i = 0; i < count; i++) keys[i] = pairs[2 * i] as string;
-    const order = sortedOrder(keys);
+    let lowOnly = true;
+    for (let i = 0; i < count; i++) {
+      const key = pairs[2 * i] as string;
+      keys[i] = key;
+      if (lowOnly && hasHighUnits(key)) lowOnly = false;
+    }
+    const order = sortedOrder(keys, lowOnly);
     const sortedKeys = new Array<string>(count);
     const sortedValues = new Array<StoredValue>(count);
     let previous: string | undefined;
@@ -86,8 +99,8 @@ export class OrderedIndex {
     // scattered memory (as long as the sort itself); `sortedOrder` guarantees it (see its tests),
     // so the load gets a comparator that accepts, and the tree the real one before any use.
     const tree = bulkLoad(sortedKeys, sortedValues, maxNodeSize, acceptOrder, bulkLoadFactor);
-    tree._compare = compareKeys;
-    return new OrderedIndex(tree);
+    tree._compare = lowOnly ? compareUnits : compareKeys;
+    return new OrderedIndex(tree, lowOnly);
   }
 
   get size(): number {
@@ -99,6 +112,10 @@ export class OrderedIndex {
   }
 
   set(key: string, value: StoredValue): void {
+    if (this.#lowOnly && hasHighUnits(key)) {
+      this.#lowOnly = false;
+      this.#tree._compare = compareKeys;
+    }
     this.#tree.set(key, value, true);
   }
 
@@ -155,11 +172,12 @@ function* walkUp(tree: Tree, range: KeyRange): IterableIterator<[string, StoredV
   let remaining = range.limit;
   if (remaining <= 0) return;
   const { lower, lowerInclusive, upper, upperInclusive, prefix } = range;
+  const compare = tree._compare;
   for (const entry of tree.entries(lower)) {
     const key = entry[0];
     if (!lowerInclusive && key === lower) continue;
     if (upper !== undefined) {
-      const c = compareKeys(key, upper);
+      const c = compare(key, upper);
       if (c > 0 || (c === 0 && !upperInclusive)) return;
     }
     // Keys with the prefix are contiguous and the walk starts at or after the prefix.
@@ -173,6 +191,7 @@ function* walkDown(tree: Tree, range: KeyRange): IterableIterator<[string, Store
   let remaining = range.limit;
   if (remaining <= 0) return;
   const { lower, lowerInclusive, prefix } = range;
+  const compare = tree._compare;
   // Start at the lower of the upper bound and the prefix's successor (exclusive).
   let start = range.upper;
   let startInclusive = range.upperInclusive;
@@ -184,7 +203,7 @@ function* walkDown(tree: Tree, range: KeyRange): IterableIterator<[string, Store
   for (const entry of tree.entriesReversed(start, undefined, !startInclusive)) {
     const key = entry[0];
     if (lower !== undefined) {
-      const c = compareKeys(key, lower);
+      const c = compare(key, lower);
       if (c < 0 || (c === 0 && !lowerInclusive)) return;
     }
     if (!key.startsWith(prefix)) return;

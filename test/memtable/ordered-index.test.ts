@@ -69,6 +69,29 @@ describe('ordering', () => {
     expect(keysIn(fromMap)).toEqual(keysIn(indexOf([...keys, 'aa', '\ue000'])));
   });
 
+  it('stays in UTF-8 order when the first key beyond U+D7FF arrives after a snapshot', () => {
+    for (const build of [
+      () => indexOf(['b', 'a', 'c']),
+      () =>
+        OrderedIndex.fromMap(
+          new Map([
+            ['b', '1'],
+            ['a', '2'],
+            ['c', '3'],
+          ]),
+        ),
+    ]) {
+      const index = build();
+      const before = index.snapshot();
+      for (const key of ['a\uffff', 'a\u{10000}', 'a\ue000', 'a\u{1f600}', '\u{10ffff}', '\uffff']) index.set(key, 'x');
+      expect(keysIn(index)).toEqual(['a', 'a\ue000', 'a\uffff', 'a\u{10000}', 'a\u{1f600}', 'b', 'c', '\uffff', '\u{10ffff}']);
+      expect(keysIn(index, { gt: 'a\uffff', lt: '\uffff' })).toEqual(['a\u{10000}', 'a\u{1f600}', 'b', 'c']);
+      expect(index.get('a\u{10000}')).toBe('x');
+      expect(Array.from(before.range(), ([key]) => key)).toEqual(['a', 'b', 'c']);
+      expect(Array.from(before.range({ gt: 'a\uffff' }), ([key]) => key)).toEqual(['b', 'c']);
+    }
+  });
+
   it('gets, overwrites and deletes', () => {
     const index = indexOf(['a', 'b']);
     expect(index.get('a')).toBe('v:a');
