@@ -49,51 +49,42 @@ export class OrderedIndex {
 
   /**
    * Builds the index from distinct keys in any order and their values, in O(n) plus a mostly
-   * comparison-free sort (`sortedOrder`). Does not keep the arrays.
+   * comparison-free sort (`sortedOrder`). Does not keep or change the arrays.
    */
   static fromEntries(keys: readonly string[], values: readonly StoredValue[]): OrderedIndex {
     if (keys.length !== values.length) throw new RangeError('fromEntries: keys and values differ in length');
-    const count = keys.length;
-    const pairs = new Array<string | StoredValue>(2 * count);
-    for (let i = 0; i < count; i++) {
-      pairs[2 * i] = keys[i];
-      pairs[2 * i + 1] = values[i];
-    }
-    return OrderedIndex.#fromPairs(pairs);
+    if (new Set(keys).size !== keys.length) throw new RangeError('fromEntries: duplicate key');
+    return OrderedIndex.#build(keys, values);
   }
 
   /** Builds the index from a map's entries (the memtable's lazy build). */
   static fromMap(map: ReadonlyMap<string, StoredValue>): OrderedIndex {
-    const pairs = new Array<string | StoredValue>(2 * map.size);
+    const keys = new Array<string>(map.size);
+    const values = new Array<StoredValue>(map.size);
     let i = 0;
     map.forEach((value, key) => {
-      pairs[i++] = key;
-      pairs[i++] = value;
+      keys[i] = key;
+      values[i++] = value;
     });
-    return OrderedIndex.#fromPairs(pairs);
+    return OrderedIndex.#build(keys, values);
   }
 
-  /** `pairs` is key, value, key, value…: one array, so that gathering a pair in sorted order is one cache miss, not two. */
-  static #fromPairs(pairs: readonly (string | StoredValue)[]): OrderedIndex {
-    const count = pairs.length / 2;
-    const keys = new Array<string>(count);
+  static #build(keys: readonly string[], values: readonly StoredValue[]): OrderedIndex {
+    const count = keys.length;
     let lowOnly = true;
-    for (let i = 0; i < count; i++) {
-      const key = pairs[2 * i] as string;
-      keys[i] = key;
-      if (lowOnly && hasHighUnits(key)) lowOnly = false;
-    }
+    for (let i = 0; i < count && lowOnly; i++) lowOnly = !hasHighUnits(keys[i]);
     const order = sortedOrder(keys, lowOnly);
+    // Put each entry in its place by reading the inputs in their order and writing at its rank:
+    // on a million entries this is several times faster than reading them in sorted order
+    // (scattered loads stall; scattered stores do not).
+    const rank = new Uint32Array(count);
+    for (let i = 0; i < count; i++) rank[order[i]] = i;
     const sortedKeys = new Array<string>(count);
     const sortedValues = new Array<StoredValue>(count);
-    let previous: string | undefined;
     for (let i = 0; i < count; i++) {
-      const at = 2 * order[i];
-      const key = pairs[at] as string;
-      if (key === previous) throw new RangeError(`fromEntries: duplicate key ${JSON.stringify(key)}`);
-      sortedKeys[i] = key;
-      sortedValues[i] = pairs[at + 1];
-      previous = key;
+      const at = rank[i];
+      sortedKeys[at] = keys[i];
+      sortedValues[at] = values[i];
     }
     // bulkLoad would check the order with one comparison per key, reading every key again from
     // scattered memory (as long as the sort itself); `sortedOrder` guarantees it (see its tests),
@@ -181,7 +172,7 @@ function* walkUp(tree: Tree, range: KeyRange): IterableIterator<[string, StoredV
       if (c > 0 || (c === 0 && !upperInclusive)) return;
     }
     // Keys with the prefix are contiguous and the walk starts at or after the prefix.
-    if (!key.startsWith(prefix)) return;
+    if (prefix !== '' && !key.startsWith(prefix)) return;
     yield entry;
     if (--remaining === 0) return;
   }
@@ -206,7 +197,7 @@ function* walkDown(tree: Tree, range: KeyRange): IterableIterator<[string, Store
       const c = compare(key, lower);
       if (c < 0 || (c === 0 && !lowerInclusive)) return;
     }
-    if (!key.startsWith(prefix)) return;
+    if (prefix !== '' && !key.startsWith(prefix)) return;
     yield entry;
     if (--remaining === 0) return;
   }
