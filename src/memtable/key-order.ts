@@ -148,26 +148,11 @@ function sortRun(keys: readonly string[], order: Uint32Array, from: number, to: 
     insertionSort(keys, order, from, to);
     return;
   }
-  // Per position of the window: the lowest and highest unit weight, and whether some key ends before it.
-  const low = new Int32Array(windowUnits).fill(0x20000);
-  const high = new Int32Array(windowUnits).fill(-1);
-  const ended = new Uint8Array(windowUnits);
-  let longest = 0;
-  for (let i = from; i < to; i++) {
-    const key = keys[order[i]];
-    const units = Math.min(key.length - offset, windowUnits);
-    if (units > longest) longest = units;
-    for (let p = 0; p < units; p++) {
-      let unit = key.charCodeAt(offset + p);
-      if (unit >= 0xd800) unit = unitWeight(unit);
-      if (unit < low[p]) low[p] = unit;
-      if (unit > high[p]) high[p] = unit;
-    }
-    if (units < windowUnits) ended[units] = 1;
-  }
-  if (longest <= 0) return; // every key ends at `offset`: they are all equal
-  // Choose the positions to pack: codes 0 (ended), then 1.. for the units that occur.
   const prefixBits = Math.min(64 - indexBits, 52);
+  // Per position of the window: the lowest and highest unit weight, and whether some key ends before it.
+  const low = new Int32Array(windowUnits);
+  const high = new Int32Array(windowUnits);
+  const ended = new Uint8Array(windowUnits);
   // The positions that take bits, each with its scale (2 ** bits) and the weight that codes as 0.
   const positions = new Int32Array(windowUnits);
   const scales = new Float64Array(windowUnits);
@@ -175,26 +160,44 @@ function sortRun(keys: readonly string[], order: Uint32Array, from: number, to: 
   let packedPositions = 0;
   let usedBits = 0;
   let packedUnits = 0;
-  while (packedUnits < longest) {
-    const p = packedUnits;
-    const codes = high[p] - low[p] + 1 + ended[p];
-    const need = codes <= 1 ? 0 : Math.ceil(Math.log2(codes));
-    if (usedBits + need > prefixBits) break;
-    if (need > 0) {
-      positions[packedPositions] = offset + p;
-      scales[packedPositions] = 2 ** need;
-      bases[packedPositions] = low[p] - ended[p];
-      packedPositions++;
+  // Windows where every key agrees take no bits: skip them here rather than recursing (keys may be long).
+  while (usedBits === 0) {
+    low.fill(0x20000);
+    high.fill(-1);
+    ended.fill(0);
+    let longest = 0;
+    for (let i = from; i < to; i++) {
+      const key = keys[order[i]];
+      const units = Math.min(key.length - offset, windowUnits);
+      if (units > longest) longest = units;
+      for (let p = 0; p < units; p++) {
+        let unit = key.charCodeAt(offset + p);
+        if (unit >= 0xd800) unit = unitWeight(unit);
+        if (unit < low[p]) low[p] = unit;
+        if (unit > high[p]) high[p] = unit;
+      }
+      if (units < windowUnits) ended[units] = 1;
     }
-    usedBits += need;
-    packedUnits++;
-  }
-  // A key that ends before position p gets code 0 there, below every unit; at later positions its
-  // code no longer matters (it already differs from every key that goes on).
-  if (usedBits === 0) {
-    // Every key agrees on the window (or has ended): nothing to sort by here, look further in.
-    sortRun(keys, order, from, to, offset + packedUnits, indexBits);
-    return;
+    if (longest <= 0) return; // every key ends at `offset`: they are all equal
+    // Codes per position: 0 for a key that has ended (below every unit), then 1.. for the units that
+    // occur. A key that ended earlier also gets 0, which no longer matters: it already differs.
+    packedPositions = 0;
+    packedUnits = 0;
+    while (packedUnits < longest) {
+      const p = packedUnits;
+      const codes = high[p] - low[p] + 1 + ended[p];
+      const need = codes <= 1 ? 0 : Math.ceil(Math.log2(codes));
+      if (usedBits + need > prefixBits) break;
+      if (need > 0) {
+        positions[packedPositions] = offset + p;
+        scales[packedPositions] = 2 ** need;
+        bases[packedPositions] = low[p] - ended[p];
+        packedPositions++;
+      }
+      usedBits += need;
+      packedUnits++;
+    }
+    if (usedBits === 0) offset += packedUnits;
   }
   const lowBits = 64 - usedBits;
   const packed = new BigUint64Array(length);

@@ -165,6 +165,18 @@ describe('sortedOrder', () => {
     expectSorted(keys);
   });
 
+  it('sorts long keys that share most of their units (64 KiB keys, runs tied for thousands of units)', () => {
+    const next = random(8);
+    const shared = 'p'.repeat(65_000);
+    const keys: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const tail = String(Math.floor(next() * 1000)).padStart(3, '0');
+      keys.push(i % 2 === 0 ? `${shared}${tail}` : `${shared.slice(0, 30_000)}\u{1f600}${tail}`);
+    }
+    keys.push('q', shared);
+    expectSorted(keys);
+  });
+
   it('keeps equal keys in input order, and detects input already in order', () => {
     const keys = ['b', 'a', 'b', 'a', '', 'b', ''];
     for (let i = 0; i < 40; i++) keys.push(i % 2 === 0 ? 'same-long-key-0123456789' : 'same-long-key-012345678');
