@@ -1,7 +1,7 @@
 import sortedBtree from 'sorted-btree';
 import { bulkLoad } from 'sorted-btree/extended/bulkLoad.js';
 import type { StoredValue } from '../types.js';
-import { compareKeys, compareUnits, hasHighUnits, prefixSuccessor, sortKeys } from './key-order.js';
+import { compareKeys, compareUnits, hasHighUnits, prefixSuccessor, sortedOrder } from './key-order.js';
 import { type KeyRange, normalizeRange, type RangeOptions } from './range-options.js';
 
 // sorted-btree is CommonJS: Node's ESM import gives its module.exports, whose `default` is the class;
@@ -71,7 +71,9 @@ export class OrderedIndex {
 
   static #build(keys: readonly string[], values: readonly StoredValue[]): OrderedIndex {
     const count = keys.length;
-    const { order, lowOnly } = sortKeys(keys);
+    let lowOnly = true;
+    for (let i = 0; i < count && lowOnly; i++) lowOnly = !hasHighUnits(keys[i]);
+    const order = sortedOrder(keys, lowOnly);
     // Put each entry in its place by reading the inputs in their order and writing at its rank:
     // on a million entries this is several times faster than reading them in sorted order
     // (scattered loads stall; scattered stores do not).
@@ -85,7 +87,7 @@ export class OrderedIndex {
       sortedValues[at] = values[i];
     }
     // bulkLoad would check the order with one comparison per key, reading every key again from
-    // scattered memory (as long as the sort itself); `sortKeys` guarantees it (see its tests),
+    // scattered memory (as long as the sort itself); `sortedOrder` guarantees it (see its tests),
     // so the load gets a comparator that accepts, and the tree the real one before any use.
     const tree = bulkLoad(sortedKeys, sortedValues, maxNodeSize, acceptOrder, bulkLoadFactor);
     tree._compare = lowOnly ? compareUnits : compareKeys;
