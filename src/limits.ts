@@ -71,5 +71,10 @@ export const snapshotReadChunkBytes = 4 * 1024 * 1024;
 export const snapshotWriteChunkBytes = 4 * 1024 * 1024;
 /** The snapshot writer yields to the event loop after encoding for this long: short, so writers get a turn between slices. */
 export const snapshotSliceMs = 0.05;
+/**
+ * The ordered index (built by the first range read) is dropped once more writes than this, or than
+ * it has keys, pass without a range read: keeping it current costs each write a B-tree insert.
+ */
+export const orderedIndexIdleWritesMin = 100_000;
 /** Merging the overlay back into the memtable after a snapshot yields after this long. */
 export const overlayMergeSliceMs = 2;

@@ -8,7 +8,10 @@ export type { EngineStats } from './engine.js';
 import { lifecycleMachine, publicState, type StoreState } from './lifecycle.js';
 import { fileSystem, resolveOptions, snapshotGenerationsOption, type StoreOptions } from './options.js';
 import { prepareDelete, preparePut, describe } from './codec.js';
-import type { EncodableOp, SnapshotResult } from './types.js';
+import type { EncodableOp, SnapshotResult, StoredValue } from './types.js';
+import { rangeOptionsProblem, type RangeOptions } from './memtable/range-options.js';
+
+export type { RangeOptions };
 import { assert, InvalidArgumentError, StoreClosedError, type StoreFailedError } from './errors.js';
 import { repairStore, type RepairReport } from './repair.js';
 import type { OperationEvent, StoreEvents } from './events.js';
@@ -169,25 +172,46 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     return this.#engine.memtable.has(key);
   }
 
-  // keys() and entries() check the state when called, like every other read: a generator method
-  // would only check on the first next(), so `store.keys()` on a closed store would not throw.
-  keys(): IterableIterator<string> {
+  /**
+   * The entries in a range of keys, in key order (UTF-8 byte order): `gt`/`gte` and `lt`/`lte`
+   * bound it, `prefix` restricts it further, `reverse` walks from the top, `limit` counts the
+   * entries returned. What it yields is the store as it was at the call, whatever is written while
+   * it is walked. The first range read builds the ordered index (O(n)); each after costs O(log n).
+   * Bad options throw ERR_INVALID_ARG at the call.
+   */
+  range(options?: RangeOptions): IterableIterator<[string, V]> {
     this.#checkReadable();
-    return this.#keys();
+    return this.#decoded(this.#rangeOf(options));
   }
 
-  entries(): IterableIterator<[string, V]> {
+  /** Every key in the range (none: every key), in order; as `range`. */
+  keys(options?: RangeOptions): IterableIterator<string> {
     this.#checkReadable();
-    return this.#entries();
+    return keysOf(this.#rangeOf(options));
   }
 
-  *#keys(): IterableIterator<string> {
-    for (const [key] of this.#engine.memtable.entries()) yield key;
+  /** Every value in the range (none: every key's), in key order; as `range`. */
+  values(options?: RangeOptions): IterableIterator<V> {
+    this.#checkReadable();
+    return valuesOf(this.#decoded(this.#rangeOf(options)));
   }
 
-  *#entries(): IterableIterator<[string, V]> {
+  /** Every entry in the range (none: every entry), in key order; as `range`. */
+  entries(options?: RangeOptions): IterableIterator<[string, V]> {
+    return this.range(options);
+  }
+
+  // These run at the call, not at the first next(): the state and the options are checked, and the
+  // store's state is pinned, when the caller asks (a generator would do neither until iterated).
+  #rangeOf(options: RangeOptions | undefined): IterableIterator<[string, StoredValue]> {
+    const problem = rangeOptionsProblem(options);
+    if (problem !== undefined) throw new InvalidArgumentError(problem);
+    return this.#engine.memtable.range(options);
+  }
+
+  *#decoded(entries: IterableIterator<[string, StoredValue]>): IterableIterator<[string, V]> {
     const codec = this.#engine.codec;
-    for (const [key, stored] of this.#engine.memtable.entries()) yield [key, codec.fromStored(stored) as V];
+    for (const [key, stored] of entries) yield [key, codec.fromStored(stored) as V];
   }
 
   /** Resolves once the write is durable under the sync policy and visible to `get`. */
@@ -323,4 +347,12 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
 /** A read takes any string (one that could not be stored is simply absent), but not a non-string. */
 function checkReadKey(key: unknown): void {
   if (typeof key !== 'string') throw new InvalidArgumentError(`key must be a string, got ${describe(key)}`);
+}
+
+function* keysOf<T>(entries: IterableIterator<[string, T]>): IterableIterator<string> {
+  for (const [key] of entries) yield key;
+}
+
+function* valuesOf<T>(entries: IterableIterator<[string, T]>): IterableIterator<T> {
+  for (const [, value] of entries) yield value;
 }

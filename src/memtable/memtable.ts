@@ -1,6 +1,8 @@
 import { assert } from '../errors.js';
 import type { FrozenView, StoredValue } from '../types.js';
-import { overlayMergeSliceMs } from '../limits.js';
+import { overlayMergeSliceMs, orderedIndexIdleWritesMin } from '../limits.js';
+import { OrderedIndex } from './ordered-index.js';
+import { normalizeRange, type RangeOptions } from './range-options.js';
 
 const tombstone = Symbol('deleted during snapshot');
 type OverlayValue = StoredValue | typeof tombstone;
@@ -18,6 +20,13 @@ export class Memtable {
   #overlay: Map<string, OverlayValue> | undefined;
   #frozen = false;
   #size = 0;
+  /**
+   * The keys in order, built on the first range read and kept current by every write after it. A
+   * store that never reads a range never pays for it; one that stops reading ranges stops paying
+   * once more writes than keys have passed without one (a rebuild then costs less than they did).
+   */
+  #index: OrderedIndex | undefined;
+  #writesSinceRange = 0;
 
   /** Takes ownership of `initial` (the map recovery built). */
   constructor(initial: Map<string, StoredValue> = new Map()) {
@@ -41,6 +50,7 @@ export class Memtable {
   }
 
   set(key: string, value: StoredValue): void {
+    if (this.#index !== undefined) this.#indexSet(key, value);
     if (this.#overlay === undefined) {
       this.#base.set(key, value);
       return;
@@ -50,12 +60,52 @@ export class Memtable {
   }
 
   delete(key: string): void {
+    if (this.#index !== undefined) this.#indexDelete(key);
     if (this.#overlay === undefined) {
       this.#base.delete(key);
       return;
     }
     if (this.has(key)) this.#size--;
     this.#overlay.set(key, tombstone);
+  }
+
+  /**
+   * The entries in `options`' range, in key order (UTF-8 bytes), as they are now: later writes do
+   * not show. Throws a TypeError on bad options, before anything is built.
+   */
+  range(options?: RangeOptions): IterableIterator<[string, StoredValue]> {
+    const range = normalizeRange(options);
+    this.#index ??= OrderedIndex.fromMap(this.#liveMap());
+    this.#writesSinceRange = 0;
+    return this.#index.snapshot().range(range);
+  }
+
+  /** Whether the ordered index is built (for stats and tests). */
+  get indexed(): boolean {
+    return this.#index !== undefined;
+  }
+
+  #indexSet(key: string, value: StoredValue): void {
+    const index = this.#index as OrderedIndex;
+    if (++this.#writesSinceRange > Math.max(index.size, orderedIndexIdleWritesMin)) this.#index = undefined;
+    else index.set(key, value);
+  }
+
+  #indexDelete(key: string): void {
+    const index = this.#index as OrderedIndex;
+    if (++this.#writesSinceRange > Math.max(index.size, orderedIndexIdleWritesMin)) this.#index = undefined;
+    else index.delete(key);
+  }
+
+  /** The live entries as one map: the base itself, or a merged copy while a snapshot has it frozen. */
+  #liveMap(): ReadonlyMap<string, StoredValue> {
+    if (this.#overlay === undefined) return this.#base;
+    const live = new Map(this.#base);
+    for (const [key, value] of this.#overlay) {
+      if (value === tombstone) live.delete(key);
+      else live.set(key, value);
+    }
+    return live;
   }
 
   *entries(): IterableIterator<[string, StoredValue]> {
