@@ -76,5 +76,7 @@ export const snapshotSliceMs = 0.05;
  * it has keys, pass without a range read: keeping it current costs each write a B-tree insert.
  */
 export const orderedIndexIdleWritesMin = 100_000;
+/** A snapshot without the ordered index sorts its keys in runs of this many, one run per event-loop turn. */
+export const sortRunKeys = 4096;
 /** Merging the overlay back into the memtable after a snapshot yields after this long. */
 export const overlayMergeSliceMs = 2;

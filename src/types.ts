@@ -34,6 +34,8 @@ export type CoveredSegment = WalSegment & { lastSeq: number };
 export interface FrozenView {
   readonly seq: number;
   readonly map: ReadonlyMap<string, StoredValue>;
+  /** The same entries in key order, when the ordered index was built (else the snapshot sorts `map`). */
+  readonly ordered?: Iterable<[string, StoredValue]>;
 }
 
 /** What `snapshot()` resolves with. */

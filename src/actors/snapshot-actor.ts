@@ -5,6 +5,7 @@ import type { Bus } from '../messages/index.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import type { FrozenView, SnapshotResult } from '../types.js';
 import { SnapshotEncoder } from '../format/snapshot-format.js';
+import { entryBatches, sortedEntryBatches } from '../memtable/sorted-entries.js';
 import { readSnapshotEntries } from '../format/snapshot-reader.js';
 import { classifyDirectory, keepWalAfterSeq, snapshotName, temporarySuffix } from '../format/file-names.js';
 import { snapshotSliceMs, snapshotWriteChunkBytes } from '../limits.js';
@@ -169,15 +170,21 @@ export class SnapshotActor {
   async #writeEntries(view: FrozenView, encoder: SnapshotEncoder, append: (data: Buffer) => Promise<void>): Promise<number> {
     let keys = 0;
     let sliceStartedAtMs = performance.now();
-    for (const [key, value] of view.map) {
-      const sealed = encoder.add(key, value);
-      if (sealed !== undefined) await append(sealed);
-      keys++;
-      // Reading the clock every entry would cost more than the check saves; every 64 entries keeps
-      // a slice within about twice snapshotSliceMs.
-      if ((keys & 63) === 0 && performance.now() - sliceStartedAtMs >= snapshotSliceMs) {
-        await new Promise((resolve) => setImmediate(resolve));
-        sliceStartedAtMs = performance.now();
+    const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
+    // Key order, the same everywhere (API, CLI, snapshot files): recovery then fills the map in
+    // order, and a salvage's first and last lost key bound the keys it lost.
+    const batches = view.ordered === undefined ? sortedEntryBatches(view.map, pause) : entryBatches(view.ordered);
+    for await (const batch of batches) {
+      for (const [key, value] of batch) {
+        const sealed = encoder.add(key, value);
+        if (sealed !== undefined) await append(sealed);
+        keys++;
+        // Reading the clock every entry would cost more than the check saves; every 64 entries keeps
+        // a slice within about twice snapshotSliceMs.
+        if ((keys & 63) === 0 && performance.now() - sliceStartedAtMs >= snapshotSliceMs) {
+          await pause();
+          sliceStartedAtMs = performance.now();
+        }
       }
     }
     assert(encoder.totalEntries === keys, 'the encoder holds every entry');

@@ -38,7 +38,10 @@ import {
 export interface LostEntries {
   /** How many: from the index, else from the end block's total; undefined when neither survived. */
   keys: number | undefined;
-  /** The first and last key of the damaged blocks, in file order, when the index says. */
+  /**
+   * The first and last key of the damaged blocks, when the index says. Snapshots are written in key
+   * order, so the entries lost are exactly the snapshot's keys from the first to the last.
+   */
   firstKey: string | undefined;
   lastKey: string | undefined;
 }
@@ -189,6 +192,6 @@ export function describeLostEntries(lost: LostEntries): string {
   if (lost.keys === 0) return 'it loses no entry';
   const count = lost.keys === undefined ? 'an unknown number of entries' : `${lost.keys} ${lost.keys === 1 ? 'entry' : 'entries'}`;
   const keys =
-    lost.firstKey === undefined ? '' : ` (keys ${JSON.stringify(lost.firstKey)} to ${JSON.stringify(lost.lastKey)} in file order)`;
+    lost.firstKey === undefined ? '' : ` (keys ${JSON.stringify(lost.firstKey)} to ${JSON.stringify(lost.lastKey)} in key order)`;
   return `it loses ${count} of the damaged block(s)${keys}, unless a write in the WAL after the snapshot restores them`;
 }

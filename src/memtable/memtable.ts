@@ -128,7 +128,8 @@ export class Memtable {
     this.#size = this.#base.size;
     this.#overlay = new Map();
     this.#frozen = true;
-    return { seq, map: this.#base };
+    if (this.#index === undefined) return { seq, map: this.#base };
+    return { seq, map: this.#base, ordered: this.#index.snapshot().range() };
   }
 
   /** Ends the freeze and merges the overlay back in slices; resolves once the overlay is gone. */

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { DurableKVStore, type RangeOptions } from '../../src/index.js';
 import { MemoryFileSystem, Prng } from '../../src/testing/index.js';
 import { expectCode, thrownBy } from '../helpers/errors.js';
+import { readSnapshot } from '../../src/format/snapshot-reader.js';
 
 const dir = '/db';
 
@@ -209,6 +210,37 @@ describe('bad options: ERR_INVALID_ARG at the call, nothing read', () => {
         'ERR_INVALID_ARG',
       );
     expect([...store.keys()]).toEqual(['a', 'b']);
+    await store.close();
+  });
+});
+
+describe('snapshot files hold the keys in the same order', () => {
+  async function snapshotKeys(fs: MemoryFileSystem): Promise<string[]> {
+    const name = (await fs.readdir(dir))
+      .filter((file) => file.endsWith('.snap'))
+      .sort()
+      .at(-1);
+    const handle = await fs.openRead(`${dir}/${name}`);
+    const keys: string[] = [];
+    await readSnapshot(handle, String(name), (key) => keys.push(key));
+    await handle.close();
+    return keys;
+  }
+  const keys = Array.from({ length: 9000 }, (_, i) => `${['😀', '\uffff', 'a', ''][i % 4]}${(i * 7919) % 9000}`);
+
+  it('without the ordered index: the snapshot sorts the keys itself', async () => {
+    const { fs, store } = await storeWith(keys);
+    await store.snapshot();
+    expect(await snapshotKeys(fs)).toEqual([...keys].sort(byBytes));
+    await store.close();
+  });
+
+  it('with the ordered index built: the snapshot walks it', async () => {
+    const { fs, store } = await storeWith(keys);
+    expect([...store.keys({ limit: 1 })]).toEqual([[...keys].sort(byBytes)[0]]);
+    await store.put('zz-after-the-index', 'x');
+    await store.snapshot();
+    expect(await snapshotKeys(fs)).toEqual([...keys, 'zz-after-the-index'].sort(byBytes));
     await store.close();
   });
 });

@@ -98,7 +98,7 @@ describe('repair of the only snapshot (one generation): salvage', () => {
     const verify = await runCli(['verify', dir]);
     expect(verify.code).toBe(4);
     expect(verify.stdout).toMatch(
-      /CORRUPT .* a salvage keeps \d+ entries: it loses \d+ entries of the damaged block\(s\) \(keys "k\d\d" to "k\d\d" in file order\)/,
+      /CORRUPT .* a salvage keeps \d+ entries: it loses \d+ entries of the damaged block\(s\) \(keys "k\d\d" to "k\d\d" in key order\)/,
     );
     const dryRun = await runCli(['--json', 'repair', dir]);
     expect(dryRun.code).toBe(4);

@@ -108,7 +108,7 @@ describe('a damaged newest snapshot', () => {
 
     const error = await rejectionOf(openStore(damaged));
     expectCode(error, 'ERR_STORE_CORRUPT');
-    const lost = `it loses ${second.keys.length} entries of the damaged block(s) (keys "${second.keys[0]}" to "${second.keys.at(-1)}" in file order)`;
+    const lost = `it loses ${second.keys.length} entries of the damaged block(s) (keys "${second.keys[0]}" to "${second.keys.at(-1)}" in key order)`;
     expect(error.message).toContain(`no older snapshot generation restores it; repair keeps every intact block: ${lost}`);
 
     const report = await DurableKVStore.repair(dir, { fs: damaged });
