@@ -5,9 +5,15 @@ import type { Bus, WriteRequest } from './messages/index.js';
 import { classifyDirectory } from './format/file-names.js';
 import { visitWalOps, type RecordSpan } from './format/wal-format.js';
 import { readWal } from './format/wal-reader.js';
+import { rangeOptionsOf } from './format/range-spec.js';
+import type { RangeOptions } from './types.js';
 import { assert, ChangesUnavailableError } from './errors.js';
 
-export type ChangeOp<V> = { type: 'put'; key: string; value: V } | { type: 'delete'; key: string };
+export type ChangeOp<V> =
+  | { type: 'put'; key: string; value: V }
+  | { type: 'delete'; key: string }
+  /** Every key in the range as it stood when the record was applied (which keys: read the store, or keep your own). */
+  | { type: 'deleteRange'; range: RangeOptions };
 
 /** One committed WAL record: a put, a delete, or a whole batch, with its seq. */
 export interface Change<V> {
@@ -67,7 +73,11 @@ export function changeFeed<V>(source: ChangeFeedSource, since: number): Observab
 function liveChange<V>(seq: number, request: WriteRequest, codec: Codec<unknown>): Change<V> {
   const ops = request.ops.map(
     (op): ChangeOp<V> =>
-      op.type === 'put' ? { type: 'put', key: op.key, value: codec.fromStored(op.value) as V } : { type: 'delete', key: op.key },
+      op.type === 'put'
+        ? { type: 'put', key: op.key, value: codec.fromStored(op.value) as V }
+        : op.type === 'delete'
+          ? { type: 'delete', key: op.key }
+          : { type: 'deleteRange', range: rangeOptionsOf(op.range) },
   );
   return { seq, ops };
 }
@@ -108,6 +118,7 @@ function historyChange<V>(bytes: Buffer, span: RecordSpan, codec: Codec<unknown>
   visitWalOps(bytes, span, {
     put: (key, source, start, end) => ops.push({ type: 'put', key, value: codec.fromStored(codec.fromBytes(source, start, end)) as V }),
     delete: (key) => ops.push({ type: 'delete', key }),
+    deleteRange: (range) => ops.push({ type: 'deleteRange', range: rangeOptionsOf(range) }),
   });
   return { seq: span.seq, ops };
 }

@@ -3,6 +3,7 @@ import { NodeFileSystem } from './fs/node-file-system.js';
 import { parseWalRecord, type WalRecord } from './format/wal-format.js';
 import { readWalSteps, type WalReporter } from './format/wal-reader.js';
 import { assert } from './errors.js';
+import { rangeOptionsOf } from './format/range-spec.js';
 
 /** One event of a WAL dump: a decoded record, or damage that ends a segment's records. */
 export type WalDumpEvent = { type: 'record'; record: WalRecord } | { type: 'damage'; file: string; offset: number; reason: string };
@@ -24,7 +25,8 @@ export async function* dumpWal(dir: string, options: { fs?: FileSystem } = {}): 
     const { record } = event;
     for (const op of record.ops) {
       if (op.type === 'put') yield `PUT|${record.seq}|${escapeField(Buffer.from(op.key, 'utf8'))}|${escapeField(op.value)}`;
-      else yield `DELETE|${record.seq}|${escapeField(Buffer.from(op.key, 'utf8'))}`;
+      else if (op.type === 'delete') yield `DELETE|${record.seq}|${escapeField(Buffer.from(op.key, 'utf8'))}`;
+      else yield `DELETE_RANGE|${record.seq}|${escapeField(Buffer.from(JSON.stringify(rangeOptionsOf(op.range)), 'utf8'))}`;
     }
   }
 }

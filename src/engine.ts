@@ -5,8 +5,8 @@ import type { EventEmitter } from 'eventemitter3';
 import type { FileLock } from './fs/file-system.js';
 import { lockStore } from './store-lock.js';
 import { Bus, type Message, type WriteRequest } from './messages/index.js';
-import type { EncodableOp, SnapshotResult, WriteKind } from './types.js';
-import { Memtable } from './memtable/memtable.js';
+import type { DeleteRangeResult, EncodableOp, SnapshotResult, WriteKind, WriteResult } from './types.js';
+import { deleteRangeFromMap, Memtable } from './memtable/memtable.js';
 import { MemtableActor } from './actors/memtable-actor.js';
 import { SnapshotActor } from './actors/snapshot-actor.js';
 import { WalActor } from './actors/wal-actor.js';
@@ -127,6 +127,7 @@ export class Engine implements LifecycleSteps {
       fs,
       dir: this.dir,
       fromBytes: this.codec.fromBytes,
+      deleteRange: deleteRangeFromMap,
       mode: 'open',
       retainCovered,
       snapshotGenerations,
@@ -174,8 +175,13 @@ export class Engine implements LifecycleSteps {
     await lock?.release();
   }
 
+  /** The last seq applied: what a write that writes no record (an empty batch) resolves with. */
+  get lastSeq(): number {
+    return this.#running?.wal.lastSeq ?? 0;
+  }
+
   /** Queues one write (one WAL record); resolves once it is durable and applied. */
-  write(kind: WriteKind, ops: EncodableOp[]): Promise<void> {
+  write<R extends WriteResult | DeleteRangeResult = WriteResult>(kind: WriteKind, ops: EncodableOp[]): Promise<R> {
     const running = this.#running;
     assert(running !== undefined, 'write before recovery');
     const recordBytes = walRecordBytes(ops);
@@ -184,8 +190,9 @@ export class Engine implements LifecycleSteps {
       throw new InvalidArgumentError(`the ${kind} is ${recordBytes} bytes, over the ${recordBytesMax}-byte WAL record limit`);
     }
     const startedAtMs = this.operations.observed ? performance.now() : 0;
-    return new Promise<void>((resolve, reject) => {
-      running.bus.publish({ type: 'wal.append', request: { kind, ops, recordBytes, startedAtMs, resolve, reject } });
+    return new Promise<R>((resolve, reject) => {
+      const settle = resolve as (result: WriteResult | DeleteRangeResult) => void;
+      running.bus.publish({ type: 'wal.append', request: { kind, ops, recordBytes, startedAtMs, resolve: settle, reject } });
     });
   }
 
@@ -283,5 +290,7 @@ function operationEvent(seq: number, request: WriteRequest): OperationEvent {
   const durationMs = performance.now() - request.startedAtMs;
   const bytes = request.recordBytes;
   if (request.kind === 'batch') return { type: 'batch', count: request.ops.length, seq, durationMs, bytes };
-  return { type: request.kind, key: request.ops[0].key, seq, durationMs, bytes };
+  const [op] = request.ops;
+  if (op.type === 'deleteRange') return { type: 'deleteRange', seq, durationMs, bytes };
+  return { type: request.kind, key: op.key, seq, durationMs, bytes };
 }

@@ -13,7 +13,7 @@ export type { Change, ChangeOp } from './change-feed.js';
 export type { SnapshotResult, SyncMode } from './types.js';
 export type { RecoveryReport, DamageReport, RepairedDamage } from './recovery/report.js';
 export type { LostEntries } from './format/snapshot-salvage.js';
-export type { RangeOptions } from './store.js';
+export type { DeleteRangeResult, RangeOptions, WriteResult } from './store.js';
 export type { VerifyResult, ScrubbedFile } from './recovery/scrub.js';
 export type { RepairReport } from './repair.js';
 export type { ValueEncoding } from './codec.js';

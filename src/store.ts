@@ -8,10 +8,11 @@ export type { EngineStats } from './engine.js';
 import { lifecycleMachine, publicState, type StoreState } from './lifecycle.js';
 import { fileSystem, resolveOptions, snapshotGenerationsOption, type StoreOptions } from './options.js';
 import { prepareDelete, preparePut, describe } from './codec.js';
-import type { EncodableOp, SnapshotResult, StoredValue } from './types.js';
-import { rangeOptionsProblem, type RangeOptions } from './memtable/range-options.js';
+import type { DeleteRangeResult, EncodableOp, SnapshotResult, StoredValue, WriteResult } from './types.js';
+import { encodeRangeSpec } from './format/range-spec.js';
+import { normalizeRange, rangeOptionsProblem, type RangeOptions } from './memtable/range-options.js';
 
-export type { RangeOptions };
+export type { DeleteRangeResult, RangeOptions, WriteResult };
 import { assert, InvalidArgumentError, StoreClosedError, type StoreFailedError } from './errors.js';
 import { repairStore, type RepairReport } from './repair.js';
 import type { OperationEvent, StoreEvents } from './events.js';
@@ -215,7 +216,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
   }
 
   /** Resolves once the write is durable under the sync policy and visible to `get`. */
-  put(key: string, value: V): Promise<void> {
+  put(key: string, value: V): Promise<WriteResult> {
     // Not an async function: one promise per write, not two (this is the hot path).
     try {
       this.#checkWritable();
@@ -226,7 +227,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
   }
 
   /** Deleting a missing key is not an error (it is still logged, so it orders with other writes). */
-  delete(key: string): Promise<void> {
+  delete(key: string): Promise<WriteResult> {
     try {
       this.#checkWritable();
       return this.#engine.write('delete', [prepareDelete(key, this.#engine.options)]);
@@ -236,12 +237,32 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
   }
 
   /** Applies every operation or none, also across crashes: the batch is one WAL record. */
-  batch(operations: ReadonlyArray<BatchOperation<V>>): Promise<void> {
+  batch(operations: ReadonlyArray<BatchOperation<V>>): Promise<WriteResult> {
     // Like put: the engine's own promise, so acknowledgements of all writes keep their seq order.
     try {
       this.#checkWritable();
       const ops = this.#prepareBatch(operations);
-      return ops.length === 0 ? Promise.resolve() : this.#engine.write('batch', ops);
+      return ops.length === 0 ? Promise.resolve({ ok: true, seq: this.#engine.lastSeq }) : this.#engine.write('batch', ops);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Deletes every key in the range (options as for `range`; `{}` is every key) as one atomic WAL
+   * record, which holds the range, not the keys: resolves `{ ok: true, seq, deleted }` once it is
+   * durable, `deleted` counting the keys it removed. Its keys are those in the range when it is
+   * applied, in seq order after every write before it (and the same on replay).
+   */
+  deleteRange(options: RangeOptions): Promise<DeleteRangeResult> {
+    try {
+      this.#checkWritable();
+      if (options === undefined) throw new InvalidArgumentError('deleteRange takes range options; {} deletes every key');
+      const problem = rangeOptionsProblem(options);
+      if (problem !== undefined) throw new InvalidArgumentError(problem);
+      const range = normalizeRange(options);
+      const spec = encodeRangeSpec(range);
+      return this.#engine.write<DeleteRangeResult>('deleteRange', [{ type: 'deleteRange', range, spec, keyBytes: spec.byteLength }]);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -8,13 +8,50 @@ export type StoredValue = string | Uint8Array;
 /** When a write is acknowledged: after fdatasync ('always'), after a periodic one ('interval'), or on write ('never'). */
 export type SyncMode = 'always' | 'interval' | 'never';
 
+/** What a range call accepts. Bounds and prefix are keys; all are optional. */
+export interface RangeOptions {
+  gt?: string;
+  gte?: string;
+  lt?: string;
+  lte?: string;
+  /** Only keys that start with it (combined with the bounds, which restrict further). */
+  prefix?: string;
+  /** Walk from the top down. */
+  reverse?: boolean;
+  /** How many entries to return at most, counted in walk order (after `reverse`): a non-negative integer or Infinity. */
+  limit?: number;
+}
+
+/**
+ * A checked range of keys: one lower and one upper bound (the stricter of the bounds and the
+ * prefix), the prefix kept as a stop condition, the direction and the limit.
+ */
+export interface KeyRange {
+  readonly lower: string | undefined;
+  readonly lowerInclusive: boolean;
+  readonly upper: string | undefined;
+  readonly upperInclusive: boolean;
+  /** '' when none: every key starts with ''. */
+  readonly prefix: string;
+  readonly reverse: boolean;
+  readonly limit: number;
+}
+
 /** An operation ready to encode: byte lengths were measured once, when the caller's input was checked. */
 export type EncodableOp =
   | { type: 'put'; key: string; keyBytes: number; value: StoredValue; valueBytes: number }
-  | { type: 'delete'; key: string; keyBytes: number };
+  | { type: 'delete'; key: string; keyBytes: number }
+  /** `spec` is the range encoded for the WAL (format/range-spec.ts); `keyBytes` its length. */
+  | { type: 'deleteRange'; range: KeyRange; spec: Buffer; keyBytes: number };
+
+/** What a write resolves with. A failed condition resolves `{ ok: false }`: it never rejects. */
+export type WriteResult = { ok: true; seq: number } | { ok: false; conflicts: string[] };
+
+/** What `deleteRange` resolves with: how many keys it deleted. */
+export type DeleteRangeResult = { ok: true; seq: number; deleted: number };
 
 /** What a write is, for events: a `put` and a `delete` carry one op, a `batch` any number. */
-export type WriteKind = 'put' | 'delete' | 'batch';
+export type WriteKind = 'put' | 'delete' | 'batch' | 'deleteRange';
 
 /** One WAL segment file: its name, the seq of its first record, and the bytes of valid records in it. */
 export interface WalSegment {

@@ -16,7 +16,7 @@ export async function drive(options: {
   clients: number;
   total: number;
   deadlineMs: number;
-  op: (index: number) => Promise<void> | void;
+  op: (index: number) => Promise<unknown> | undefined | void;
   latency?: Latency;
 }): Promise<DriveResult> {
   const { clients, total, op, latency } = options;

@@ -1,7 +1,7 @@
 /** What every store adapter offers the workloads. Values are 100-byte strings, keys 16-byte strings. */
 export interface BenchStore {
   /** Resolves once the write is acknowledged: durable when opened with `durable: true`. */
-  put(key: string, value: string): Promise<void>;
+  put(key: string, value: string): Promise<unknown>;
   /** A point read. Every adapter reads synchronously (classic-level through getSync). */
   get(key: string): string | undefined;
   /** Bulk prefill of `count` entries, as fast as the store allows; durable once it resolves. */

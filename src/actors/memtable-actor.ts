@@ -46,7 +46,8 @@ export class MemtableActor {
       for (let index = 0; index < ops.length; index++) {
         const op = ops[index];
         if (op.type === 'put') memtable.set(op.key, op.value);
-        else memtable.delete(op.key);
+        else if (op.type === 'delete') memtable.delete(op.key);
+        else request.deleted = memtable.deleteRange(op.range);
       }
     }
     this.#lastAppliedSeq = firstSeq + requests.length - 1;

@@ -5,8 +5,9 @@
  *
  *   segment header (16 bytes)
  *     0  magic        8 bytes  "DKVWAL\r\n"
- *     8  version      u32 LE   walFormatVersion (3; version 2 is read too, it is version 3 without
- *                              sync markers; version 1 is refused like any bad header)
+ *     8  version      u32 LE   walFormatVersion (4; versions 2 and 3 are read too: 3 is 4 without
+ *                              deleteRange ops, 2 is 3 without sync markers; version 1 is refused
+ *                              like any bad header)
  *    12  headerCrc    u32 LE   crc32c of bytes 0..12
  *   then records, back to back:
  *     0  crc          u32 LE   crc32c of bytes 4 .. 20+payloadBytes (length, seq, durableBytes, payload)
@@ -18,8 +19,9 @@
  *                              own offset, or the record counts as damage
  *    20  payload:
  *          opCount u32 LE, then opCount ops:
- *          put:    type u8 = 1 | keyBytes u32 LE | key (UTF-8) | valueBytes u32 LE | value
- *          delete: type u8 = 2 | keyBytes u32 LE | key (UTF-8)
+ *          put:         type u8 = 1 | keyBytes u32 LE | key (UTF-8) | valueBytes u32 LE | value
+ *          delete:      type u8 = 2 | keyBytes u32 LE | key (UTF-8)
+ *          deleteRange: type u8 = 3 | specBytes u32 LE | the range (format/range-spec.ts)   (version 4)
  *   a sync marker is a record with seq 0 and no ops (opCount 0, then zero or more padding bytes): it
  *   carries no write, only its durableBytes, the proof that the segment was durable that far. The
  *   writer appends one after the final fdatasync of a clean close and after a periodic fdatasync
@@ -41,12 +43,13 @@
 import { recordBytesMax } from '../limits.js';
 import { assert } from '../errors.js';
 import { crc32c, crc32cRange } from './crc32c.js';
-import type { EncodableOp } from '../types.js';
+import type { EncodableOp, KeyRange } from '../types.js';
+import { decodeRangeSpec } from './range-spec.js';
 
 export const walSegmentMagic = Buffer.from('DKVWAL\r\n', 'latin1');
-export const walFormatVersion = 3;
-/** Segment versions a reader accepts: 2 differs from 3 only in having no sync markers. */
-const walFormatVersionsRead: readonly number[] = [2, 3];
+export const walFormatVersion = 4;
+/** Segment versions a reader accepts: 3 differs from 4 only in having no deleteRange ops, 2 from 3 in having no sync markers. */
+const walFormatVersionsRead: readonly number[] = [2, 3, 4];
 /** Byte offsets of the segment header's fields, as in the layout above. */
 export const segmentMagicOffset = 0;
 export const segmentVersionOffset = 8;
@@ -62,6 +65,7 @@ export const walRecordHeaderBytes = 20;
 export const walDurableBytesMax = 0xffff_ffff;
 const opTypePut = 1;
 const opTypeDelete = 2;
+const opTypeDeleteRange = 3;
 const opCountBytes = 4;
 /** type u8 + keyBytes u32 */
 const opKeyBytesOffset = 1;
@@ -88,7 +92,10 @@ export function encodeAlignedSyncMarker(offset: number, durableBytes: number, al
 const syncMarkerSeq = 0;
 
 /** An operation as read back: the value is a view into the segment's bytes. */
-export type DecodedOp = { type: 'put'; key: string; value: Buffer } | { type: 'delete'; key: string };
+export type DecodedOp =
+  | { type: 'put'; key: string; value: Buffer }
+  | { type: 'delete'; key: string }
+  | { type: 'deleteRange'; range: KeyRange };
 
 export interface WalRecord {
   seq: number;
@@ -132,6 +139,12 @@ export function encodeWalRecord(target: Buffer, offset: number, seq: number, ops
   at = putUint32(target, at, ops.length);
   for (let index = 0; index < ops.length; index++) {
     const op = ops[index];
+    if (op.type === 'deleteRange') {
+      target[at++] = opTypeDeleteRange;
+      at = putUint32(target, at, op.keyBytes);
+      at += op.spec.copy(target, at);
+      continue;
+    }
     target[at++] = op.type === 'put' ? opTypePut : opTypeDelete;
     at = putUint32(target, at, op.keyBytes);
     at = putString(target, at, op.key, op.keyBytes);
@@ -222,6 +235,7 @@ export type ParseResult = { ok: true; record: WalRecord } | { ok: false; reason:
 export interface OpVisitor {
   put(key: string, bytes: Buffer, valueStart: number, valueEnd: number): void;
   delete(key: string): void;
+  deleteRange(range: KeyRange): void;
 }
 
 /**
@@ -266,6 +280,11 @@ export function visitWalOps(bytes: Buffer, span: RecordSpan, visitor: OpVisitor)
     const type = bytes[at];
     const keyStart = at + opHeaderBytes;
     const keyEnd = keyStart + bytes.readUInt32LE(at + opKeyBytesOffset);
+    if (type === opTypeDeleteRange) {
+      visitor.deleteRange(decodeRangeSpec(bytes, keyStart, keyEnd) as KeyRange);
+      at = keyEnd;
+      continue;
+    }
     const key = bytes.toString('utf8', keyStart, keyEnd);
     if (type === opTypeDelete) {
       visitor.delete(key);
@@ -287,6 +306,7 @@ export function parseWalRecord(bytes: Buffer, offset: number): ParseResult {
   visitWalOps(bytes, checked.span, {
     put: (key, source, valueStart, valueEnd) => ops.push({ type: 'put', key, value: source.subarray(valueStart, valueEnd) }),
     delete: (key) => ops.push({ type: 'delete', key }),
+    deleteRange: (range) => ops.push({ type: 'deleteRange', range }),
   });
   return { ok: true, record: { ...checked.span, ops } };
 }
@@ -305,10 +325,13 @@ function opsFitExactly(bytes: Buffer, start: number, end: number): boolean {
   for (let i = 0; i < opCount; i++) {
     if (at + opHeaderBytes > end) return false;
     const type = bytes[at];
-    at += opHeaderBytes + bytes.readUInt32LE(at + opKeyBytesOffset);
+    const keyStart = at + opHeaderBytes;
+    at = keyStart + bytes.readUInt32LE(at + opKeyBytesOffset);
     if (type === opTypePut) {
       if (at + valueLengthBytes > end) return false;
       at += valueLengthBytes + bytes.readUInt32LE(at);
+    } else if (type === opTypeDeleteRange) {
+      if (at > end || decodeRangeSpec(bytes, keyStart, at) === undefined) return false;
     } else if (type !== opTypeDelete) {
       return false;
     }

@@ -1,8 +1,9 @@
 import { assert } from '../errors.js';
-import type { FrozenView, StoredValue } from '../types.js';
+import type { FrozenView, KeyRange, StoredValue } from '../types.js';
 import { overlayMergeSliceMs, orderedIndexIdleWritesMin } from '../limits.js';
 import { OrderedIndex } from './ordered-index.js';
-import { normalizeRange, type RangeOptions } from './range-options.js';
+import { inRange, normalizeRange, type RangeOptions } from './range-options.js';
+import { compareKeys } from './key-order.js';
 
 const tombstone = Symbol('deleted during snapshot');
 type OverlayValue = StoredValue | typeof tombstone;
@@ -78,6 +79,16 @@ export class Memtable {
     this.#index ??= OrderedIndex.fromMap(this.#liveMap());
     this.#writesSinceRange = 0;
     return this.#index.snapshot().range(range);
+  }
+
+  /** Deletes every key in `range` (in its order, up to its limit), through the ordered index; returns how many. */
+  deleteRange(range: KeyRange): number {
+    this.#index ??= OrderedIndex.fromMap(this.#liveMap());
+    this.#writesSinceRange = 0;
+    const keys: string[] = [];
+    for (const [key] of this.#index.snapshot().range(range)) keys.push(key);
+    for (const key of keys) this.delete(key);
+    return keys.length;
   }
 
   /** Whether the ordered index is built (for stats and tests). */
@@ -159,4 +170,16 @@ export class Memtable {
     }
     if (overlay.size === 0) this.#overlay = undefined;
   }
+}
+
+/**
+ * Deletes every key of a plain map in `range`, in the range's order up to its limit: recovery's
+ * replay of a deleteRange record, O(n) (a replay does not build the ordered index for one record).
+ */
+export function deleteRangeFromMap(map: Map<string, StoredValue>, range: KeyRange): number {
+  const keys = [...map.keys()].filter((key) => inRange(range, key)).sort(compareKeys);
+  if (range.reverse) keys.reverse();
+  const deleted = keys.slice(0, range.limit);
+  for (const key of deleted) map.delete(key);
+  return deleted.length;
 }

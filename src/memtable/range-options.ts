@@ -1,33 +1,7 @@
+import type { KeyRange, RangeOptions } from '../types.js';
 import { compareKeys } from './key-order.js';
 
-/** What a range call accepts. Bounds and prefix are keys; all are optional. */
-export interface RangeOptions {
-  gt?: string;
-  gte?: string;
-  lt?: string;
-  lte?: string;
-  /** Only keys that start with it (combined with the bounds, which restrict further). */
-  prefix?: string;
-  /** Walk from the top down. */
-  reverse?: boolean;
-  /** How many entries to return at most, counted in walk order (after `reverse`): a non-negative integer or Infinity. */
-  limit?: number;
-}
-
-/**
- * A checked range: one lower and one upper bound (the stricter of the bounds and the prefix), the
- * prefix kept as a stop condition, the direction and the limit.
- */
-export interface KeyRange {
-  readonly lower: string | undefined;
-  readonly lowerInclusive: boolean;
-  readonly upper: string | undefined;
-  readonly upperInclusive: boolean;
-  /** '' when none: every key starts with ''. */
-  readonly prefix: string;
-  readonly reverse: boolean;
-  readonly limit: number;
-}
+export type { KeyRange, RangeOptions } from '../types.js';
 
 const optionNames: ReadonlySet<string> = new Set(['gt', 'gte', 'lt', 'lte', 'prefix', 'reverse', 'limit']);
 const keyOptions = ['gt', 'gte', 'lt', 'lte', 'prefix'] as const;

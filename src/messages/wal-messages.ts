@@ -1,4 +1,4 @@
-import type { EncodableOp, WriteKind } from '../types.js';
+import type { DeleteRangeResult, EncodableOp, WriteKind, WriteResult } from '../types.js';
 import type { StoreFailedError } from '../errors.js';
 
 /**
@@ -14,8 +14,10 @@ export interface WriteRequest {
   recordBytes: number;
   /** performance.now() when the caller asked, only when someone observes operations$ (else 0). */
   startedAtMs: number;
-  resolve(): void;
+  resolve(result: WriteResult | DeleteRangeResult): void;
   reject(error: Error): void;
+  /** A deleteRange's count of keys deleted, set when it is applied (in seq order). */
+  deleted?: number;
 }
 
 /**

@@ -35,7 +35,7 @@ export interface RecoverySink extends OpVisitor {
 }
 
 /** A sink that keeps nothing: for plans that only look. */
-export const discardingSink: RecoverySink = { put() {}, delete() {}, clear() {} };
+export const discardingSink: RecoverySink = { put() {}, delete() {}, deleteRange() {}, clear() {} };
 
 /** Damage that nothing proves durable at the end of the log: never acknowledged, cut on open. */
 export interface TornTail extends DamageReport {

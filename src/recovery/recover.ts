@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { FileSystem } from '../fs/file-system.js';
-import type { CoveredSegment, StoredValue, WalSegment } from '../types.js';
+import type { CoveredSegment, KeyRange, StoredValue, WalSegment } from '../types.js';
 import { planRecovery, type RecoverySink } from './plan.js';
 import { applyPlan } from './apply.js';
 import type { RecoveryReport } from './report.js';
@@ -27,6 +27,11 @@ export interface RecoveryOptions {
   mode: 'open' | 'repair';
   /** Keep the segments the snapshot covers instead of deleting them (WAL history retention). */
   retainCovered?: boolean;
+  /**
+   * Applies a replayed deleteRange to the map (the memtable layer's `deleteRangeFromMap`: recovery
+   * does not know key order).
+   */
+  deleteRange: (map: Map<string, StoredValue>, range: KeyRange) => void;
   /** Snapshots kept, each with the WAL since it (default 2). */
   snapshotGenerations?: number;
 }
@@ -35,7 +40,7 @@ export interface RecoveryOptions {
 export async function recover(options: RecoveryOptions): Promise<Recovered> {
   const startedAtMs = performance.now();
   const map = new Map<string, StoredValue>();
-  const sink = mapSink(map, options.fromBytes);
+  const sink = mapSink(map, options);
   const plan = await planRecovery(options.fs, options.dir, sink, options.snapshotGenerations, options.mode);
   const applied = await applyPlan(plan, options);
   const report: RecoveryReport = {
@@ -53,10 +58,11 @@ export async function recover(options: RecoveryOptions): Promise<Recovered> {
   return { map, lastSeq, snapshotSeq, segments, coveredSegments: applied.coveredSegments, keepAfterSeq, report };
 }
 
-function mapSink(map: Map<string, StoredValue>, fromBytes: RecoveryOptions['fromBytes']): RecoverySink {
+function mapSink(map: Map<string, StoredValue>, { fromBytes, deleteRange }: RecoveryOptions): RecoverySink {
   return {
     put: (key, bytes, start, end) => map.set(key, fromBytes(bytes, start, end)),
     delete: (key) => map.delete(key),
+    deleteRange: (range) => deleteRange(map, range),
     clear: () => map.clear(),
   };
 }

@@ -40,7 +40,11 @@ export class WriteSettler {
       this.#refuseAcknowledgement(firstSeq, lastSeq);
     }
     this.#acknowledgedSeq = lastSeq;
-    for (let index = 0; index < requests.length; index++) requests[index].resolve();
+    for (let index = 0; index < requests.length; index++) {
+      const request = requests[index];
+      const seq = firstSeq + index;
+      request.resolve(request.deleted === undefined ? { ok: true, seq } : { ok: true, seq, deleted: request.deleted });
+    }
   }
 
   /** Rejects a request that never got a seq: refused at the mailbox, or still queued when the WAL failed. */

@@ -1,5 +1,5 @@
 import { MessagePort } from 'node:worker_threads';
-import type { BatchOperation, StoreStats } from '../store.js';
+import type { BatchOperation, StoreStats, WriteResult } from '../store.js';
 import type { SnapshotResult } from '../types.js';
 import { InvalidArgumentError, StoreClosedError, assert } from '../errors.js';
 import { fromWireError, isStoreReply, sendable, type StoreMethod, type StoreRequest } from './protocol.js';
@@ -51,9 +51,9 @@ export class RemoteStore<V = string> {
     return this.#closed;
   }
 
-  put(key: string, value: V): Promise<void> {
+  put(key: string, value: V): Promise<WriteResult> {
     const transfer: ArrayBuffer[] = [];
-    return this.#call('put', [key, sendable(value, transfer)], transfer) as Promise<void>;
+    return this.#call('put', [key, sendable(value, transfer)], transfer) as Promise<WriteResult>;
   }
 
   async get(key: string): Promise<V | undefined> {
@@ -67,15 +67,15 @@ export class RemoteStore<V = string> {
   }
 
   /** Deleting a missing key is not an error. */
-  delete(key: string): Promise<void> {
-    return this.#call('delete', [key]) as Promise<void>;
+  delete(key: string): Promise<WriteResult> {
+    return this.#call('delete', [key]) as Promise<WriteResult>;
   }
 
   /** Every operation or none, as on the owner. */
-  batch(operations: ReadonlyArray<BatchOperation<V>>): Promise<void> {
+  batch(operations: ReadonlyArray<BatchOperation<V>>): Promise<WriteResult> {
     const transfer: ArrayBuffer[] = [];
     const ops = Array.isArray(operations) ? operations.map((op: unknown) => sendableOp(op, transfer)) : operations;
-    return this.#call('batch', [ops], transfer) as Promise<void>;
+    return this.#call('batch', [ops], transfer) as Promise<WriteResult>;
   }
 
   snapshot(): Promise<SnapshotResult> {

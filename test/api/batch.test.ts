@@ -67,7 +67,7 @@ describe('a batch applies all of its operations', () => {
     await store.put('a', '1');
     const events: OperationEvent[] = [];
     store.operations$.subscribe((event) => events.push(event));
-    await expect(store.batch([])).resolves.toBeUndefined();
+    await expect(store.batch([])).resolves.toEqual({ ok: true, seq: store.stats().lastSeq });
     expect(store.stats().lastSeq).toBe(1);
     expect(events).toEqual([]);
   });
@@ -139,7 +139,7 @@ describe('an invalid operation anywhere rejects the whole batch', () => {
     await expect(store.batch({ type: 'put', key: 'k', value: 'v' } as unknown as Op[])).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
     await expect(store.batch(theBatch)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
     expectBaselineOnly(store);
-    await expect(store.batch(theBatch.slice(0, 3))).resolves.toBeUndefined();
+    await expect(store.batch(theBatch.slice(0, 3))).resolves.toMatchObject({ ok: true });
   });
 });
 

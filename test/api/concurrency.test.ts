@@ -73,7 +73,7 @@ describe('several callers interleaving writes', () => {
     const events: OperationEvent[] = [];
     store.operations$.subscribe((event) => events.push(event));
 
-    const issue = (caller: number, write: Write): Promise<void> => {
+    const issue = (caller: number, write: Write): Promise<unknown> => {
       issued.push({ caller, write });
       if (write.kind === 'put') return store.put(write.key, write.value);
       if (write.kind === 'delete') return store.delete(write.key);

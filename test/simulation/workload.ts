@@ -184,7 +184,7 @@ class SimulationRun {
     }
   }
 
-  #write(kind: 'put' | 'delete' | 'batch', entries: BatchEntry[], call: (store: Store) => Promise<void>): void {
+  #write(kind: 'put' | 'delete' | 'batch', entries: BatchEntry[], call: (store: Store) => Promise<unknown>): void {
     if (this.#store.state === 'failed') {
       // Refused at once; its value must never appear anywhere.
       this.#model.noteRefused(entries);

@@ -184,7 +184,7 @@ describe('calls from a worker thread', () => {
       errorClass: 'InvalidArgumentError',
       message: expect.stringContaining('surrogate'),
     });
-    expect(outcomes[2]).toEqual({ ok: true, result: undefined });
+    expect(outcomes[2]).toEqual({ ok: true, result: { ok: true, seq: expect.any(Number) } });
     expect(outcomes[3]).toEqual({ ok: true, result: { nested: [1, 'two'] } });
     expect(outcomes[4]).toMatchObject({ ok: false, code: 'ERR_INVALID_ARG', errorClass: 'InvalidArgumentError' });
     expect(store.has('a')).toBe(false); // the refused batch wrote nothing
@@ -193,7 +193,7 @@ describe('calls from a worker thread', () => {
   it('rejects calls made after the owner closed the store with ERR_STORE_CLOSED', async () => {
     const store = await DurableKVStore.open(await tempDir());
     const { call, worker } = await caller(store as DurableKVStore<unknown>);
-    expect(await call({ method: 'put', args: ['k', 'v'] })).toEqual([{ ok: true, result: undefined }]);
+    expect(await call({ method: 'put', args: ['k', 'v'] })).toEqual([{ ok: true, result: { ok: true, seq: expect.any(Number) } }]);
 
     await store.close();
     const outcomes = await call({ method: 'get', args: ['k'] }, { method: 'put', args: ['k', 'w'] });
@@ -214,7 +214,7 @@ describe('calls from a worker thread', () => {
 
     const { call } = await caller(store as DurableKVStore<unknown>);
     expect(await call({ method: 'put', args: ['k', 'v'] }, { method: 'get', args: ['k'] })).toEqual([
-      { ok: true, result: undefined },
+      { ok: true, result: { ok: true, seq: expect.any(Number) } },
       { ok: true, result: 'v' },
     ]);
   });

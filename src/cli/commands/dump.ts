@@ -5,6 +5,7 @@ import { requireStore, ReadCountingFileSystem } from '../open-store.js';
 import { startProgress } from '../progress.js';
 import { totalBytes } from '../inspect.js';
 import { toRecord } from '../values.js';
+import { rangeOptionsOf } from '../../format/range-spec.js';
 import { dumpWal, walDumpEvents } from '../../dump.js';
 import { NodeFileSystem } from '../../fs/node-file-system.js';
 import { classifyDirectory } from '../../format/file-names.js';
@@ -54,6 +55,7 @@ async function* jsonLines(dir: string, fs: FileSystem, context: CliContext): Asy
     const { record } = event;
     for (const op of record.ops) {
       if (op.type === 'delete') yield JSON.stringify({ op: 'delete', seq: record.seq, key: op.key });
+      else if (op.type === 'deleteRange') yield JSON.stringify({ op: 'deleteRange', seq: record.seq, range: rangeOptionsOf(op.range) });
       else yield JSON.stringify({ op: 'put', seq: record.seq, ...toRecord(op.key, decode(op.value, context), context.encoding) });
     }
   }
