@@ -8,14 +8,14 @@
  * (a) no acknowledged write lost, (b) nothing that was never written, (c) batches all-or-none,
  * (d) no garbled value. When it fails, `diagnose` says which of those it was.
  */
-import { writeIdOf, type BatchEntry } from './ops.js';
+import { writeIdOf, type BatchEntry, type SimRange } from './ops.js';
 
 export type WriteStatus = 'pending' | 'acked' | 'rejected';
 
 export interface ModelWrite {
   /** Position in issue order (= WAL order) since the last verified recovery. */
   index: number;
-  kind: 'put' | 'delete' | 'batch';
+  kind: 'put' | 'delete' | 'batch' | 'deleteRange';
   entries: BatchEntry[];
   status: WriteStatus;
   error?: unknown;
@@ -252,9 +252,23 @@ export class Model {
 
 function apply(state: Map<string, string>, entries: readonly BatchEntry[]): void {
   for (const entry of entries) {
-    if (entry.value === undefined) state.delete(entry.key);
+    if (entry.range !== undefined) for (const key of keysInRange(state, entry.range)) state.delete(key);
+    else if (entry.value === undefined) state.delete(entry.key);
     else state.set(entry.key, entry.value);
   }
+}
+
+/** The keys a deleteRange deletes from `state`: the model's own reading of the contract (UTF-8 byte order). */
+function keysInRange(state: ReadonlyMap<string, string>, range: SimRange): string[] {
+  const bytes = (key: string) => Buffer.from(key, 'utf8');
+  const { prefix = '', gte, lt, reverse = false, limit = Number.POSITIVE_INFINITY } = range;
+  const keys = [...state.keys()]
+    .filter((key) => key.startsWith(prefix))
+    .filter((key) => gte === undefined || Buffer.compare(bytes(key), bytes(gte)) >= 0)
+    .filter((key) => lt === undefined || Buffer.compare(bytes(key), bytes(lt)) < 0)
+    .sort((a, b) => Buffer.compare(bytes(a), bytes(b)));
+  if (reverse) keys.reverse();
+  return keys.slice(0, limit);
 }
 
 function lastPutPerKey(entries: readonly BatchEntry[]): BatchEntry[] {

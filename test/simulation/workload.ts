@@ -10,7 +10,7 @@ import type { FileSystem } from '../../src/fs/file-system.js';
 import { FaultyFileSystem, MemoryFileSystem, type FaultStats } from '../../src/testing/index.js';
 import { codeOf } from '../helpers/errors.js';
 import { Model, SimulationFailure, describeDifference, sameState } from './model.js';
-import { formatOp, type BatchEntry, type MediaDamage, type SimConfig, type SimOp } from './ops.js';
+import { formatOp, rangeEntryKey, type BatchEntry, type MediaDamage, type SimConfig, type SimOp } from './ops.js';
 import { ProcessFileSystem } from './process-file-system.js';
 import { entriesBlockAt } from './snapshot-blocks.js';
 import type { LostEntries } from '../../src/format/snapshot-salvage.js';
@@ -154,6 +154,8 @@ class SimulationRun {
         return this.#write('put', [{ key: op.key, value: op.value }], (store) => store.put(op.key, op.value));
       case 'delete':
         return this.#write('delete', [{ key: op.key }], (store) => store.delete(op.key));
+      case 'deleteRange':
+        return this.#write('deleteRange', [{ key: rangeEntryKey, range: op.range }], (store) => store.deleteRange(op.range));
       case 'batch':
         return this.#write('batch', op.entries, (store) =>
           store.batch(
@@ -184,7 +186,7 @@ class SimulationRun {
     }
   }
 
-  #write(kind: 'put' | 'delete' | 'batch', entries: BatchEntry[], call: (store: Store) => Promise<unknown>): void {
+  #write(kind: 'put' | 'delete' | 'batch' | 'deleteRange', entries: BatchEntry[], call: (store: Store) => Promise<unknown>): void {
     if (this.#store.state === 'failed') {
       // Refused at once; its value must never appear anywhere.
       this.#model.noteRefused(entries);
