@@ -11,6 +11,7 @@ import { registerVerify } from './commands/verify.js';
 import { registerRepair } from './commands/repair.js';
 import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
+import { registerScan } from './commands/scan.js';
 
 // src/cli/ and dist/cli/ both sit two levels below the package root.
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -40,6 +41,7 @@ export function createProgram(): Command {
     registerRepair,
     registerExport,
     registerImport,
+    registerScan,
   ]) {
     register(program);
   }

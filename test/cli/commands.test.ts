@@ -69,3 +69,49 @@ describe('--json output', () => {
     expect(JSON.parse(missing.stdout)).toEqual({ key: 'n', found: false });
   });
 });
+
+describe('scan', () => {
+  it('prints a range in key order, escaped like dump, and as JSON Lines with --json', async () => {
+    const dir = await tempDir();
+    const store = await DurableKVStore.open(dir);
+    await store.batch([
+      { type: 'put', key: 'user:2', value: 'two\tlines\n' },
+      { type: 'put', key: 'user:1', value: 'Ada' },
+      { type: 'put', key: 'item:9', value: 'x' },
+      { type: 'put', key: 'user:😀', value: 'astral' },
+      { type: 'put', key: 'user:\uffff', value: 'bmp' },
+    ]);
+    await store.close();
+    expect(await runCli(['scan', dir])).toMatchObject({
+      code: 0,
+      stdout: 'item:9\tx\nuser:1\tAda\nuser:2\ttwo\\tlines\\n\nuser:\uffff\tbmp\nuser:😀\tastral\n',
+    });
+    expect((await runCli(['scan', dir, '--prefix', 'user:', '--reverse', '--limit', '2'])).stdout).toBe(
+      'user:😀\tastral\nuser:\uffff\tbmp\n',
+    );
+    const json = await runCli(['--json', 'scan', dir, '--gte', 'item', '--lt', 'user:2']);
+    expect(
+      json.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual([
+      { key: 'item:9', value: 'x' },
+      { key: 'user:1', value: 'Ada' },
+    ]);
+  });
+
+  it('refuses bad range flags with exit 2 and ERR_INVALID_ARG', async () => {
+    const dir = await tempDir();
+    await (await DurableKVStore.open(dir)).close();
+    for (const flags of [
+      ['--limit', '-1'],
+      ['--limit', 'many'],
+      ['--gt', 'a', '--gte', 'b'],
+    ]) {
+      const result = await runCli(['scan', dir, ...flags]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/ERR_INVALID_ARG|non-negative integer/);
+    }
+  });
+});
