@@ -6,17 +6,13 @@
  * a consistent total order is asked.
  */
 import { describe, expect, it } from 'vitest';
+import { Prng } from '../../src/testing/index.js';
 import { compareKeys, compareUnits, hasHighUnits, prefixSuccessor, sortedOrder } from '../../src/memtable/key-order.js';
 
+/** A seeded source of numbers in [0, 1): the project's Prng. */
 function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const prng = new Prng(seed);
+  return () => prng.next();
 }
 
 /** Code points chosen to hit every boundary where UTF-16 and UTF-8 order could part. */

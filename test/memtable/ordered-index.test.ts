@@ -4,20 +4,16 @@
  * with the comparator, then filtered) over seeded random operations.
  */
 import { describe, expect, it } from 'vitest';
+import { Prng } from '../../src/testing/index.js';
 import { compareKeys } from '../../src/memtable/key-order.js';
 import { OrderedIndex } from '../../src/memtable/ordered-index.js';
 import { inRange, normalizeRange, type RangeOptions, rangeOptionsProblem } from '../../src/memtable/range-options.js';
 import type { StoredValue } from '../../src/types.js';
 
+/** A seeded source of numbers in [0, 1): the project's Prng. */
 function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const prng = new Prng(seed);
+  return () => prng.next();
 }
 
 function indexOf(keys: readonly string[]): OrderedIndex {
