@@ -6,7 +6,7 @@ import type { FileLock } from './fs/file-system.js';
 import { lockStore } from './store-lock.js';
 import { Bus, type Message, type WriteRequest } from './messages/index.js';
 import type { DeleteRangeResult, EncodableOp, SnapshotResult, WriteKind, WriteResult } from './types.js';
-import { deleteRangeFromMap, Memtable } from './memtable/memtable.js';
+import { Memtable, ReplayTarget } from './memtable/memtable.js';
 import { MemtableActor } from './actors/memtable-actor.js';
 import { SnapshotActor } from './actors/snapshot-actor.js';
 import { WalActor } from './actors/wal-actor.js';
@@ -127,7 +127,7 @@ export class Engine implements LifecycleSteps {
       fs,
       dir: this.dir,
       fromBytes: this.codec.fromBytes,
-      deleteRange: deleteRangeFromMap,
+      replayTarget: (map) => new ReplayTarget(map),
       mode: 'open',
       retainCovered,
       snapshotGenerations,

@@ -4,7 +4,7 @@ import { NodeFileSystem } from './fs/node-file-system.js';
 import { recover } from './recovery/recover.js';
 import type { DamageReport, RepairedDamage } from './recovery/report.js';
 import { lockStore } from './store-lock.js';
-import { deleteRangeFromMap } from './memtable/memtable.js';
+import { ReplayTarget } from './memtable/memtable.js';
 
 export interface RepairReport {
   /**
@@ -35,7 +35,7 @@ export async function repairStore(dir: string, options: { fs?: FileSystem } = {}
   const lock = await lockStore(fs, resolvedDir);
   try {
     const fromBytes = (bytes: Buffer, start: number, end: number) => bytes.subarray(start, end);
-    const recovered = await recover({ fs, dir: resolvedDir, fromBytes, deleteRange: deleteRangeFromMap, mode: 'repair' });
+    const recovered = await recover({ fs, dir: resolvedDir, fromBytes, replayTarget: (map) => new ReplayTarget(map), mode: 'repair' });
     const { report } = recovered;
     return { repaired: report.repaired, tornTail: report.tornTail, recordsKept: report.recordsReplayed, lastSeq: recovered.lastSeq };
   } finally {

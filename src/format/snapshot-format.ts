@@ -140,7 +140,9 @@ export class SnapshotEncoder {
     assert(this.#offset > 0, 'the header is written before entries');
     let sealed: Buffer | undefined;
     const bound = entryBytesBound(key, value);
-    if (this.#at + bound > this.#block.byteLength && this.#count > 0) sealed = this.#seal();
+    // Against the capacity, not the buffer: a buffer grown for one large entry must not go on to
+    // take more entries, or a block would grow far past the bound one damaged byte may cost.
+    if (this.#at + bound > this.#capacity && this.#count > 0) sealed = this.#seal();
     if (this.#at + bound > this.#block.byteLength) {
       this.#block = Buffer.allocUnsafe(this.#at + bound); // one entry larger than a block: a block of its own
     }

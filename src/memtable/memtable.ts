@@ -2,8 +2,7 @@ import { assert } from '../errors.js';
 import type { FrozenView, KeyRange, StoredValue } from '../types.js';
 import { overlayMergeSliceMs, orderedIndexIdleWritesMin } from '../limits.js';
 import { OrderedIndex } from './ordered-index.js';
-import { inRange, normalizeRange, type RangeOptions } from './range-options.js';
-import { compareKeys } from './key-order.js';
+import { normalizeRange, type RangeOptions } from './range-options.js';
 
 const tombstone = Symbol('deleted during snapshot');
 type OverlayValue = StoredValue | typeof tombstone;
@@ -173,13 +172,37 @@ export class Memtable {
 }
 
 /**
- * Deletes every key of a plain map in `range`, in the range's order up to its limit: recovery's
- * replay of a deleteRange record, O(n) (a replay does not build the ordered index for one record).
+ * The map recovery replays into. A deleteRange record goes through an ordered index, built at the
+ * first one and kept current by every replayed write after it: a scan of the whole map per record
+ * would make a log full of small range deletes take hours to replay.
  */
-export function deleteRangeFromMap(map: Map<string, StoredValue>, range: KeyRange): number {
-  const keys = [...map.keys()].filter((key) => inRange(range, key)).sort(compareKeys);
-  if (range.reverse) keys.reverse();
-  const deleted = keys.slice(0, range.limit);
-  for (const key of deleted) map.delete(key);
-  return deleted.length;
+export class ReplayTarget {
+  readonly map: Map<string, StoredValue>;
+  #index: OrderedIndex | undefined;
+
+  constructor(map: Map<string, StoredValue>) {
+    this.map = map;
+  }
+
+  set(key: string, value: StoredValue): void {
+    this.map.set(key, value);
+    this.#index?.set(key, value);
+  }
+
+  delete(key: string): void {
+    this.map.delete(key);
+    this.#index?.delete(key);
+  }
+
+  deleteRange(range: KeyRange): void {
+    this.#index ??= OrderedIndex.fromMap(this.map);
+    const keys: string[] = [];
+    for (const [key] of this.#index.snapshot().range(range)) keys.push(key);
+    for (const key of keys) this.delete(key);
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.#index = undefined;
+  }
 }

@@ -53,7 +53,9 @@ export async function applyPlan(plan: RecoveryPlan, options: ApplyOptions): Prom
   const salvageable = salvageableDamage(plan);
   if (salvageable !== undefined && plan.salvage !== undefined) {
     if (options.mode !== 'repair') throw new StoreCorruptError(salvageable.file, salvageable.offset, salvageable.reason);
-    applied.repaired ??= await rewriteSalvaged(plan.salvage, options);
+    // Also after a WAL cut above: both are repaired in one run, and the report carries both.
+    const salvaged = await rewriteSalvaged(plan.salvage, options);
+    applied.repaired = applied.repaired === undefined ? salvaged : { ...applied.repaired, salvaged: salvaged?.salvaged };
   }
   if (plan.tornTail !== undefined) applied.tornTail = await cutTornTail(plan.tornTail, options);
   return applied;
@@ -150,6 +152,8 @@ async function rewriteSalvaged(salvage: SnapshotSalvagePlan, options: ApplyOptio
   }
   const damagedCopy = salvage.file + damagedSuffix;
   await writeDurably(fs, path.join(dir, damagedCopy), [salvage.bytes]);
+  // The copy's directory entry is durable before the rename can replace the damaged file.
+  await fs.syncDir(dir);
   await fs.rename(temporaryPath, finalPath);
   await fs.syncDir(dir);
   const { file, offset, reason, entriesKept, lost } = salvage;

@@ -185,8 +185,9 @@ async function planSnapshot(
   for (const snapshot of listing.snapshots) {
     if (plan.skippedSnapshots.length > 0 && (firstWalSeq === undefined || firstWalSeq > snapshot.seq + 1)) break;
     sink.clear();
-    const handle = await fs.openRead(path.join(dir, snapshot.name));
+    let handle: Awaited<ReturnType<FileSystem['openRead']>> | undefined;
     try {
+      handle = await fs.openRead(path.join(dir, snapshot.name));
       const read = await readSnapshotEntries(handle, snapshot.name, (key, bytes, start, end) => sink.put(key, bytes, start, end));
       plan.snapshot = { file: snapshot.name, ...read };
       plan.snapshotSeq = read.seq;
@@ -196,7 +197,7 @@ async function planSnapshot(
     } catch (error) {
       plan.skippedSnapshots.push(snapshotDamage(snapshot.name, error, purpose));
     } finally {
-      await handle.close();
+      await handle?.close();
     }
   }
   sink.clear();

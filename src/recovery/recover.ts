@@ -28,10 +28,10 @@ export interface RecoveryOptions {
   /** Keep the segments the snapshot covers instead of deleting them (WAL history retention). */
   retainCovered?: boolean;
   /**
-   * Applies a replayed deleteRange to the map (the memtable layer's `deleteRangeFromMap`: recovery
-   * does not know key order).
+   * What the replay writes through into the map: the memtable layer's `ReplayTarget`, which applies
+   * deleteRange records in key order (recovery does not know key order).
    */
-  deleteRange: (map: Map<string, StoredValue>, range: KeyRange) => void;
+  replayTarget: (map: Map<string, StoredValue>) => ReplayTarget;
   /** Snapshots kept, each with the WAL since it (default 2). */
   snapshotGenerations?: number;
 }
@@ -58,11 +58,20 @@ export async function recover(options: RecoveryOptions): Promise<Recovered> {
   return { map, lastSeq, snapshotSeq, segments, coveredSegments: applied.coveredSegments, keepAfterSeq, report };
 }
 
-function mapSink(map: Map<string, StoredValue>, { fromBytes, deleteRange }: RecoveryOptions): RecoverySink {
+function mapSink(map: Map<string, StoredValue>, { fromBytes, replayTarget }: RecoveryOptions): RecoverySink {
+  const target = replayTarget(map);
   return {
-    put: (key, bytes, start, end) => map.set(key, fromBytes(bytes, start, end)),
-    delete: (key) => map.delete(key),
-    deleteRange: (range) => deleteRange(map, range),
-    clear: () => map.clear(),
+    put: (key, bytes, start, end) => target.set(key, fromBytes(bytes, start, end)),
+    delete: (key) => target.delete(key),
+    deleteRange: (range) => target.deleteRange(range),
+    clear: () => target.clear(),
   };
+}
+
+/** Where replayed writes go (see `RecoveryOptions.replayTarget`). */
+export interface ReplayTarget {
+  set(key: string, value: StoredValue): void;
+  delete(key: string): void;
+  deleteRange(range: KeyRange): void;
+  clear(): void;
 }

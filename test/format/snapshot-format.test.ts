@@ -94,6 +94,21 @@ describe('snapshot round-trip', () => {
     expect(entriesBlocks).toBeGreaterThan(25);
   });
 
+  it('keeps blocks within their size after an entry larger than a block (it takes a block of its own)', () => {
+    const encoder = new SnapshotEncoder(3, 512);
+    const blocks: Buffer[] = [encoder.header()];
+    const add = (key: string, value: string) => {
+      const sealed = encoder.add(key, value);
+      if (sealed !== undefined) blocks.push(Buffer.from(sealed));
+    };
+    add('big', 'B'.repeat(2000));
+    for (let i = 0; i < 100; i++) add(`k${String(i).padStart(3, '0')}`, 'small value');
+    blocks.push(...encoder.finish());
+    const entriesBlocks = blocks.slice(1, -2).map((block) => ({ payload: block.readUInt32LE(4), entries: block.readUInt32LE(12) }));
+    expect(entriesBlocks[0]).toMatchObject({ entries: 1 });
+    for (const block of entriesBlocks.slice(1)) expect(block.payload).toBeLessThanOrEqual(4 + 512);
+  });
+
   it('reads a version-1 file (no index)', async () => {
     const bytes = versionOneFile(4242);
     const { result, entries } = await read(bytes);

@@ -328,3 +328,28 @@ describe('a restore is claimed only when it loses nothing', () => {
     expect((await memory.readdir(dir)).filter((name) => name.endsWith('.wal'))).toEqual(before);
   });
 });
+
+describe('one repair for two faults: WAL damage and a damaged only snapshot', () => {
+  it('cuts the WAL and salvages the snapshot in the same run, reporting both; the store then opens', async () => {
+    const memory = new MemoryFileSystem();
+    const store = await openStore(memory, { autoSnapshot: false, snapshotGenerations: 1, segmentBytesMax: 200 });
+    for (let i = 0; i < 30; i++) await store.put(`a${String(i).padStart(3, '0')}`, `v${i}`);
+    await store.snapshot();
+    for (let i = 0; i < 30; i++) await store.put(`b${String(i).padStart(3, '0')}`, `w${i}`);
+    await store.close();
+    const names = (await memory.readdir(dir)).filter((name) => name !== 'LOCK');
+    const snap = names.find((name) => name.endsWith('.snap'))!;
+    const segment = names.filter((name) => name.endsWith('.wal')).sort()[1];
+    memory.corrupt(`${dir}/${snap}`, 32 + 40, 0x04);
+    memory.corrupt(`${dir}/${segment}`, 40, 0x04);
+    expectCode(await rejectionOf(openStore(memory)), 'ERR_STORE_CORRUPT');
+
+    const report = await DurableKVStore.repair(dir, { fs: memory });
+    expect(report.repaired).toMatchObject({ file: segment, salvaged: { damagedCopy: `${snap}.damaged` } });
+    expect(report.repaired?.salvaged?.lost.keys).toBeGreaterThan(0);
+    expect(report.freshSnapshotSeq).toBeDefined();
+    const repaired = await openStore(memory);
+    expect(repaired.size).toBeGreaterThan(0);
+    await repaired.close();
+  });
+});

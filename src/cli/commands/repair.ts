@@ -57,9 +57,14 @@ async function dryRun(dir: string, context: CliContext, progress: Progress): Pro
       cut.segmentsDeleted.length > 0
         ? `, and delete the ${cut.segmentsDeleted.length} later segment(s) ${cut.segmentsDeleted.join(', ')}`
         : '';
+    const salvage =
+      plan.salvage === undefined
+        ? ''
+        : `It would also rewrite the damaged snapshot ${plan.salvage.damage.file} with the ${plan.salvage.entriesKept} entries ` +
+          `of its intact blocks; ${describeLostEntries(plan.salvage.lost)}.\n`;
     const human =
       `repair would cut ${cut.file} from byte ${cut.offset} to its end${later}: ${formatBytes(cut.droppedBytes)} in all.\n` +
-      `The damage: ${cut.reason}.\n` +
+      `The damage: ${cut.reason}.\n${salvage}` +
       'What is cut may include acknowledged writes. Nothing was changed; re-run with --yes to repair:\n' +
       `  durable-kv repair ${dir} --yes`;
     await report(context, json, human);
@@ -103,15 +108,18 @@ async function repair(dir: string, context: CliContext, progress: Progress): Pro
   if (repaired?.restoredFrom !== undefined) {
     const snapshots = (repaired.snapshotsDeleted ?? []).join(', ');
     lines.push(`repaired: deleted the damaged snapshot(s) ${snapshots}; every write restored from ${repaired.restoredFrom} and the WAL`);
-  } else if (repaired?.salvaged !== undefined) {
-    const { entriesKept, lost, damagedCopy } = repaired.salvaged;
-    lines.push(
-      `repaired: rewrote the damaged snapshot ${repaired.file} with the ${entriesKept} entries of its intact blocks; ` +
-        `${describeLostEntries(lost)}. The damaged file is kept as ${damagedCopy}`,
-    );
   } else if (repaired !== undefined) {
+    const { salvaged } = repaired;
+    const cutWal = salvaged === undefined || repaired.droppedBytes > 0 || repaired.segmentsDeleted.length > 0;
     const deleted = repaired.segmentsDeleted;
-    lines.push(`repaired: cut ${describeDamage(repaired)}${deleted.length > 0 ? `; deleted ${deleted.join(', ')}` : ''}`);
+    if (cutWal) lines.push(`repaired: cut ${describeDamage(repaired)}${deleted.length > 0 ? `; deleted ${deleted.join(', ')}` : ''}`);
+    if (salvaged !== undefined) {
+      const snapshot = salvaged.damagedCopy.replace(/\.damaged$/, '');
+      lines.push(
+        `repaired: rewrote the damaged snapshot ${snapshot} with the ${salvaged.entriesKept} entries of its intact blocks; ` +
+          `${describeLostEntries(salvaged.lost)}. The damaged file is kept as ${salvaged.damagedCopy}`,
+      );
+    }
   }
   if (result.tornTail !== undefined) lines.push(`cut a torn tail: ${describeDamage(result.tornTail)}`);
   if (lines.length === 0) lines.push('nothing to repair: the log is intact');
