@@ -10,7 +10,7 @@ import { fileSystem, resolveOptions, snapshotGenerationsOption, type StoreOption
 import { prepareDelete, preparePut, describe } from './codec.js';
 import type { DeleteRangeResult, EncodableOp, SnapshotResult, StoredValue, WriteResult } from './types.js';
 import { encodeRangeSpec } from './format/range-spec.js';
-import { normalizeRange, rangeOptionsProblem, type RangeOptions } from './memtable/range-options.js';
+import { normalizeRange, type KeyRange, type RangeOptions } from './memtable/range-options.js';
 
 export type { DeleteRangeResult, RangeOptions, WriteResult };
 import { assert, InvalidArgumentError, StoreClosedError, type StoreFailedError } from './errors.js';
@@ -205,9 +205,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
   // These run at the call, not at the first next(): the state and the options are checked, and the
   // store's state is pinned, when the caller asks (a generator would do neither until iterated).
   #rangeOf(options: RangeOptions | undefined): IterableIterator<[string, StoredValue]> {
-    const problem = rangeOptionsProblem(options);
-    if (problem !== undefined) throw new InvalidArgumentError(problem);
-    return this.#engine.memtable.range(options);
+    return this.#engine.memtable.range(keyRangeOf(options));
   }
 
   *#decoded(entries: IterableIterator<[string, StoredValue]>): IterableIterator<[string, V]> {
@@ -258,9 +256,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     try {
       this.#checkWritable();
       if (options === undefined) throw new InvalidArgumentError('deleteRange takes range options; {} deletes every key');
-      const problem = rangeOptionsProblem(options);
-      if (problem !== undefined) throw new InvalidArgumentError(problem);
-      const range = normalizeRange(options);
+      const range = keyRangeOf(options);
       const spec = encodeRangeSpec(range);
       return this.#engine.write<DeleteRangeResult>('deleteRange', [{ type: 'deleteRange', range, spec, keyBytes: spec.byteLength }]);
     } catch (error) {
@@ -376,4 +372,14 @@ function* keysOf<T>(entries: IterableIterator<[string, T]>): IterableIterator<st
 
 function* valuesOf<T>(entries: IterableIterator<[string, T]>): IterableIterator<T> {
   for (const [, value] of entries) yield value;
+}
+
+/** Range options checked once and normalised: a bad one is ERR_INVALID_ARG, as every argument of the API. */
+function keyRangeOf(options: RangeOptions | undefined): KeyRange {
+  try {
+    return normalizeRange(options);
+  } catch (error) {
+    if (error instanceof TypeError) throw new InvalidArgumentError(error.message, { cause: error });
+    throw error;
+  }
 }

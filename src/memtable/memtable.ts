@@ -2,7 +2,7 @@ import { assert } from '../errors.js';
 import type { FrozenView, KeyRange, StoredValue } from '../types.js';
 import { overlayMergeSliceMs, orderedIndexIdleWritesMin } from '../limits.js';
 import { OrderedIndex } from './ordered-index.js';
-import { normalizeRange, type RangeOptions } from './range-options.js';
+import { normalizeRange } from './range-options.js';
 
 const tombstone = Symbol('deleted during snapshot');
 type OverlayValue = StoredValue | typeof tombstone;
@@ -50,7 +50,7 @@ export class Memtable {
   }
 
   set(key: string, value: StoredValue): void {
-    if (this.#index !== undefined) this.#indexSet(key, value);
+    if (this.#index !== undefined) this.#indexForWrite()?.set(key, value);
     if (this.#overlay === undefined) {
       this.#base.set(key, value);
       return;
@@ -60,7 +60,7 @@ export class Memtable {
   }
 
   delete(key: string): void {
-    if (this.#index !== undefined) this.#indexDelete(key);
+    if (this.#index !== undefined) this.#indexForWrite()?.delete(key);
     if (this.#overlay === undefined) {
       this.#base.delete(key);
       return;
@@ -69,25 +69,23 @@ export class Memtable {
     this.#overlay.set(key, tombstone);
   }
 
-  /**
-   * The entries in `options`' range, in key order (UTF-8 bytes), as they are now: later writes do
-   * not show. Throws a TypeError on bad options, before anything is built.
-   */
-  range(options?: RangeOptions): IterableIterator<[string, StoredValue]> {
-    const range = normalizeRange(options);
-    this.#index ??= OrderedIndex.fromMap(this.#liveMap());
-    this.#writesSinceRange = 0;
-    return this.#index.snapshot().range(range);
+  /** The entries in a checked range, in key order (UTF-8 bytes), as they are now: later writes do not show. */
+  range(range: KeyRange = normalizeRange()): IterableIterator<[string, StoredValue]> {
+    return this.#indexForRead().snapshot().range(range);
   }
 
   /** Deletes every key in `range` (in its order, up to its limit), through the ordered index; returns how many. */
   deleteRange(range: KeyRange): number {
-    this.#index ??= OrderedIndex.fromMap(this.#liveMap());
-    this.#writesSinceRange = 0;
-    const keys: string[] = [];
-    for (const [key] of this.#index.snapshot().range(range)) keys.push(key);
+    const keys = this.#indexForRead().keysIn(range);
     for (const key of keys) this.delete(key);
     return keys.length;
+  }
+
+  /** The ordered index, built now if it is not; a range read restarts the count of writes without one. */
+  #indexForRead(): OrderedIndex {
+    this.#index ??= OrderedIndex.fromMap(this.#liveMap());
+    this.#writesSinceRange = 0;
+    return this.#index;
   }
 
   /** Whether the ordered index is built (for stats and tests). */
@@ -95,16 +93,11 @@ export class Memtable {
     return this.#index !== undefined;
   }
 
-  #indexSet(key: string, value: StoredValue): void {
-    const index = this.#index as OrderedIndex;
-    if (++this.#writesSinceRange > Math.max(index.size, orderedIndexIdleWritesMin)) this.#index = undefined;
-    else index.set(key, value);
-  }
-
-  #indexDelete(key: string): void {
-    const index = this.#index as OrderedIndex;
-    if (++this.#writesSinceRange > Math.max(index.size, orderedIndexIdleWritesMin)) this.#index = undefined;
-    else index.delete(key);
+  /** The index a write must keep current, or undefined once it is dropped (too many writes without a range read). */
+  #indexForWrite(): OrderedIndex | undefined {
+    const index = this.#index;
+    if (index !== undefined && ++this.#writesSinceRange > Math.max(index.size, orderedIndexIdleWritesMin)) this.#index = undefined;
+    return this.#index;
   }
 
   /** The live entries as one map: the base itself, or a merged copy while a snapshot has it frozen. */
@@ -196,9 +189,7 @@ export class ReplayTarget {
 
   deleteRange(range: KeyRange): void {
     this.#index ??= OrderedIndex.fromMap(this.map);
-    const keys: string[] = [];
-    for (const [key] of this.#index.snapshot().range(range)) keys.push(key);
-    for (const key of keys) this.delete(key);
+    for (const key of this.#index.keysIn(range)) this.delete(key);
   }
 
   clear(): void {

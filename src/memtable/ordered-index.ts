@@ -115,6 +115,13 @@ export class OrderedIndex {
     return this.#tree.delete(key);
   }
 
+  /** The keys in a checked range now, in its order and up to its limit: what a range delete removes. */
+  keysIn(range: KeyRange): string[] {
+    const keys: string[] = [];
+    for (const [key] of walk(this.#tree, range)) keys.push(key);
+    return keys;
+  }
+
   /** The entries as of now, unaffected by later writes; O(1). */
   snapshot(): IndexSnapshot {
     return new IndexSnapshot(this.#tree.clone());
