@@ -146,7 +146,7 @@ function child(name: Case, count: number, lmdbDir: string): Metrics | Promise<Me
   }
   // map, lazy, lazy-sorted: the Map part is the same; `lazy` adds the index the way the memtable would.
   const map = new Map<string, StoredValue>();
-  let index: OrderedIndex | undefined;
+  let index: OrderedIndex<StoredValue> | undefined;
   const set = (key: string, value: StoredValue): void => {
     map.set(key, value);
     if (index !== undefined) index.set(key, value);

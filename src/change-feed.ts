@@ -6,16 +6,25 @@ import { classifyDirectory } from './format/file-names.js';
 import { visitWalOps, type RecordSpan } from './format/wal-format.js';
 import { readWal } from './format/wal-reader.js';
 import { rangeOptionsOf } from './format/range-spec.js';
-import type { RangeOptions } from './types.js';
+import type { EncodableOp, RangeOptions } from './types.js';
 import { assert, ChangesUnavailableError } from './errors.js';
 
+/**
+ * One effect of a committed record. Every op of a record has the record's seq as its version. An
+ * increment shows as the put of its new value, a keepTtl put as a put with the expiry it kept: the
+ * log holds effects, not requests.
+ */
 export type ChangeOp<V> =
-  | { type: 'put'; key: string; value: V }
-  | { type: 'delete'; key: string }
+  /** `expiresAt`: epoch ms, or null when the key does not expire (a put clears any earlier expiry). */
+  | { type: 'put'; key: string; value: V; expiresAt: number | null }
+  /** `expired`: removed by active expiry, its time having passed. */
+  | { type: 'delete'; key: string; expired?: true }
   /** Every key in the range as it stood when the record was applied (which keys: read the store, or keep your own). */
-  | { type: 'deleteRange'; range: RangeOptions };
+  | { type: 'deleteRange'; range: RangeOptions }
+  /** The key's expiry changed (null: removed); its value did not. */
+  | { type: 'expire'; key: string; expiresAt: number | null };
 
-/** One committed WAL record: a put, a delete, or a whole batch, with its seq. */
+/** One committed WAL record: a put, a delete, or a whole batch, with its seq (the version of every key it wrote). */
 export interface Change<V> {
   seq: number;
   ops: Array<ChangeOp<V>>;
@@ -71,15 +80,22 @@ export function changeFeed<V>(source: ChangeFeedSource, since: number): Observab
 }
 
 function liveChange<V>(seq: number, request: WriteRequest, codec: Codec<unknown>): Change<V> {
-  const ops = request.ops.map(
-    (op): ChangeOp<V> =>
-      op.type === 'put'
-        ? { type: 'put', key: op.key, value: codec.fromStored(op.value) as V }
-        : op.type === 'delete'
-          ? { type: 'delete', key: op.key }
-          : { type: 'deleteRange', range: rangeOptionsOf(op.range) },
-  );
-  return { seq, ops };
+  return { seq, ops: request.ops.map((op) => changeOpOf<V>(op, codec)) };
+}
+
+function changeOpOf<V>(op: EncodableOp, codec: Codec<unknown>): ChangeOp<V> {
+  if (op.type === 'put') return { type: 'put', key: op.key, value: codec.fromStored(op.value) as V, expiresAt: expiryOf(op.expiresAt) };
+  if (op.type === 'delete') return deleteChange(op.key, op.expired === true);
+  if (op.type === 'deleteRange') return { type: 'deleteRange', range: rangeOptionsOf(op.range) };
+  return { type: 'expire', key: op.key, expiresAt: expiryOf(op.expiresAt) };
+}
+
+function expiryOf(expiresAt: number): number | null {
+  return expiresAt === 0 ? null : expiresAt;
+}
+
+function deleteChange<V>(key: string, expired: boolean): ChangeOp<V> {
+  return expired ? { type: 'delete', key, expired: true } : { type: 'delete', key };
 }
 
 /** Replays records (since, upTo] from the WAL segments on disk, in order, or fails with ERR_CHANGES_UNAVAILABLE. */
@@ -116,9 +132,11 @@ async function readHistory<V>(source: ChangeFeedSource, since: number, upTo: num
 function historyChange<V>(bytes: Buffer, span: RecordSpan, codec: Codec<unknown>): Change<V> {
   const ops: Array<ChangeOp<V>> = [];
   visitWalOps(bytes, span, {
-    put: (key, source, start, end) => ops.push({ type: 'put', key, value: codec.fromStored(codec.fromBytes(source, start, end)) as V }),
-    delete: (key) => ops.push({ type: 'delete', key }),
+    put: (key, source, start, end, expiresAt) =>
+      ops.push({ type: 'put', key, value: codec.fromStored(codec.fromBytes(source, start, end)) as V, expiresAt: expiryOf(expiresAt) }),
+    delete: (key, expired) => ops.push(deleteChange<V>(key, expired)),
     deleteRange: (range) => ops.push({ type: 'deleteRange', range: rangeOptionsOf(range) }),
+    expire: (key, expiresAt) => ops.push({ type: 'expire', key, expiresAt: expiryOf(expiresAt) }),
   });
   return { seq: span.seq, ops };
 }

@@ -88,7 +88,12 @@ export function checkKey(key: unknown, limits: KeyValueLimits): number {
   return keyBytes;
 }
 
-export function preparePut(key: unknown, value: unknown, codec: Codec<unknown>, limits: KeyValueLimits): EncodableOp {
+export function preparePut(
+  key: unknown,
+  value: unknown,
+  codec: Codec<unknown>,
+  limits: KeyValueLimits,
+): Extract<EncodableOp, { type: 'put' }> {
   const keyBytes = checkKey(key, limits);
   if (value === undefined) throw new InvalidArgumentError('value must not be undefined (use delete to remove a key)');
   const stored = codec.toStored(value);
@@ -96,10 +101,10 @@ export function preparePut(key: unknown, value: unknown, codec: Codec<unknown>, 
   if (valueBytes > limits.valueBytesMax) {
     throw new InvalidArgumentError(`value is ${valueBytes} bytes, over valueBytesMax (${limits.valueBytesMax})`);
   }
-  return { type: 'put', key: key as string, keyBytes, value: stored, valueBytes };
+  return { type: 'put', key: key as string, keyBytes, value: stored, valueBytes, expiresAt: 0 };
 }
 
-export function prepareDelete(key: unknown, limits: KeyValueLimits): EncodableOp {
+export function prepareDelete(key: unknown, limits: KeyValueLimits): Extract<EncodableOp, { type: 'delete' }> {
   const keyBytes = checkKey(key, limits);
   return { type: 'delete', key: key as string, keyBytes };
 }

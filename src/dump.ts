@@ -1,6 +1,6 @@
 import type { FileSystem } from './fs/file-system.js';
 import { NodeFileSystem } from './fs/node-file-system.js';
-import { parseWalRecord, type WalRecord } from './format/wal-format.js';
+import { parseWalRecord, type DecodedOp, type WalRecord } from './format/wal-format.js';
 import { readWalSteps, type WalReporter } from './format/wal-reader.js';
 import { assert } from './errors.js';
 import { rangeOptionsOf } from './format/range-spec.js';
@@ -9,8 +9,10 @@ import { rangeOptionsOf } from './format/range-spec.js';
 export type WalDumpEvent = { type: 'record'; record: WalRecord } | { type: 'damage'; file: string; offset: number; reason: string };
 
 /**
- * The WAL as text, for people: `PUT|seq|key|value` and `DELETE|seq|key`, one line per operation
- * (the operations of a batch share its seq). Reads only; never the storage format.
+ * The WAL as text, for people, one line per operation (the operations of a batch share its seq):
+ * `PUT|seq|key|value`, with `|expiresAt` (epoch ms) after the value when the put sets an expiry;
+ * `DELETE|seq|key`; `EXPIRED|seq|key` (a delete by active expiry); `EXPIRE|seq|key|expiresAt` (0:
+ * the expiry removed); `DELETE_RANGE|seq|{range as JSON}`. Reads only; never the storage format.
  *
  * Escaping keeps one operation per line and the fields splittable on `|`: backslash, `|`, newline,
  * carriage return and tab are escaped as `\\`, `\|`, `\n`, `\r`, `\t`; other control characters as
@@ -23,11 +25,20 @@ export async function* dumpWal(dir: string, options: { fs?: FileSystem } = {}): 
       continue;
     }
     const { record } = event;
-    for (const op of record.ops) {
-      if (op.type === 'put') yield `PUT|${record.seq}|${escapeField(Buffer.from(op.key, 'utf8'))}|${escapeField(op.value)}`;
-      else if (op.type === 'delete') yield `DELETE|${record.seq}|${escapeField(Buffer.from(op.key, 'utf8'))}`;
-      else yield `DELETE_RANGE|${record.seq}|${escapeField(Buffer.from(JSON.stringify(rangeOptionsOf(op.range)), 'utf8'))}`;
-    }
+    for (const op of record.ops) yield dumpLine(record.seq, op);
+  }
+}
+
+function dumpLine(seq: number, op: DecodedOp): string {
+  if (op.type === 'deleteRange') return `DELETE_RANGE|${seq}|${escapeField(Buffer.from(JSON.stringify(rangeOptionsOf(op.range)), 'utf8'))}`;
+  const key = escapeField(Buffer.from(op.key, 'utf8'));
+  switch (op.type) {
+    case 'put':
+      return `PUT|${seq}|${key}|${escapeField(op.value)}${op.expiresAt === 0 ? '' : `|${op.expiresAt}`}`;
+    case 'delete':
+      return `${op.expired ? 'EXPIRED' : 'DELETE'}|${seq}|${key}`;
+    case 'expire':
+      return `EXPIRE|${seq}|${key}|${op.expiresAt}`;
   }
 }
 

@@ -5,13 +5,16 @@ import type { EventEmitter } from 'eventemitter3';
 import type { FileLock } from './fs/file-system.js';
 import { lockStore } from './store-lock.js';
 import { Bus, type Message, type WriteRequest } from './messages/index.js';
-import type { DeleteRangeResult, EncodableOp, SnapshotResult, WriteKind, WriteResult } from './types.js';
+import type { DeleteRangeResult, EncodableOp, IncrementResult, SnapshotResult, WriteIntent, WriteKind, WriteResult } from './types.js';
 import { Memtable, ReplayTarget } from './memtable/memtable.js';
 import { MemtableActor } from './actors/memtable-actor.js';
 import { SnapshotActor } from './actors/snapshot-actor.js';
 import { WalActor } from './actors/wal-actor.js';
 import { WriteSettler } from './wal/write-settler.js';
-import { walRecordBytes } from './format/wal-format.js';
+import { walRecordBytes, walRecordBytesBound } from './format/wal-format.js';
+import { classifyDirectory } from './format/file-names.js';
+import { ExpiryActor } from './actors/expiry-actor.js';
+import { WallClock } from './clock.js';
 import { recover, type RecoveryReport } from './recovery/recover.js';
 import { scrub, type VerifyResult } from './recovery/scrub.js';
 import { codecFor, type Codec } from './codec.js';
@@ -54,6 +57,8 @@ export class Engine implements LifecycleSteps {
   readonly dir: string;
   readonly options: ResolvedOptions;
   readonly codec: Codec<unknown>;
+  /** What TTLs are measured against: the `clock` option, never going back. */
+  readonly clock: WallClock;
   readonly operations = new Subject<OperationEvent>();
   readonly #signals = new Subject<StoreSignal>();
   /** Each subscriber first gets the recovery report, then live signals. */
@@ -73,6 +78,7 @@ export class Engine implements LifecycleSteps {
     this.dir = path.resolve(dir);
     this.options = options;
     this.codec = codecFor(options.valueEncoding);
+    this.clock = new WallClock(options.clock);
     this.#events = events;
     this.#onFailure = onFailure;
   }
@@ -134,15 +140,19 @@ export class Engine implements LifecycleSteps {
     });
     const bus = new Bus();
     const memtable = new Memtable(recovered.map);
-    new MemtableActor(bus, memtable, recovered.lastSeq); // lives on through its bus subscriptions
+    const now = () => this.clock.now();
+    new MemtableActor(bus, memtable, recovered.lastSeq, now); // lives on through its bus subscriptions
     const settler = new WriteSettler(recovered.lastSeq);
-    const wal = new WalActor(bus, { ...this.options, dir: this.dir }, recovered, settler);
+    const lookup = (key: string) => memtable.get(key);
+    const binaryValues = this.options.valueEncoding === 'binary';
+    const wal = new WalActor(bus, { ...this.options, dir: this.dir, lookup, binaryValues }, recovered, settler);
     const { snapshotBlockBytes } = this.options;
     const snapshots = new SnapshotActor(bus, { fs, dir: this.dir, snapshotGenerations, snapshotBlockBytes }, recovered.snapshotSeq);
     this.#running = { bus, memtable, wal, snapshots, settler };
     this.#wireEvents(this.#running);
     this.#wireSignals(this.#running);
     await wal.start();
+    new ExpiryActor(bus, memtable, { now, intervalMs: this.options.expiryIntervalMs }); // stops with the bus
     this.#recoveryReport = recovered.report;
     if (recovered.report.tornTail !== undefined) this.#events.emit('torn-tail', recovered.report.tornTail);
     this.#events.emit('recovery', recovered.report);
@@ -180,19 +190,27 @@ export class Engine implements LifecycleSteps {
     return this.#running?.wal.lastSeq ?? 0;
   }
 
-  /** Queues one write (one WAL record); resolves once it is durable and applied. */
-  write<R extends WriteResult | DeleteRangeResult = WriteResult>(kind: WriteKind, ops: EncodableOp[]): Promise<R> {
+  /**
+   * Queues one write (one WAL record); resolves once it is durable and applied. A write with an
+   * `intent` is resolved into its ops when the WAL actor sequences it (and may write no record).
+   */
+  write<R extends WriteResult | DeleteRangeResult | IncrementResult = WriteResult>(
+    kind: WriteKind,
+    ops: EncodableOp[],
+    intent?: WriteIntent,
+  ): Promise<R> {
     const running = this.#running;
     assert(running !== undefined, 'write before recovery');
-    const recordBytes = walRecordBytes(ops);
+    const recordBytes = intent === undefined ? walRecordBytes(ops) : walRecordBytesBound(intent.ops);
     // Checked here for every write (a put's size is bounded by the options, a batch's is not).
     if (recordBytes > recordBytesMax) {
       throw new InvalidArgumentError(`the ${kind} is ${recordBytes} bytes, over the ${recordBytesMax}-byte WAL record limit`);
     }
     const startedAtMs = this.operations.observed ? performance.now() : 0;
     return new Promise<R>((resolve, reject) => {
-      const settle = resolve as (result: WriteResult | DeleteRangeResult) => void;
-      running.bus.publish({ type: 'wal.append', request: { kind, ops, recordBytes, startedAtMs, resolve: settle, reject } });
+      const settle = resolve as (result: WriteResult | DeleteRangeResult | IncrementResult) => void;
+      const request = { kind, ops, recordBytes, startedAtMs, resolve: settle, reject };
+      running.bus.publish({ type: 'wal.append', request: intent === undefined ? request : { ...request, intent } });
     });
   }
 
@@ -219,6 +237,33 @@ export class Engine implements LifecycleSteps {
     if (message.type === 'snapshot.failed') {
       throw running.wal.failure ?? new StoreFailedError(`snapshot failed: ${message.error.message}`, { cause: message.error });
     }
+    return message.result;
+  }
+
+  /**
+   * Writes a consistent copy of the store as of one seq into `toDir` (created if missing; it must
+   * hold no store), while writes go on: see the snapshot actor's `#backup`.
+   */
+  async backup(toDir: string): Promise<SnapshotResult> {
+    const running = this.#running;
+    assert(running !== undefined, 'backup before recovery');
+    const target = path.resolve(toDir);
+    if (target === this.dir) throw new InvalidArgumentError('backup: toDir is the store itself');
+    const { fs } = this.options;
+    await fs.mkdir(target);
+    const listing = classifyDirectory(await fs.readdir(target));
+    if (listing.segments.length > 0 || listing.snapshots.length > 0) {
+      throw new InvalidArgumentError(`backup: ${target} already holds a store; back up into an empty directory`);
+    }
+    // The new directory's own entry must be durable too, or a power loss could take the backup with it.
+    await fs.syncDir(path.dirname(target));
+    const requestId = this.#nextSnapshotId++;
+    const reply = firstValueFrom(
+      running.bus.on('backup.completed', 'backup.failed').pipe(filter((message) => message.requestId === requestId)),
+    );
+    running.bus.publish({ type: 'backup.request', requestId, toDir: target });
+    const message = await reply;
+    if (message.type === 'backup.failed') throw message.error;
     return message.result;
   }
 
@@ -291,6 +336,6 @@ function operationEvent(seq: number, request: WriteRequest): OperationEvent {
   const bytes = request.recordBytes;
   if (request.kind === 'batch') return { type: 'batch', count: request.ops.length, seq, durationMs, bytes };
   const [op] = request.ops;
-  if (op.type === 'deleteRange') return { type: 'deleteRange', seq, durationMs, bytes };
+  if (op.type === 'deleteRange' || request.kind === 'deleteRange') return { type: 'deleteRange', seq, durationMs, bytes };
   return { type: request.kind, key: op.key, seq, durationMs, bytes };
 }

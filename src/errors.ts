@@ -8,7 +8,8 @@ export type ErrorCode =
   | 'ERR_STORE_CORRUPT'
   | 'ERR_STORE_FAILED'
   | 'ERR_STORE_OVERLOADED'
-  | 'ERR_CHANGES_UNAVAILABLE';
+  | 'ERR_CHANGES_UNAVAILABLE'
+  | 'ERR_NOT_A_NUMBER';
 
 export class DurableKVError extends Error {
   readonly code: ErrorCode;
@@ -75,6 +76,15 @@ export class ChangesUnavailableError extends DurableKVError {
   constructor(message: string, oldestSeq: number | undefined, options?: { cause?: unknown }) {
     super('ERR_CHANGES_UNAVAILABLE', message, options);
     this.oldestSeq = oldestSeq;
+  }
+}
+
+/** `increment` of a value that is not a decimal integer, or to a result beyond ±(2^53 − 1); nothing was written. */
+export class NotANumberError extends DurableKVError {
+  readonly key: string;
+  constructor(key: string, message: string) {
+    super('ERR_NOT_A_NUMBER', message);
+    this.key = key;
   }
 }
 

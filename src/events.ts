@@ -18,7 +18,7 @@ export interface StoreEvents {
 
 /** One completed operation, as `operations$` emits it. */
 export interface OperationEvent {
-  type: 'put' | 'delete' | 'batch' | 'deleteRange' | 'snapshot';
+  type: 'put' | 'delete' | 'batch' | 'deleteRange' | 'increment' | 'expire' | 'snapshot';
   key?: string;
   /** Operations in a batch. */
   count?: number;

@@ -4,7 +4,18 @@
  *
  * @module durable-kv
  */
-export { DurableKVStore, type BatchOperation, type EngineStats, type StoreStats, type ValueFor } from './store.js';
+export {
+  DurableKVStore,
+  type BatchOperation,
+  type BatchOptions,
+  type DeleteOptions,
+  type Entry,
+  type EngineStats,
+  type PutOptions,
+  type StoreStats,
+  type TtlOptions,
+  type ValueFor,
+} from './store.js';
 export type { StoreOptions } from './options.js';
 export type { StoreState } from './lifecycle.js';
 export type { StoreEvents, OperationEvent } from './events.js';
@@ -29,6 +40,7 @@ export {
   StoreFailedError,
   StoreOverloadedError,
   ChangesUnavailableError,
+  NotANumberError,
   type ErrorCode,
 } from './errors.js';
 export { RollingMetrics, type MetricsReading, type LatencySummary, type Measurable } from './metrics/rolling-metrics.js';

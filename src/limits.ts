@@ -78,5 +78,19 @@ export const snapshotSliceMs = 0.05;
 export const orderedIndexIdleWritesMin = 100_000;
 /** A snapshot without the ordered index sorts its keys in runs of this many, one run per event-loop turn. */
 export const sortRunKeys = 4096;
+/** Active expiry looks for expired keys this often (ms): a key is removed within about this long of its time. */
+export const expiryIntervalMsDefault = 250;
+/** Active expiry removes at most this many keys per WAL record. */
+export const expiryRecordKeysMax = 4096;
+/** Active expiry stops a slice of looking for expired keys after this long, so it never stalls the event loop. */
+export const expirySliceMs = 2;
+/** Active expiry's records in flight at once: enough to keep group commits full, few enough to leave room for writers. */
+export const expiryRecordsInFlightMax = 4;
+/**
+ * The expiry heap is rebuilt from the live keys once its stale entries (keys rewritten or deleted
+ * before their time) outnumber this plus twice the keys: each TTL write pushes one entry.
+ */
+export const expiryHeapSlackEntries = 65_536;
+
 /** Merging the overlay back into the memtable after a snapshot yields after this long. */
 export const overlayMergeSliceMs = 2;

@@ -45,6 +45,13 @@ export interface StoreOptions {
    * of a snapshot can cost when no older generation restores it. Default 256 KiB; 512 bytes to 16 MiB.
    */
   snapshotBlockBytes?: number;
+  /**
+   * The wall clock TTLs are measured against, in epoch ms (default Date.now). Tests and simulations
+   * inject their own to make expiry replayable; the store keeps a high-water mark over it.
+   */
+  clock?: () => number;
+  /** Active expiry: how often expired keys are looked for and removed, in ms. Default 250. */
+  expiryIntervalMs?: number;
   /** Listeners attached before recovery starts, so they also hear 'recovery' and 'torn-tail'. */
   listeners?: Partial<{ [E in keyof StoreEvents]: (...args: StoreEvents[E]) => void }>;
 }
@@ -64,6 +71,8 @@ export interface ResolvedOptions {
   walRetentionMs: number;
   snapshotGenerations: number;
   snapshotBlockBytes: number;
+  clock: () => number;
+  expiryIntervalMs: number;
   listeners: StoreOptions['listeners'];
 }
 
@@ -86,6 +95,8 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
     walRetentionMs: nonNegativeInteger('walRetentionMs', options.walRetentionMs, 0),
     snapshotGenerations: snapshotGenerationsOption(options.snapshotGenerations),
     snapshotBlockBytes: snapshotBlockBytesOption(options.snapshotBlockBytes),
+    clock: clockOption(options.clock),
+    expiryIntervalMs: positiveInteger('expiryIntervalMs', options.expiryIntervalMs, limits.expiryIntervalMsDefault),
     listeners: listenersOption(options.listeners),
   };
   // One put must fit one WAL record, or it could be accepted and then never be written.
@@ -117,6 +128,12 @@ export function fileSystem(value: unknown): FileSystem {
   const missing = fileSystemMethods.find((name) => typeof (value as Record<string, unknown>)[name] !== 'function');
   if (missing !== undefined) throw new InvalidArgumentError(`fs must implement FileSystem: it has no ${missing}() method`);
   return value as FileSystem;
+}
+
+function clockOption(value: unknown): () => number {
+  if (value === undefined) return Date.now;
+  if (typeof value !== 'function') throw new InvalidArgumentError('clock must be a function returning epoch ms');
+  return value as () => number;
 }
 
 function listenersOption(value: unknown): StoreOptions['listeners'] {

@@ -7,12 +7,24 @@ import { scrubError, type VerifyResult } from './recovery/scrub.js';
 export type { EngineStats } from './engine.js';
 import { lifecycleMachine, publicState, type StoreState } from './lifecycle.js';
 import { fileSystem, resolveOptions, snapshotGenerationsOption, type StoreOptions } from './options.js';
-import { prepareDelete, preparePut, describe } from './codec.js';
-import type { DeleteRangeResult, EncodableOp, SnapshotResult, StoredValue, WriteResult } from './types.js';
+import { checkKey, prepareDelete, preparePut, describe } from './codec.js';
+import type { DeleteRangeResult, EncodableOp, IntentOp, SnapshotResult, StoredEntry, WriteResult } from './types.js';
+import {
+  batchChecksOf,
+  checksOf,
+  expiryOf,
+  optionsObject,
+  type DeleteOptions,
+  type Expiry,
+  type PutOptions,
+  type TtlOptions,
+} from './write-options.js';
+import { isExpired } from './memtable/expiry.js';
 import { encodeRangeSpec } from './format/range-spec.js';
 import { normalizeRange, type KeyRange, type RangeOptions } from './memtable/range-options.js';
 
 export type { DeleteRangeResult, RangeOptions, WriteResult };
+export type { DeleteOptions, PutOptions, TtlOptions } from './write-options.js';
 import { assert, InvalidArgumentError, StoreClosedError, type StoreFailedError } from './errors.js';
 import { repairStore, type RepairReport } from './repair.js';
 import type { OperationEvent, StoreEvents } from './events.js';
@@ -24,7 +36,22 @@ import type { FileSystem } from './fs/file-system.js';
 /** The value type `get` returns for the chosen `valueEncoding`. */
 export type ValueFor<O> = O extends { valueEncoding: 'binary' } ? Uint8Array : O extends { valueEncoding: 'json' } ? unknown : string;
 
-export type BatchOperation<V> = { type: 'put'; key: string; value: V } | { type: 'delete'; key: string };
+export type BatchOperation<V> =
+  | ({ type: 'put'; key: string; value: V } & TtlOptions & { keepTtl?: boolean })
+  | { type: 'delete'; key: string }
+  | { type: 'increment'; key: string; delta?: number };
+
+/** A key's entry: its value, its version (the seq that last wrote it) and its expiry (epoch ms, or null). */
+export interface Entry<V> {
+  value: V;
+  version: number;
+  expiresAt: number | null;
+}
+
+/** `batch`'s options: checks that must all hold, or nothing is written. */
+export interface BatchOptions {
+  checks?: Array<{ key: string; version: number } | { key: string; absent: true }>;
+}
 
 /** What `stats()` returns: the lifecycle state and the engine's figures. */
 export interface StoreStats extends EngineStats {
@@ -160,17 +187,35 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     return this.#engine.memtable.size;
   }
 
+  /** The key's value, or undefined when it does not exist (an expired key does not). */
   get(key: string): V | undefined {
     this.#checkReadable();
     checkReadKey(key);
-    const stored = this.#engine.memtable.get(key);
-    return stored === undefined ? undefined : (this.#engine.codec.fromStored(stored) as V);
+    const entry = this.#engine.memtable.get(key);
+    if (entry === undefined || (entry.expiresAt !== 0 && entry.expiresAt <= this.#engine.clock.now())) return undefined;
+    return this.#engine.codec.fromStored(entry.value) as V;
   }
 
   has(key: string): boolean {
+    return this.getEntry(key) !== undefined;
+  }
+
+  /**
+   * The key's value with its version (the seq of the record that last wrote it: a put, an increment,
+   * an expire) and its expiry (epoch ms, or null), or undefined when it does not exist.
+   */
+  getEntry(key: string): Entry<V> | undefined {
     this.#checkReadable();
     checkReadKey(key);
-    return this.#engine.memtable.has(key);
+    const entry = this.#liveEntry(key);
+    if (entry === undefined) return undefined;
+    const value = this.#engine.codec.fromStored(entry.value) as V;
+    return { value, version: entry.version, expiresAt: entry.expiresAt === 0 ? null : entry.expiresAt };
+  }
+
+  #liveEntry(key: string): StoredEntry | undefined {
+    const entry = this.#engine.memtable.get(key);
+    return entry === undefined || isExpired(entry.expiresAt, this.#engine.clock.now()) ? undefined : entry;
   }
 
   /**
@@ -204,43 +249,119 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
 
   // These run at the call, not at the first next(): the state and the options are checked, and the
   // store's state is pinned, when the caller asks (a generator would do neither until iterated).
-  #rangeOf(options: RangeOptions | undefined): IterableIterator<[string, StoredValue]> {
-    return this.#engine.memtable.range(keyRangeOf(options));
+  // The clock is read at the call too: an entry that expires while the caller walks still shows.
+  #rangeOf(options: RangeOptions | undefined): IterableIterator<[string, StoredEntry]> {
+    return this.#engine.memtable.range(keyRangeOf(options), this.#engine.clock.now());
   }
 
-  *#decoded(entries: IterableIterator<[string, StoredValue]>): IterableIterator<[string, V]> {
+  *#decoded(entries: IterableIterator<[string, StoredEntry]>): IterableIterator<[string, V]> {
     const codec = this.#engine.codec;
-    for (const [key, stored] of entries) yield [key, codec.fromStored(stored) as V];
+    for (const [key, entry] of entries) yield [key, codec.fromStored(entry.value) as V];
   }
 
-  /** Resolves once the write is durable under the sync policy and visible to `get`. */
-  put(key: string, value: V): Promise<WriteResult> {
+  /**
+   * Resolves `{ ok: true, seq }` once the write is durable under the sync policy and visible to
+   * `get`. Options: `ttlMs` or `expiresAt` (epoch ms) set an expiry, `keepTtl` keeps the key's (a put
+   * without them clears it); `ifVersion` / `ifAbsent` make it conditional: checked against every
+   * write sequenced before it, a failed check resolves `{ ok: false, conflicts: [key] }` and writes
+   * nothing.
+   */
+  put(key: string, value: V, options?: PutOptions): Promise<WriteResult> {
     // Not an async function: one promise per write, not two (this is the hot path).
     try {
       this.#checkWritable();
-      return this.#engine.write('put', [preparePut(key, value, this.#engine.codec, this.#engine.options)]);
+      const op = preparePut(key, value, this.#engine.codec, this.#engine.options);
+      if (options === undefined) return this.#engine.write('put', [op]);
+      const checked = optionsObject<PutOptions>(options, 'put');
+      const nowMs = this.#engine.clock.now();
+      const ttl = expiryOf(checked, nowMs, 'put');
+      const checks = checksOf(key, checked, 'put');
+      const intentOp = withExpiry(op, ttl);
+      if (checks.length === 0 && intentOp.type === 'put') return this.#engine.write('put', [intentOp]);
+      return this.#engine.write('put', [], { checks, ops: [intentOp], nowMs });
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** Deleting a missing key is not an error (it is still logged, so it orders with other writes). */
-  delete(key: string): Promise<WriteResult> {
+  /**
+   * Deleting a missing key is not an error (it is still logged, so it orders with other writes).
+   * `ifVersion`: delete only that version; otherwise `{ ok: false, conflicts: [key] }`.
+   */
+  delete(key: string, options?: DeleteOptions): Promise<WriteResult> {
     try {
       this.#checkWritable();
-      return this.#engine.write('delete', [prepareDelete(key, this.#engine.options)]);
+      const op = prepareDelete(key, this.#engine.options);
+      if (options === undefined) return this.#engine.write('delete', [op]);
+      const checks = checksOf(key, optionsObject<DeleteOptions>(options, 'delete'), 'delete');
+      if (checks.length === 0) return this.#engine.write('delete', [op]);
+      return this.#engine.write('delete', [], { checks, ops: [op], nowMs: this.#engine.clock.now() });
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** Applies every operation or none, also across crashes: the batch is one WAL record. */
-  batch(operations: ReadonlyArray<BatchOperation<V>>): Promise<WriteResult> {
+  /**
+   * Applies every operation or none, also across crashes: the batch is one WAL record. Puts take
+   * `ttlMs` / `expiresAt` / `keepTtl`; `{ type: 'increment', key, delta }` adds to a number. With
+   * `checks`, nothing is written unless every check holds: `{ ok: false, conflicts }` names the
+   * keys whose checks failed.
+   */
+  batch(operations: ReadonlyArray<BatchOperation<V>>, options?: BatchOptions): Promise<WriteResult> {
     // Like put: the engine's own promise, so acknowledgements of all writes keep their seq order.
     try {
       this.#checkWritable();
-      const ops = this.#prepareBatch(operations);
-      return ops.length === 0 ? Promise.resolve({ ok: true, seq: this.#engine.lastSeq }) : this.#engine.write('batch', ops);
+      const nowMs = this.#engine.clock.now();
+      const ops = this.#prepareBatch(operations, nowMs);
+      const checks = batchChecksOf(optionsObject<BatchOptions>(options, 'batch').checks, (key) => this.#checkedKey(key));
+      const plain = checks.length === 0 && ops.every(isEncodable);
+      if (plain && ops.length === 0) return Promise.resolve({ ok: true, seq: this.#engine.lastSeq });
+      if (plain) return this.#engine.write('batch', ops as EncodableOp[]);
+      return this.#engine.write('batch', [], { checks, ops, nowMs });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Adds `delta` (a safe integer, default 1) to the key's number, atomically: resolves the new
+   * value. A missing key counts as 0. The value must be a decimal integer ('utf8'), an integer
+   * ('json') or ASCII decimal digits ('binary'); anything else, or a result beyond ±(2^53 − 1),
+   * rejects with ERR_NOT_A_NUMBER and writes nothing. It keeps the key's expiry unless given one.
+   */
+  increment(key: string, delta = 1, options?: TtlOptions): Promise<number> {
+    try {
+      this.#checkWritable();
+      const keyBytes = checkKey(key, this.#engine.options);
+      if (!Number.isSafeInteger(delta)) throw new InvalidArgumentError(`increment: delta must be a safe integer, got ${describe(delta)}`);
+      const nowMs = this.#engine.clock.now();
+      const ttl = expiryOf(optionsObject<TtlOptions>(options, 'increment'), nowMs, 'increment');
+      const expiresAt = ttl.expiresAt === 0 ? undefined : ttl.expiresAt;
+      return this.#engine.write<number>('increment', [], {
+        checks: [],
+        ops: [{ type: 'increment', key, keyBytes, delta, expiresAt }],
+        nowMs,
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Sets the key's expiry: `{ ttlMs }` from now, `{ expiresAt }` (epoch ms), or `null` to remove it.
+   * Keeps the value; gives the key a new version. `{ ok: false, conflicts: [key] }` if the key does
+   * not exist.
+   */
+  expire(key: string, expiry: TtlOptions | null): Promise<WriteResult> {
+    try {
+      this.#checkWritable();
+      const keyBytes = checkKey(key, this.#engine.options);
+      const nowMs = this.#engine.clock.now();
+      if (expiry !== null && (typeof expiry !== 'object' || (expiry.ttlMs === undefined && expiry.expiresAt === undefined))) {
+        throw new InvalidArgumentError('expire takes { ttlMs }, { expiresAt } or null');
+      }
+      const expiresAt = expiry === null ? 0 : expiryOf(expiry, nowMs, 'expire').expiresAt;
+      return this.#engine.write('expire', [], { checks: [], ops: [{ type: 'expireExisting', key, keyBytes, expiresAt }], nowMs });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -285,6 +406,19 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     return this.#engine.snapshot('manual');
   }
 
+  /**
+   * A consistent copy of the store as of one moment, taken while writes go on, into `toDir`
+   * (created if missing; it must not hold a store): one snapshot file, checked and fsynced, that
+   * `DurableKVStore.open(toDir)` opens. Resolves with what was written (`seq`: the last write it
+   * holds). A failure (the target's disk full, say) rejects the backup and leaves the store as it was.
+   */
+  async backup(toDir: string): Promise<SnapshotResult> {
+    this.#checkWritable();
+    if (typeof toDir !== 'string' || toDir.length === 0)
+      throw new InvalidArgumentError(`backup: toDir must be a non-empty string, got ${describe(toDir)}`);
+    return this.#engine.backup(toDir);
+  }
+
   stats(): StoreStats {
     this.#checkReadable();
     return { state: this.state, ...this.#engine.stats() };
@@ -306,7 +440,12 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     return this.#closed;
   }
 
-  #prepareBatch(operations: ReadonlyArray<BatchOperation<V>>): EncodableOp[] {
+  #checkedKey(key: unknown): string {
+    checkKey(key, this.#engine.options);
+    return key as string;
+  }
+
+  #prepareBatch(operations: ReadonlyArray<BatchOperation<V>>, nowMs: number): IntentOp[] {
     if (!Array.isArray(operations)) throw new InvalidArgumentError(`batch takes an array of operations, got ${describe(operations)}`);
     const { batchOpsMax } = this.#engine.options;
     if (operations.length > batchOpsMax)
@@ -314,9 +453,19 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     // Array.from, not map: map skips the holes of a sparse array, which would reach the encoder as undefined.
     const ops = Array.from(operations, (operation, index) => {
       if (typeof operation !== 'object' || operation === null) throw new InvalidArgumentError(`batch[${index}] is not an operation`);
-      if (operation.type === 'put') return preparePut(operation.key, operation.value, this.#engine.codec, this.#engine.options);
+      const where = `batch[${index}]`;
+      if (operation.type === 'put') {
+        const op = preparePut(operation.key, operation.value, this.#engine.codec, this.#engine.options);
+        return withExpiry(op, expiryOf(operation, nowMs, where));
+      }
       if (operation.type === 'delete') return prepareDelete(operation.key, this.#engine.options);
-      throw new InvalidArgumentError(`batch[${index}].type must be 'put' or 'delete'`);
+      if (operation.type === 'increment') {
+        const keyBytes = checkKey(operation.key, this.#engine.options);
+        const delta = operation.delta ?? 1;
+        if (!Number.isSafeInteger(delta)) throw new InvalidArgumentError(`${where}: delta must be a safe integer, got ${describe(delta)}`);
+        return { type: 'increment', key: operation.key, keyBytes, delta, expiresAt: undefined } satisfies IntentOp;
+      }
+      throw new InvalidArgumentError(`${where}.type must be 'put', 'delete' or 'increment'`);
     });
     return ops;
   }
@@ -359,6 +508,18 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
       this.#actor.start();
     });
   }
+}
+
+/** A checked put with its expiry: a plain put (expiresAt set or 0), or one that keeps the key's. */
+function withExpiry(op: Extract<EncodableOp, { type: 'put' }>, ttl: Expiry): IntentOp {
+  if (!ttl.keepTtl) return ttl.expiresAt === 0 ? op : { ...op, expiresAt: ttl.expiresAt };
+  const { key, keyBytes, value, valueBytes } = op;
+  return { type: 'putKeepTtl', key, keyBytes, value, valueBytes };
+}
+
+/** Whether an op needs no resolving: it goes to the WAL as it is. */
+function isEncodable(op: IntentOp): op is Extract<IntentOp, EncodableOp> {
+  return op.type === 'put' || op.type === 'delete';
 }
 
 /** A read takes any string (one that could not be stored is simply absent), but not a non-string. */

@@ -10,6 +10,15 @@ const frozen = process.env.BENCH_DKV_SRC;
 const { DurableKVStore } = (await import(frozen ? new URL(`file://${frozen}/index.ts`).href : '../../src/index.js')) as StoreModule;
 
 export async function open(dir: string, options: OpenOptions): Promise<BenchStore> {
+  return openDurableKV(dir, options, false);
+}
+
+/**
+ * `conditional`: every put is a compare-and-set on the version it reads just before (ifAbsent for a
+ * new key), the read-modify-write users build on it. Racing puts of one key then resolve
+ * `{ ok: false }`: still an acknowledged operation, as it was checked in seq order.
+ */
+export async function openDurableKV(dir: string, options: OpenOptions, conditional: boolean): Promise<BenchStore> {
   const store = await DurableKVStore.open(dir, {
     sync: options.durable ? 'always' : 'never',
     ...(options.autoSnapshot === undefined ? {} : { autoSnapshot: options.autoSnapshot }),
@@ -31,7 +40,12 @@ export async function open(dir: string, options: OpenOptions): Promise<BenchStor
   }
   return {
     counters: () => ({ ...counters }),
-    put: (key, value) => store.put(key, value),
+    put: conditional
+      ? (key, value) => {
+          const entry = store.getEntry(key);
+          return store.put(key, value, entry === undefined ? { ifAbsent: true } : { ifVersion: entry.version });
+        }
+      : (key, value) => store.put(key, value),
     get: (key) => store.get(key),
     async load(count, key, value) {
       for (let start = 0; start < count; start += loadChunk) {

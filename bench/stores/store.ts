@@ -22,9 +22,10 @@ export interface OpenOptions {
   autoSnapshot?: boolean;
 }
 
-export type StoreName = 'durable-kv' | 'raw' | 'lmdb' | 'classic-level' | 'better-sqlite3';
+export type StoreName = 'durable-kv' | 'durable-kv-cas' | 'raw' | 'lmdb' | 'classic-level' | 'better-sqlite3';
 
-export const storeNames: readonly StoreName[] = ['durable-kv', 'raw', 'lmdb', 'classic-level', 'better-sqlite3'];
+/** `durable-kv-cas`: durable-kv with conditional puts (ifVersion); run it by name, it is not in the default set. */
+export const storeNames: readonly StoreName[] = ['durable-kv', 'durable-kv-cas', 'raw', 'lmdb', 'classic-level', 'better-sqlite3'];
 /** The stores that count as peers ("best peer"); durable-kv and the raw baseline do not. */
 export const peerNames: readonly StoreName[] = ['lmdb', 'classic-level', 'better-sqlite3'];
 
@@ -35,6 +36,8 @@ export async function storeOpener(name: StoreName): Promise<StoreOpener> {
   switch (name) {
     case 'durable-kv':
       return (await import('./durable-kv.js')).open;
+    case 'durable-kv-cas':
+      return (await import('./durable-kv-cas.js')).open;
     case 'raw':
       return (await import('./raw.js')).open;
     case 'lmdb':

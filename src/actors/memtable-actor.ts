@@ -2,6 +2,14 @@ import { takeUntil } from 'rxjs';
 import type { Bus, CommittedRun } from '../messages/index.js';
 import type { Memtable } from '../memtable/memtable.js';
 import { assert } from '../errors.js';
+import type { StoredEntry } from '../types.js';
+
+/** The entry an expire op leaves: the key's value with a new version and expiry (it was resolved against an existing key). */
+function withExpiry(memtable: Memtable, key: string, version: number, expiresAt: number): StoredEntry {
+  const before = memtable.get(key);
+  assert(before !== undefined, `expire of "${key}", which the memtable does not hold`);
+  return { value: before.value, version, expiresAt };
+}
 
 /**
  * Applies committed WAL records to the memtable, in seq order, and answers snapshot barriers.
@@ -12,10 +20,13 @@ import { assert } from '../errors.js';
  */
 export class MemtableActor {
   readonly #memtable: Memtable;
+  readonly #nowMs: () => number;
   #lastAppliedSeq: number;
 
-  constructor(bus: Bus, memtable: Memtable, lastAppliedSeq: number) {
+  /** `nowMs`: the store's clock, only to count how many keys a range delete found live. */
+  constructor(bus: Bus, memtable: Memtable, lastAppliedSeq: number, nowMs: () => number) {
     this.#memtable = memtable;
+    this.#nowMs = nowMs;
     this.#lastAppliedSeq = lastAppliedSeq;
     bus
       .on('wal.committed')
@@ -41,13 +52,16 @@ export class MemtableActor {
   #apply({ firstSeq, requests }: CommittedRun): void {
     assert(firstSeq === this.#lastAppliedSeq + 1, `applying seq ${firstSeq} after ${this.#lastAppliedSeq}`);
     const memtable = this.#memtable;
-    for (const request of requests) {
+    for (let at = 0; at < requests.length; at++) {
+      const request = requests[at];
+      const version = firstSeq + at;
       const ops = request.ops;
       for (let index = 0; index < ops.length; index++) {
         const op = ops[index];
-        if (op.type === 'put') memtable.set(op.key, op.value);
+        if (op.type === 'put') memtable.set(op.key, { value: op.value, version, expiresAt: op.expiresAt });
         else if (op.type === 'delete') memtable.delete(op.key);
-        else request.deleted = memtable.deleteRange(op.range);
+        else if (op.type === 'expire') memtable.set(op.key, withExpiry(memtable, op.key, version, op.expiresAt));
+        else request.deleted = memtable.deleteRange(op.range, this.#nowMs());
       }
     }
     this.#lastAppliedSeq = firstSeq + requests.length - 1;

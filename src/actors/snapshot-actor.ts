@@ -52,10 +52,16 @@ export class SnapshotActor {
     bus
       .on('snapshot.request')
       .pipe(takeUntil(bus.stop$))
-      .subscribe(({ requestId }) => {
-        this.#pending++;
-        this.#queue = this.#queue.then(() => this.#run(requestId)).finally(() => this.#pending--);
-      });
+      .subscribe(({ requestId }) => this.#enqueue(() => this.#run(requestId)));
+    bus
+      .on('backup.request')
+      .pipe(takeUntil(bus.stop$))
+      .subscribe(({ requestId, toDir }) => this.#enqueue(() => this.#backup(requestId, toDir)));
+  }
+
+  #enqueue(task: () => Promise<void>): void {
+    this.#pending++;
+    this.#queue = this.#queue.then(task).finally(() => this.#pending--);
   }
 
   get lastSnapshotSeq(): number {
@@ -76,13 +82,31 @@ export class SnapshotActor {
     try {
       const view = await this.#barrier();
       this.#bus.publish({ type: 'snapshot.started', requestId, seq: view.seq });
-      const written = await this.#writeDurably(view);
+      const written = await this.#writeDurably(view, this.#options.dir, true);
       this.#lastSnapshotSeq = view.seq;
       await this.#compact(view.seq);
       const result: SnapshotResult = { ...written, seq: view.seq, durationMs: performance.now() - startedAtMs };
       this.#bus.publish({ type: 'snapshot.completed', requestId, result });
     } catch (error) {
       this.#bus.publish({ type: 'snapshot.failed', requestId, error: error as Error });
+    }
+  }
+
+  /**
+   * A backup: the frozen view written as the only snapshot of `toDir`, which then opens as a store
+   * at that seq. The same barrier, checks and durable rename as a snapshot, but the store's own
+   * files are untouched (no compaction), and a failure (say the backup's disk is full) fails the
+   * backup, never the store.
+   */
+  async #backup(requestId: number, toDir: string): Promise<void> {
+    const startedAtMs = performance.now();
+    try {
+      const view = await this.#barrier();
+      const written = await this.#writeDurably(view, toDir, false);
+      const result: SnapshotResult = { ...written, seq: view.seq, durationMs: performance.now() - startedAtMs };
+      this.#bus.publish({ type: 'backup.completed', requestId, result });
+    } catch (error) {
+      this.#bus.publish({ type: 'backup.failed', requestId, error: error as Error });
     }
   }
 
@@ -98,15 +122,16 @@ export class SnapshotActor {
     return message.view;
   }
 
-  async #writeDurably(view: FrozenView): Promise<{ keys: number; bytes: number }> {
-    const { fs, dir } = this.#options;
+  /** `ownDir`: the store's own directory, where an I/O failure leaves the store unsafe to write (it halts the WAL). */
+  async #writeDurably(view: FrozenView, dir: string, ownDir: boolean): Promise<{ keys: number; bytes: number }> {
+    const { fs } = this.#options;
     const finalPath = path.join(dir, snapshotName(view.seq));
     const temporaryPath = finalPath + temporarySuffix;
     let written: { keys: number; bytes: number };
     try {
       written = await this.#writeFile(temporaryPath, view);
     } catch (error) {
-      this.#bus.publish({ type: 'wal.halt', error, during: 'snapshot write' });
+      if (ownDir) this.#bus.publish({ type: 'wal.halt', error, during: 'snapshot write' });
       await fs.unlink(temporaryPath).catch(() => undefined);
       throw error;
     }
@@ -121,7 +146,7 @@ export class SnapshotActor {
       await fs.rename(temporaryPath, finalPath);
       await fs.syncDir(dir);
     } catch (error) {
-      this.#bus.publish({ type: 'wal.halt', error, during: 'snapshot rename' });
+      if (ownDir) this.#bus.publish({ type: 'wal.halt', error, during: 'snapshot rename' });
       throw error;
     }
     return written;

@@ -2,9 +2,11 @@ import Denque from 'denque';
 import { takeUntil } from 'rxjs';
 import { performance } from 'node:perf_hooks';
 import type { Bus, WriteRequest } from '../messages/index.js';
-import type { CoveredSegment, SyncMode, WalSegment } from '../types.js';
+import type { CoveredSegment, StoredEntry, SyncMode, WalSegment, WriteResult } from '../types.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { encodeAlignedSyncMarker, encodeSyncMarker, encodeWalRecord, walSyncMarkerBytes } from '../format/wal-format.js';
+import { encodeAlignedSyncMarker, encodeSyncMarker, encodeWalRecord, walRecordBytes, walSyncMarkerBytes } from '../format/wal-format.js';
+import { hasDeleteRange, SequencedView } from '../memtable/sequenced-view.js';
+import { resolveIntent } from '../memtable/resolve-intent.js';
 import { assert, StoreClosedError, StoreFailedError, StoreOverloadedError } from '../errors.js';
 import { fsErrorCode } from '../fs/file-system.js';
 import { groupBytesMax, syncMarkerAlignBytes } from '../limits.js';
@@ -22,6 +24,17 @@ export interface WalActorOptions {
   mailboxBytesMax: number;
   /** Keep segments a snapshot covers this long before deleting them (history for `changes()`). */
   walRetentionMs: number;
+  /** The memtable's entry for a key (applied writes): conditional writes are resolved against it and what is not yet applied. */
+  lookup: (key: string) => StoredEntry | undefined;
+  /** Values are bytes ('binary'): an increment of a missing key stores its digits as bytes. */
+  binaryValues: boolean;
+}
+
+/** A write that wrote no record (a failed check, not a number, nothing to do), settled once the seq before it commits. */
+interface UnwrittenWrite {
+  request: WriteRequest;
+  afterSeq: number;
+  outcome: WriteResult | Error;
 }
 
 /** A snapshot barrier waiting its turn in the mailbox between writes. */
@@ -78,6 +91,9 @@ export class WalActor {
   #syncing = false;
   #syncWanted = false;
   #unsynced: WrittenGroup[] = [];
+  /** The groups the running fdatasync covers: written, not yet committed. */
+  #syncingGroups: WrittenGroup[] = [];
+  #unwritten: UnwrittenWrite[] = [];
   #idleWaiters: Array<() => void> = [];
   #failure: StoreFailedError | undefined;
   #closed = false;
@@ -246,7 +262,14 @@ export class WalActor {
       await this.#rotate();
       if (this.#failure !== undefined) return;
     }
+    const head = this.#mailbox.peekFront();
+    if (head !== undefined && isWrite(head) && head.intent !== undefined && this.#uncommitted().some((r) => hasDeleteRange(r.ops))) {
+      // Which keys a range delete removes is known only once it is applied: let it apply first.
+      await this.#waitForSyncs();
+      if (this.#failure !== undefined) return;
+    }
     const group = this.#takeGroup();
+    if (group.requests.length === 0) return; // every write taken resolved to no record
     // What the last completed fsync covered, read now: a sync finishing later only makes it an
     // understatement, which recovery tolerates; an overstatement would call a power loss corruption.
     const claimedBytes = this.#segment.durableBytes;
@@ -276,19 +299,80 @@ export class WalActor {
     }
   }
 
+  /**
+   * Takes the queued writes for one group and gives them their seqs. A write with an intent is
+   * resolved here, against every write sequenced before it (the memtable plus the groups not yet
+   * committed): this is the moment that orders it. One that resolves to no record is settled once
+   * the seq before it commits.
+   */
   #takeGroup(): WrittenGroup {
+    const firstSeq = this.#nextSeq;
     const requests: WriteRequest[] = [];
     let bytes = 0;
+    let view: SequencedView | undefined;
+    let groupHasDeleteRange = false;
     for (let head = this.#mailbox.peekFront(); head !== undefined && isWrite(head); head = this.#mailbox.peekFront()) {
       if (requests.length > 0 && bytes + head.recordBytes > groupBytesMax) break;
-      this.#mailbox.shift();
+      const seq = firstSeq + requests.length;
+      if (head.intent !== undefined) {
+        if (groupHasDeleteRange) break; // resolved in the next group, once the range delete applies
+        view ??= this.#sequencedView(requests, firstSeq);
+        this.#mailbox.shift();
+        this.#mailboxBytes -= head.recordBytes;
+        if (!this.#resolve(head, view, seq)) continue;
+      } else {
+        this.#mailbox.shift();
+        this.#mailboxBytes -= head.recordBytes;
+        if (hasDeleteRange(head.ops)) groupHasDeleteRange = true;
+      }
+      view?.add(head.ops, seq);
       requests.push(head);
       bytes += head.recordBytes;
     }
-    this.#mailboxBytes -= bytes;
-    const group = { firstSeq: this.#nextSeq, requests };
     this.#nextSeq += requests.length;
-    return group;
+    return { firstSeq, requests };
+  }
+
+  /** Resolves an intent into its record's ops; false when it writes no record (settled later). */
+  #resolve(request: WriteRequest, view: SequencedView, seq: number): boolean {
+    const intent = request.intent;
+    assert(intent !== undefined, 'only a write with an intent is resolved');
+    const resolution = resolveIntent(intent, view.get, seq, this.#options.binaryValues);
+    if (resolution.ok && resolution.ops.length > 0) {
+      request.ops = resolution.ops;
+      request.recordBytes = walRecordBytes(resolution.ops);
+      // `increment` resolves its new value; a batch with increments, its WriteResult.
+      if (request.kind === 'increment') request.value = resolution.value;
+      return true;
+    }
+    const outcome: WriteResult | Error = resolution.ok
+      ? { ok: true, seq: seq - 1 }
+      : 'error' in resolution
+        ? resolution.error
+        : { ok: false, conflicts: resolution.conflicts };
+    this.#settleAfter({ request, afterSeq: seq - 1, outcome });
+    return false;
+  }
+
+  /** The state as of `firstSeq + requests.length - 1`: the memtable, then every uncommitted record. */
+  #sequencedView(requests: readonly WriteRequest[], firstSeq: number): SequencedView {
+    const view = new SequencedView(this.#options.lookup);
+    let seq = this.#lastCommittedSeq;
+    for (const request of this.#uncommitted()) view.add(request.ops, ++seq);
+    assert(seq === firstSeq - 1, `uncommitted records end at ${seq}, the group starts at ${firstSeq}`);
+    for (let index = 0; index < requests.length; index++) view.add(requests[index].ops, firstSeq + index);
+    return view;
+  }
+
+  /** Records written but not yet committed (applied to the memtable), in seq order. */
+  #uncommitted(): WriteRequest[] {
+    const groups = [...this.#syncingGroups, ...this.#unsynced];
+    return groups.length === 0 ? [] : groups.flatMap((group) => group.requests);
+  }
+
+  #settleAfter(unwritten: UnwrittenWrite): void {
+    if (unwritten.afterSeq <= this.#lastCommittedSeq) this.#settler.settleUnwritten(unwritten.request, unwritten.outcome);
+    else this.#unwritten.push(unwritten);
   }
 
   /** Encodes a group that will be written at `offset` of the current segment, its records claiming `durableBytes`. */
@@ -362,6 +446,7 @@ export class WalActor {
         // Only groups whose write has finished are in #unsynced: this fsync covers all of them.
         const groups = this.#unsynced;
         this.#unsynced = [];
+        this.#syncingGroups = groups;
         this.#syncWanted = false;
         const startedAtMs = performance.now();
         const coveredBytes = this.#segment.bytes;
@@ -371,6 +456,7 @@ export class WalActor {
           this.#fail(error, 'fsync', groups);
           return;
         }
+        this.#syncingGroups = [];
         this.#segment.synced(coveredBytes);
         // Under 'interval' records written before this fsync may be the last for a while: prove them.
         if (this.#options.sync === 'interval' && this.#segment.syncMarkerClaim(false) !== undefined) this.#enqueueSyncMarker(false);
@@ -396,12 +482,23 @@ export class WalActor {
     }
     this.#lastCommittedSeq = firstSeq + requests.length - 1;
     this.#bus.publish({ type: 'wal.committed', run: { firstSeq, requests } });
+    if (this.#unwritten.length > 0) this.#settleUnwritten();
     // The writers this commit acknowledged send their next writes from promise callbacks; a tick
     // runs once every such callback has, so it finds them all queued: one group, written at once,
     // without the trip through the event loop's check phase (where a snapshot slice may be first).
     process.nextTick(() => {
       if (this.#mailbox.length > 0) this.#startWriting();
     });
+  }
+
+  /** Settles the writes without a record whose preceding seq is now committed (they wait in seq order). */
+  #settleUnwritten(): void {
+    let settled = 0;
+    while (settled < this.#unwritten.length && this.#unwritten[settled].afterSeq <= this.#lastCommittedSeq) {
+      const { request, outcome } = this.#unwritten[settled++];
+      this.#settler.settleUnwritten(request, outcome);
+    }
+    this.#unwritten.splice(0, settled);
   }
 
   #startWriting(): void {
@@ -468,6 +565,9 @@ export class WalActor {
     for (const group of groups) this.#settler.rejectWritten(group, this.#failure);
     for (const group of this.#unsynced) this.#settler.rejectWritten(group, this.#failure);
     this.#unsynced = [];
+    this.#syncingGroups = [];
+    // Their answers were read off records that will never be durable.
+    for (const { request } of this.#unwritten.splice(0)) this.#settler.refuse(request, this.#failure);
     this.#rejectMailbox(this.#failure);
   }
 

@@ -6,7 +6,9 @@
  *
  *   header (32 bytes)
  *     0  magic        8 bytes  "DKVSNAP\n"
- *     8  version      u32 LE   snapshotFormatVersion (1 is still read: no index, a 16-byte end block)
+ *     8  version      u32 LE   snapshotFormatVersion (3; 2 and 1 are still read: 2 has entries
+ *                              without version and expiry, each entry's version is then the file's
+ *                              seq; 1 also has no index and a 16-byte end block)
  *    12  reserved     u32 LE   0
  *    16  seq          u64 LE   the last WAL record this snapshot includes
  *    24  headerCrc    u32 LE   crc32c of bytes 0..24
@@ -16,7 +18,10 @@
  *     4  payloadBytes u32 LE
  *     8  kind         u32 LE   1 = entries, 2 = end, 3 = index
  *    12  payload
- *          entries: entryCount u32 LE, then entries: keyBytes u32 | valueBytes u32 | key | value
+ *          entries: entryCount u32 LE, then entries:
+ *                   keyBytes u32 | valueBytes u32 | version u64 | expiresAt u64 | key | value
+ *                   (version: the seq that last wrote the key; expiresAt: epoch ms, 0 for none;
+ *                   version 2 and 1: keyBytes u32 | valueBytes u32 | key | value)
  *          index:   recordCount u32 LE, then one record per entries block, in file order:
  *                   offset u64 | entryCount u32 | firstKeyBytes u32 | lastKeyBytes u32 | firstKey | lastKey
  *          end:     totalEntries u64 | seq u64 | indexOffset u64 | entriesBlocks u64
@@ -33,10 +38,12 @@
  */
 import { assert } from '../errors.js';
 import { crc32c } from './crc32c.js';
-import type { StoredValue } from '../types.js';
+import type { StoredEntry, StoredValue } from '../types.js';
 
 export const snapshotMagic = Buffer.from('DKVSNAP\n', 'latin1');
-export const snapshotFormatVersion = 2;
+export const snapshotFormatVersion = 3;
+/** Version 2: entries without version and expiry. */
+export const snapshotFormatVersionUnversioned = 2;
 /** Version 1: no index blocks, and an end block of `totalEntries | seq`. */
 export const snapshotFormatVersionUnindexed = 1;
 export const snapshotHeaderBytes = 32;
@@ -52,7 +59,24 @@ export const blockKindEntries = 1;
 export const blockKindEnd = 2;
 export const blockKindIndex = 3;
 
-export const entryHeaderBytes = 8;
+/** An entry's header: keyBytes, valueBytes, version, expiresAt (8 bytes: the first two only, before version 3). */
+export const entryHeaderBytes = 24;
+const entryHeaderBytesUnversioned = 8;
+const entryVersionOffset = 8;
+const entryExpiresAtOffset = 16;
+
+/** How a file's entries are laid out: by its version, and the version its entries get when they carry none. */
+export interface EntryFormat {
+  readonly headerBytes: number;
+  readonly versioned: boolean;
+  /** The file's seq: the version of every entry of a file before version 3. */
+  readonly seq: number;
+}
+
+export function entryFormatFor(formatVersion: number, seq: number): EntryFormat {
+  const versioned = formatVersion >= snapshotFormatVersion;
+  return { headerBytes: versioned ? entryHeaderBytes : entryHeaderBytesUnversioned, versioned, seq };
+}
 export const indexRecordHeaderBytes = 20;
 export const endPayloadBytes = 32;
 export const endPayloadBytesUnindexed = 16;
@@ -76,8 +100,8 @@ export function checkSnapshotHeader(header: Buffer): string | undefined {
   // The CRC stops at byte 24: the reserved word after it is checked here, so no header byte goes unchecked.
   if (header.readUInt32LE(snapshotHeaderReservedOffset) !== 0) return 'snapshot header reserved bytes are not zero';
   const version = header.readUInt32LE(8);
-  if (version !== snapshotFormatVersion && version !== snapshotFormatVersionUnindexed) {
-    return `unsupported snapshot format version ${version} (this durable-kv reads ${snapshotFormatVersionUnindexed} and ${snapshotFormatVersion})`;
+  if (version < snapshotFormatVersionUnindexed || version > snapshotFormatVersion) {
+    return `unsupported snapshot format version ${version} (this durable-kv reads ${snapshotFormatVersionUnindexed} to ${snapshotFormatVersion})`;
   }
   return undefined;
 }
@@ -90,7 +114,7 @@ export interface BlockIndexRecord {
   lastKey: Buffer;
 }
 
-/** The most bytes an entry can take: UTF-8 needs at most 3 bytes per UTF-16 code unit. */
+/** The most bytes an entry can take, in any format version: UTF-8 needs at most 3 bytes per UTF-16 code unit. */
 function entryBytesBound(key: string, value: StoredValue): number {
   return entryHeaderBytes + key.length * 3 + (typeof value === 'string' ? value.length * 3 : value.byteLength);
 }
@@ -114,9 +138,17 @@ export class SnapshotEncoder {
   #offset = 0;
   #totalEntries = 0;
 
-  constructor(seq: number, blockBytes: number) {
+  readonly #format: EntryFormat;
+
+  /** `formatVersion` 2 writes the previous format (for compatibility tests). */
+  constructor(seq: number, blockBytes: number, formatVersion = snapshotFormatVersion) {
     assert(Number.isSafeInteger(blockBytes) && blockBytes > 0, `snapshot block size ${blockBytes}`);
+    assert(
+      formatVersion === snapshotFormatVersion || formatVersion === snapshotFormatVersionUnversioned,
+      `writes version ${formatVersion}`,
+    );
     this.#seq = seq;
+    this.#format = entryFormatFor(formatVersion, seq);
     this.#capacity = blockHeaderBytes + 4 + blockBytes;
     this.#block = Buffer.allocUnsafe(this.#capacity);
   }
@@ -128,7 +160,9 @@ export class SnapshotEncoder {
   /** The file's first bytes. */
   header(): Buffer {
     assert(this.#offset === 0, 'the header comes first');
-    return this.#counted(encodeSnapshotHeader(this.#seq));
+    return this.#counted(
+      encodeSnapshotHeader(this.#seq, this.#format.versioned ? snapshotFormatVersion : snapshotFormatVersionUnversioned),
+    );
   }
 
   /**
@@ -136,8 +170,11 @@ export class SnapshotEncoder {
    * then starts the next block). The block is a view of one of the encoder's two buffers, valid
    * until the next block is sealed: write it out before adding more (no copy of each block).
    */
-  add(key: string, value: StoredValue): Buffer | undefined {
+  add(key: string, entry: StoredEntry): Buffer | undefined {
     assert(this.#offset > 0, 'the header is written before entries');
+    const { value, version, expiresAt } = entry;
+    assert(Number.isSafeInteger(version) && version >= 1 && version <= this.#seq, `entry version ${version} in a snapshot at ${this.#seq}`);
+    assert(Number.isSafeInteger(expiresAt) && expiresAt >= 0, `entry expiry ${expiresAt}`);
     let sealed: Buffer | undefined;
     const bound = entryBytesBound(key, value);
     // Against the capacity, not the buffer: a buffer grown for one large entry must not go on to
@@ -147,12 +184,16 @@ export class SnapshotEncoder {
       this.#block = Buffer.allocUnsafe(this.#at + bound); // one entry larger than a block: a block of its own
     }
     const block = this.#block;
-    const keyAt = this.#at + entryHeaderBytes;
+    const keyAt = this.#at + this.#format.headerBytes;
     const keyBytes = block.write(key, keyAt, 'utf8');
     const valueAt = keyAt + keyBytes;
     const valueBytes = typeof value === 'string' ? block.write(value, valueAt, 'utf8') : copyInto(value, block, valueAt);
     block.writeUInt32LE(keyBytes, this.#at);
     block.writeUInt32LE(valueBytes, this.#at + 4);
+    if (this.#format.versioned) {
+      writeUint64(block, this.#at + entryVersionOffset, version);
+      writeUint64(block, this.#at + entryExpiresAtOffset, expiresAt);
+    }
     if (this.#count === 0) this.#firstKey = [keyAt, keyBytes];
     this.#lastKey = [keyAt, keyBytes];
     this.#at = valueAt + valueBytes;
@@ -297,15 +338,16 @@ export function decodeIndexPayload(payload: Buffer): BlockIndexRecord[] | undefi
  * Walks an entries payload by its lengths. Returns where the first and last keys are, or undefined
  * unless the entries end exactly at the end of the payload (an empty block has no keys).
  */
-export function entriesLayout(payload: Buffer): { count: number; firstKey: Buffer; lastKey: Buffer } | undefined {
+export function entriesLayout(payload: Buffer, format: EntryFormat): { count: number; firstKey: Buffer; lastKey: Buffer } | undefined {
   if (payload.byteLength < 4) return undefined;
   const count = payload.readUInt32LE(0);
   let at = 4;
   let firstKey = payload.subarray(0, 0);
   let lastKey = firstKey;
   for (let i = 0; i < count; i++) {
-    if (at + entryHeaderBytes > payload.byteLength) return undefined;
-    const keyStart = at + entryHeaderBytes;
+    if (at + format.headerBytes > payload.byteLength) return undefined;
+    if (format.versioned && !plausibleEntry(payload, at, format.seq)) return undefined;
+    const keyStart = at + format.headerBytes;
     const keyEnd = keyStart + payload.readUInt32LE(at);
     at = keyEnd + payload.readUInt32LE(at + 4);
     if (at > payload.byteLength) return undefined;
@@ -315,21 +357,50 @@ export function entriesLayout(payload: Buffer): { count: number; firstKey: Buffe
   return at === payload.byteLength ? { count, firstKey, lastKey } : undefined;
 }
 
-/** Receives an entry without copies: the value is `bytes[valueStart, valueEnd)`. */
-export type SnapshotEntryVisitor = (key: string, bytes: Buffer, valueStart: number, valueEnd: number) => void;
+/** A version 3 entry's version and expiry are what a writer could have written (checked after the CRC). */
+function plausibleEntry(payload: Buffer, at: number, seq: number): boolean {
+  const version = readUint64(payload, at + entryVersionOffset);
+  const expiresAt = readUint64(payload, at + entryExpiresAtOffset);
+  return version >= 1 && version <= seq && Number.isSafeInteger(expiresAt);
+}
+
+/**
+ * Receives an entry without copies: the value is `bytes[valueStart, valueEnd)`; `version` is the
+ * seq that last wrote it, `expiresAt` its expiry (epoch ms, 0: none).
+ */
+export type SnapshotEntryVisitor = (
+  key: string,
+  bytes: Buffer,
+  valueStart: number,
+  valueEnd: number,
+  version: number,
+  expiresAt: number,
+) => void;
 
 /** Hands each entry of a payload that `entriesLayout` accepted to `onEntry`; returns the count. */
-export function visitEntries(payload: Buffer, onEntry: SnapshotEntryVisitor): number {
+export function visitEntries(payload: Buffer, format: EntryFormat, onEntry: SnapshotEntryVisitor): number {
   const count = payload.readUInt32LE(0);
+  const { headerBytes, versioned, seq } = format;
   let at = 4;
   for (let i = 0; i < count; i++) {
-    const keyStart = at + entryHeaderBytes;
+    const keyStart = at + headerBytes;
     const valueStart = keyStart + payload.readUInt32LE(at);
     const valueEnd = valueStart + payload.readUInt32LE(at + 4);
-    onEntry(payload.toString('utf8', keyStart, valueStart), payload, valueStart, valueEnd);
+    const version = versioned ? readUint64(payload, at + entryVersionOffset) : seq;
+    const expiresAt = versioned ? readUint64(payload, at + entryExpiresAtOffset) : 0;
+    onEntry(payload.toString('utf8', keyStart, valueStart), payload, valueStart, valueEnd, version, expiresAt);
     at = valueEnd;
   }
   return count;
+}
+
+function writeUint64(target: Buffer, at: number, value: number): void {
+  target.writeUInt32LE(value % 2 ** 32, at);
+  target.writeUInt32LE(Math.floor(value / 2 ** 32), at + 4);
+}
+
+function readUint64(source: Buffer, at: number): number {
+  return source.readUInt32LE(at) + source.readUInt32LE(at + 4) * 2 ** 32;
 }
 
 /**
@@ -338,19 +409,21 @@ export function visitEntries(payload: Buffer, onEntry: SnapshotEntryVisitor): nu
  */
 export function encodeSnapshotFile(
   seq: number,
-  blocks: ReadonlyArray<ReadonlyArray<readonly [string, StoredValue]>>,
+  blocks: ReadonlyArray<ReadonlyArray<readonly [string, StoredValue | StoredEntry]>>,
+  formatVersion = snapshotFormatVersion,
 ): { bytes: Buffer; starts: number[] } {
   let blockBytes = 64 * 1024; // and so one index block for any file a test writes
   for (const block of blocks) {
     let bytes = 0;
-    for (const [key, value] of block) bytes += entryBytesBound(key, value);
+    for (const [key, value] of block) bytes += entryBytesBound(key, entryOf(value, seq).value);
     blockBytes = Math.max(blockBytes, bytes);
   }
-  const encoder = new SnapshotEncoder(seq, blockBytes);
+  const encoder = new SnapshotEncoder(seq, blockBytes, formatVersion);
   const parts = [encoder.header()];
   for (const block of blocks) {
     assert(block.length > 0, 'a snapshot holds no empty entries block');
-    for (const [key, value] of block) assert(encoder.add(key, value) === undefined, 'a block sized for its entries holds them');
+    for (const [key, value] of block)
+      assert(encoder.add(key, entryOf(value, seq)) === undefined, 'a block sized for its entries holds them');
     parts.push(Buffer.from(encoder.cut()));
   }
   parts.push(...encoder.finish());
@@ -361,6 +434,11 @@ export function encodeSnapshotFile(
     at += part.byteLength;
   }
   return { bytes: Buffer.concat(parts), starts };
+}
+
+/** A bare value as an entry of a snapshot at `seq`: last written at `seq`, never expiring. */
+function entryOf(value: StoredValue | StoredEntry, seq: number): StoredEntry {
+  return typeof value === 'string' || value instanceof Uint8Array ? { value, version: seq, expiresAt: 0 } : value;
 }
 
 function copyInto(source: Uint8Array, target: Buffer, at: number): number {

@@ -17,7 +17,8 @@ import {
   decodeEndPayload,
   decodeIndexPayload,
   entriesLayout,
-  snapshotFormatVersion,
+  snapshotFormatVersionUnindexed,
+  entryFormatFor,
   snapshotHeaderBytes,
   snapshotHeaderSeqOffset,
   visitEntries,
@@ -48,7 +49,9 @@ export async function readSnapshotEntries(file: ReadHandle, fileName: string, on
   const headerProblem = checkSnapshotHeader(header);
   if (headerProblem !== undefined) throw corrupt(0, headerProblem);
   const seq = Number(header.readBigUInt64LE(snapshotHeaderSeqOffset));
-  const indexed = header.readUInt32LE(8) === snapshotFormatVersion;
+  const formatVersion = header.readUInt32LE(8);
+  const indexed = formatVersion !== snapshotFormatVersionUnindexed;
+  const format = entryFormatFor(formatVersion, seq);
   const blocks: BlockIndexRecord[] = [];
   const index = new IndexCheck(blocks, corrupt);
   let at = snapshotHeaderBytes;
@@ -62,11 +65,11 @@ export async function readSnapshotEntries(file: ReadHandle, fileName: string, on
     if (kind === blockKindIndex && indexed) {
       index.add(at, payload);
     } else if (kind === blockKindEntries && !index.started) {
-      const layout = entriesLayout(payload);
+      const layout = entriesLayout(payload, format);
       if (layout === undefined || layout.count === 0) throw corrupt(at, 'block payload does not decode');
       // Copies: a view would keep every block's payload alive until the read ends.
       blocks.push({ offset: at, entries: layout.count, firstKey: Buffer.from(layout.firstKey), lastKey: Buffer.from(layout.lastKey) });
-      entries += onEntry === undefined ? layout.count : visitEntries(payload, onEntry);
+      entries += onEntry === undefined ? layout.count : visitEntries(payload, format, onEntry);
     } else {
       throw corrupt(at, `unexpected block kind ${kind}`);
     }

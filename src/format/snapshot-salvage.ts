@@ -26,6 +26,9 @@ import {
   endPayloadBytesUnindexed,
   entriesLayout,
   snapshotFormatVersionUnindexed,
+  snapshotFormatVersion,
+  entryFormatFor,
+  type EntryFormat,
   snapshotHeaderBytes,
   snapshotHeaderSeqOffset,
   visitEntries,
@@ -73,10 +76,13 @@ export function salvageSnapshot(bytes: Buffer, seqFromName: number, onEntry?: Sn
   const endAt = tail?.at ?? Math.max(snapshotHeaderBytes, bytes.byteLength - blockHeaderBytes - endPayloadBytesFor(bytes));
   if (tail === undefined) damage.push({ offset: endAt, bytes: bytes.byteLength - endAt, reason: 'end block damaged' });
   const index = tail?.end.indexOffset === undefined ? undefined : readIndex(bytes, tail.end.indexOffset, tail.at, damage);
-  const walk = walkEntries(bytes, tail?.end.indexOffset ?? endAt, index, onEntry);
+  const seq = headerProblem === undefined ? Number(bytes.readBigUInt64LE(snapshotHeaderSeqOffset)) : (tail?.end.seq ?? seqFromName);
+  // A damaged header leaves the version unknown: the current one, whose entries a block of the
+  // older layout would not pass (their version and expiry fields would be key and value bytes).
+  const formatVersion = headerProblem === undefined ? bytes.readUInt32LE(8) : snapshotFormatVersion;
+  const walk = walkEntries(bytes, tail?.end.indexOffset ?? endAt, index, entryFormatFor(formatVersion, seq), onEntry);
   damage.push(...walk.damage);
   damage.sort((a, b) => a.offset - b.offset);
-  const seq = headerProblem === undefined ? Number(bytes.readBigUInt64LE(snapshotHeaderSeqOffset)) : (tail?.end.seq ?? seqFromName);
   return { seq, entriesKept: walk.entriesKept, blocksKept: walk.blocksKept, damage, lost: lostEntries(walk, index, tail?.end) };
 }
 
@@ -128,15 +134,16 @@ function walkEntries(
   bytes: Buffer,
   entriesEnd: number,
   index: BlockIndexRecord[] | undefined,
+  format: EntryFormat,
   onEntry?: SnapshotEntryVisitor,
 ): EntriesWalk {
   const walk: EntriesWalk = { entriesKept: 0, blocksKept: 0, damage: [], lostRecords: [] };
   let at = snapshotHeaderBytes;
   while (at < entriesEnd) {
     const block = blockAt(bytes, at, entriesEnd);
-    const layout = block?.kind === blockKindEntries ? entriesLayout(block.payload) : undefined;
+    const layout = block?.kind === blockKindEntries ? entriesLayout(block.payload, format) : undefined;
     if (block !== undefined && layout !== undefined && layout.count > 0) {
-      walk.entriesKept += onEntry === undefined ? layout.count : visitEntries(block.payload, onEntry);
+      walk.entriesKept += onEntry === undefined ? layout.count : visitEntries(block.payload, format, onEntry);
       walk.blocksKept++;
       at = block.next;
       continue;

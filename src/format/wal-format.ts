@@ -5,9 +5,9 @@
  *
  *   segment header (16 bytes)
  *     0  magic        8 bytes  "DKVWAL\r\n"
- *     8  version      u32 LE   walFormatVersion (4; versions 2 and 3 are read too: 3 is 4 without
- *                              deleteRange ops, 2 is 3 without sync markers; version 1 is refused
- *                              like any bad header)
+ *     8  version      u32 LE   walFormatVersion (5; versions 2 to 4 are read too: 4 is 5 without
+ *                              op types 4 to 6, 3 is 4 without deleteRange ops, 2 is 3 without sync
+ *                              markers; version 1 is refused like any bad header)
  *    12  headerCrc    u32 LE   crc32c of bytes 0..12
  *   then records, back to back:
  *     0  crc          u32 LE   crc32c of bytes 4 .. 20+payloadBytes (length, seq, durableBytes, payload)
@@ -22,6 +22,13 @@
  *          put:         type u8 = 1 | keyBytes u32 LE | key (UTF-8) | valueBytes u32 LE | value
  *          delete:      type u8 = 2 | keyBytes u32 LE | key (UTF-8)
  *          deleteRange: type u8 = 3 | specBytes u32 LE | the range (format/range-spec.ts)   (version 4)
+ *          putExpiring: type u8 = 4 | keyBytes u32 LE | key | valueBytes u32 LE | value | expiresAt u64 LE
+ *          deleteExpired: type u8 = 5 | keyBytes u32 LE | key  (a delete by active expiry)
+ *          expire:      type u8 = 6 | keyBytes u32 LE | key | expiresAt u64 LE (0: none)   (5: version 5)
+ *        expiresAt is wall-clock epoch ms, absolute (a restart must not extend a life). A put (type 1)
+ *        clears the key's expiry. Every op is an effect: conditions, increments and keepTtl were
+ *        resolved when the write was sequenced, so replaying a record needs nothing but the state
+ *        the records before it made. A key's version is the seq of the record that last wrote it.
  *   a sync marker is a record with seq 0 and no ops (opCount 0, then zero or more padding bytes): it
  *   carries no write, only its durableBytes, the proof that the segment was durable that far. The
  *   writer appends one after the final fdatasync of a clean close and after a periodic fdatasync
@@ -43,13 +50,13 @@
 import { recordBytesMax } from '../limits.js';
 import { assert } from '../errors.js';
 import { crc32c, crc32cRange } from './crc32c.js';
-import type { EncodableOp, KeyRange } from '../types.js';
+import type { EncodableOp, IntentOp, KeyRange } from '../types.js';
 import { decodeRangeSpec } from './range-spec.js';
 
 export const walSegmentMagic = Buffer.from('DKVWAL\r\n', 'latin1');
-export const walFormatVersion = 4;
-/** Segment versions a reader accepts: 3 differs from 4 only in having no deleteRange ops, 2 from 3 in having no sync markers. */
-const walFormatVersionsRead: readonly number[] = [2, 3, 4];
+export const walFormatVersion = 5;
+/** Segment versions a reader accepts: each differs from the next only in having fewer op types (see the layout), 2 also no sync markers. */
+const walFormatVersionsRead: readonly number[] = [2, 3, 4, 5];
 /** Byte offsets of the segment header's fields, as in the layout above. */
 export const segmentMagicOffset = 0;
 export const segmentVersionOffset = 8;
@@ -66,6 +73,11 @@ export const walDurableBytesMax = 0xffff_ffff;
 const opTypePut = 1;
 const opTypeDelete = 2;
 const opTypeDeleteRange = 3;
+const opTypePutExpiring = 4;
+const opTypeDeleteExpired = 5;
+const opTypeExpire = 6;
+/** expiresAt: a u64 written as two u32 halves (epoch ms fit 53 bits). */
+const expiresAtBytes = 8;
 const opCountBytes = 4;
 /** type u8 + keyBytes u32 */
 const opKeyBytesOffset = 1;
@@ -93,9 +105,11 @@ const syncMarkerSeq = 0;
 
 /** An operation as read back: the value is a view into the segment's bytes. */
 export type DecodedOp =
-  | { type: 'put'; key: string; value: Buffer }
-  | { type: 'delete'; key: string }
-  | { type: 'deleteRange'; range: KeyRange };
+  /** `expiresAt`: 0 when none. */
+  | { type: 'put'; key: string; value: Buffer; expiresAt: number }
+  | { type: 'delete'; key: string; expired: boolean }
+  | { type: 'deleteRange'; range: KeyRange }
+  | { type: 'expire'; key: string; expiresAt: number };
 
 export interface WalRecord {
   seq: number;
@@ -118,10 +132,38 @@ export function encodeSegmentHeader(): Buffer {
 /** Bytes the record for these ops takes on disk, header included. */
 export function walRecordBytes(ops: readonly EncodableOp[]): number {
   let bytes = walRecordHeaderBytes + opCountBytes;
+  for (const op of ops) bytes += walOpBytes(op);
+  return bytes;
+}
+
+/**
+ * The most bytes the record of a write with these intent ops can take once resolved (a put that
+ * keeps or sets an expiry, an increment's digits): for the mailbox's limits before it is resolved.
+ */
+export function walRecordBytesBound(ops: readonly IntentOp[]): number {
+  let bytes = walRecordHeaderBytes + opCountBytes;
   for (const op of ops) {
-    bytes += opHeaderBytes + op.keyBytes + (op.type === 'put' ? valueLengthBytes + op.valueBytes : 0);
+    if (op.type === 'putKeepTtl') bytes += opHeaderBytes + op.keyBytes + valueLengthBytes + op.valueBytes + expiresAtBytes;
+    else if (op.type === 'increment') bytes += opHeaderBytes + op.keyBytes + valueLengthBytes + incrementDigitsMax + expiresAtBytes;
+    else if (op.type === 'expireExisting') bytes += opHeaderBytes + op.keyBytes + expiresAtBytes;
+    else if (op.type === 'deleteIfExpired') bytes += opHeaderBytes + op.keyBytes;
+    else bytes += walOpBytes(op);
   }
   return bytes;
+}
+/** "-9007199254740991": the longest value an increment writes. */
+const incrementDigitsMax = 17;
+
+/** Bytes one op takes in a record. */
+export function walOpBytes(op: EncodableOp): number {
+  switch (op.type) {
+    case 'put':
+      return opHeaderBytes + op.keyBytes + valueLengthBytes + op.valueBytes + (op.expiresAt === 0 ? 0 : expiresAtBytes);
+    case 'expire':
+      return opHeaderBytes + op.keyBytes + expiresAtBytes;
+    default:
+      return opHeaderBytes + op.keyBytes;
+  }
 }
 
 /**
@@ -145,7 +187,7 @@ export function encodeWalRecord(target: Buffer, offset: number, seq: number, ops
       at += op.spec.copy(target, at);
       continue;
     }
-    target[at++] = op.type === 'put' ? opTypePut : opTypeDelete;
+    target[at++] = opTypeOf(op);
     at = putUint32(target, at, op.keyBytes);
     at = putString(target, at, op.key, op.keyBytes);
     if (op.type === 'put') {
@@ -156,6 +198,9 @@ export function encodeWalRecord(target: Buffer, offset: number, seq: number, ops
         target.set(op.value, at);
         at += op.value.byteLength;
       }
+      if (op.expiresAt !== 0) at = putUint64(target, at, op.expiresAt);
+    } else if (op.type === 'expire') {
+      at = putUint64(target, at, op.expiresAt);
     }
   }
   const payloadBytes = at - offset - walRecordHeaderBytes;
@@ -196,6 +241,19 @@ export function isSyncMarker(span: RecordSpan): boolean {
   return span.seq === syncMarkerSeq;
 }
 
+function opTypeOf(op: Exclude<EncodableOp, { type: 'deleteRange' }>): number {
+  if (op.type === 'put') return op.expiresAt === 0 ? opTypePut : opTypePutExpiring;
+  if (op.type === 'delete') return op.expired === true ? opTypeDeleteExpired : opTypeDelete;
+  return opTypeExpire;
+}
+
+/** A non-negative safe integer as a little-endian u64, in two u32 halves. */
+function putUint64(target: Buffer, at: number, value: number): number {
+  assert(Number.isSafeInteger(value) && value >= 0, `u64 field ${value} must be a non-negative safe integer`);
+  putUint32(target, at, value % 2 ** 32);
+  return putUint32(target, at + 4, Math.floor(value / 2 ** 32));
+}
+
 /** Little-endian u32 by hand: `writeUInt32LE` checks its arguments on every call, and this is the hot path. */
 function putUint32(target: Buffer, at: number, value: number): number {
   target[at] = value;
@@ -233,9 +291,11 @@ export type ParseResult = { ok: true; record: WalRecord } | { ok: false; reason:
 
 /** Receives a checked record's operations without copies: a put's value is `bytes[valueStart, valueEnd)`. */
 export interface OpVisitor {
-  put(key: string, bytes: Buffer, valueStart: number, valueEnd: number): void;
-  delete(key: string): void;
+  /** `expiresAt` 0: none. `seq`: the record's, the version the key gets. */
+  put(key: string, bytes: Buffer, valueStart: number, valueEnd: number, expiresAt: number, seq: number): void;
+  delete(key: string, expired: boolean): void;
   deleteRange(range: KeyRange): void;
+  expire(key: string, expiresAt: number, seq: number): void;
 }
 
 /**
@@ -286,14 +346,18 @@ export function visitWalOps(bytes: Buffer, span: RecordSpan, visitor: OpVisitor)
       continue;
     }
     const key = bytes.toString('utf8', keyStart, keyEnd);
-    if (type === opTypeDelete) {
-      visitor.delete(key);
+    if (type === opTypeDelete || type === opTypeDeleteExpired) {
+      visitor.delete(key, type === opTypeDeleteExpired);
       at = keyEnd;
+    } else if (type === opTypeExpire) {
+      visitor.expire(key, readUint64(bytes, keyEnd), span.seq);
+      at = keyEnd + expiresAtBytes;
     } else {
       const valueStart = keyEnd + valueLengthBytes;
       const valueEnd = valueStart + bytes.readUInt32LE(keyEnd);
-      visitor.put(key, bytes, valueStart, valueEnd);
-      at = valueEnd;
+      const expiring = type === opTypePutExpiring;
+      visitor.put(key, bytes, valueStart, valueEnd, expiring ? readUint64(bytes, valueEnd) : 0, span.seq);
+      at = expiring ? valueEnd + expiresAtBytes : valueEnd;
     }
   }
 }
@@ -304,11 +368,18 @@ export function parseWalRecord(bytes: Buffer, offset: number): ParseResult {
   if (!checked.ok) return checked;
   const ops: DecodedOp[] = [];
   visitWalOps(bytes, checked.span, {
-    put: (key, source, valueStart, valueEnd) => ops.push({ type: 'put', key, value: source.subarray(valueStart, valueEnd) }),
-    delete: (key) => ops.push({ type: 'delete', key }),
+    put: (key, source, valueStart, valueEnd, expiresAt) =>
+      ops.push({ type: 'put', key, value: source.subarray(valueStart, valueEnd), expiresAt }),
+    delete: (key, expired) => ops.push({ type: 'delete', key, expired }),
     deleteRange: (range) => ops.push({ type: 'deleteRange', range }),
+    expire: (key, expiresAt) => ops.push({ type: 'expire', key, expiresAt }),
   });
   return { ok: true, record: { ...checked.span, ops } };
+}
+
+/** A u64 written by `putUint64`. */
+function readUint64(bytes: Buffer, at: number): number {
+  return bytes.readUInt32LE(at) + bytes.readUInt32LE(at + 4) * 2 ** 32;
 }
 
 /** The seq field of the record header at `offset`, unchecked. */
@@ -327,17 +398,29 @@ function opsFitExactly(bytes: Buffer, start: number, end: number): boolean {
     const type = bytes[at];
     const keyStart = at + opHeaderBytes;
     at = keyStart + bytes.readUInt32LE(at + opKeyBytesOffset);
-    if (type === opTypePut) {
+    if (type === opTypePut || type === opTypePutExpiring) {
       if (at + valueLengthBytes > end) return false;
       at += valueLengthBytes + bytes.readUInt32LE(at);
+      if (type === opTypePutExpiring) {
+        at += expiresAtBytes;
+        if (at > end || !Number.isSafeInteger(readUint64(bytes, at - expiresAtBytes))) return false;
+      }
+    } else if (type === opTypeExpire) {
+      at += expiresAtBytes;
+      if (at > end || !Number.isSafeInteger(readUint64(bytes, at - expiresAtBytes))) return false;
     } else if (type === opTypeDeleteRange) {
       if (at > end || decodeRangeSpec(bytes, keyStart, at) === undefined) return false;
-    } else if (type !== opTypeDelete) {
+    } else if (type !== opTypeDelete && type !== opTypeDeleteExpired) {
       return false;
     }
     if (at > end) return false;
   }
   return at === end;
+}
+
+/** The version field of a segment header that `checkSegmentHeader` accepted. */
+export function segmentFormatVersion(header: Buffer): number {
+  return header.readUInt32LE(segmentVersionOffset);
 }
 
 /** Checks a segment header; returns a reason when it is not valid. */
@@ -348,6 +431,8 @@ export function checkSegmentHeader(bytes: Buffer): string | undefined {
   const crc = crc32c(bytes.subarray(0, segmentHeaderCrcOffset));
   if (crc !== bytes.readUInt32LE(segmentHeaderCrcOffset)) return 'segment header checksum mismatch';
   const version = bytes.readUInt32LE(segmentVersionOffset);
-  if (!walFormatVersionsRead.includes(version)) return `unsupported WAL format version ${version}`;
+  if (!walFormatVersionsRead.includes(version)) {
+    return `unsupported WAL format version ${version} (this durable-kv reads versions ${walFormatVersionsRead.join(', ')})`;
+  }
   return undefined;
 }

@@ -1,11 +1,12 @@
 import { assert } from '../errors.js';
-import type { FrozenView, KeyRange, StoredValue } from '../types.js';
+import type { FrozenView, KeyRange, StoredEntry } from '../types.js';
 import { overlayMergeSliceMs, orderedIndexIdleWritesMin } from '../limits.js';
 import { OrderedIndex } from './ordered-index.js';
+import { isExpired } from './expiry.js';
 import { normalizeRange } from './range-options.js';
 
 const tombstone = Symbol('deleted during snapshot');
-type OverlayValue = StoredValue | typeof tombstone;
+type OverlayValue = StoredEntry | typeof tombstone;
 
 /**
  * The live data: a Map, plus an overlay while a snapshot runs.
@@ -16,7 +17,7 @@ type OverlayValue = StoredValue | typeof tombstone;
  * overlay is merged back into the base in slices, between event-loop turns.
  */
 export class Memtable {
-  #base: Map<string, StoredValue>;
+  #base: Map<string, StoredEntry>;
   #overlay: Map<string, OverlayValue> | undefined;
   #frozen = false;
   #size = 0;
@@ -25,11 +26,11 @@ export class Memtable {
    * store that never reads a range never pays for it; one that stops reading ranges stops paying
    * once more writes than keys have passed without one (a rebuild then costs less than they did).
    */
-  #index: OrderedIndex | undefined;
+  #index: OrderedIndex<StoredEntry> | undefined;
   #writesSinceRange = 0;
 
   /** Takes ownership of `initial` (the map recovery built). */
-  constructor(initial: Map<string, StoredValue> = new Map()) {
+  constructor(initial: Map<string, StoredEntry> = new Map()) {
     this.#base = initial;
   }
 
@@ -37,7 +38,8 @@ export class Memtable {
     return this.#overlay === undefined ? this.#base.size : this.#size;
   }
 
-  get(key: string): StoredValue | undefined {
+  /** The key's entry, expired or not: readers check `expiresAt` against their clock. */
+  get(key: string): StoredEntry | undefined {
     if (this.#overlay !== undefined) {
       const value = this.#overlay.get(key);
       if (value !== undefined) return value === tombstone ? undefined : value;
@@ -49,7 +51,8 @@ export class Memtable {
     return this.get(key) !== undefined;
   }
 
-  set(key: string, value: StoredValue): void {
+  set(key: string, value: StoredEntry): void {
+    assert(value.version >= 1, 'an entry has the version of the record that wrote it');
     if (this.#index !== undefined) this.#indexForWrite()?.set(key, value);
     if (this.#overlay === undefined) {
       this.#base.set(key, value);
@@ -69,20 +72,33 @@ export class Memtable {
     this.#overlay.set(key, tombstone);
   }
 
-  /** The entries in a checked range, in key order (UTF-8 bytes), as they are now: later writes do not show. */
-  range(range: KeyRange = normalizeRange()): IterableIterator<[string, StoredValue]> {
-    return this.#indexForRead().snapshot().range(range);
+  /**
+   * The entries in a checked range, in key order (UTF-8 bytes), as they are now: later writes do
+   * not show. Entries expired at `nowMs` are skipped (and not counted toward the limit).
+   */
+  range(range: KeyRange = normalizeRange(), nowMs = 0): IterableIterator<[string, StoredEntry]> {
+    const keep = nowMs === 0 ? undefined : (entry: StoredEntry) => !isExpired(entry.expiresAt, nowMs);
+    return this.#indexForRead().snapshot().range(range, keep);
   }
 
-  /** Deletes every key in `range` (in its order, up to its limit), through the ordered index; returns how many. */
-  deleteRange(range: KeyRange): number {
+  /**
+   * Deletes every key in `range` (in its order, up to its limit), through the ordered index. Expired
+   * keys not yet removed count like any other: what a record deletes must not depend on the clock,
+   * or replay would delete other keys. Returns how many of the keys deleted were live at `nowMs`.
+   */
+  deleteRange(range: KeyRange, nowMs: number): number {
     const keys = this.#indexForRead().keysIn(range);
-    for (const key of keys) this.delete(key);
-    return keys.length;
+    let live = 0;
+    for (const key of keys) {
+      const entry = this.get(key);
+      if (entry !== undefined && !isExpired(entry.expiresAt, nowMs)) live++;
+      this.delete(key);
+    }
+    return live;
   }
 
   /** The ordered index, built now if it is not; a range read restarts the count of writes without one. */
-  #indexForRead(): OrderedIndex {
+  #indexForRead(): OrderedIndex<StoredEntry> {
     this.#index ??= OrderedIndex.fromMap(this.#liveMap());
     this.#writesSinceRange = 0;
     return this.#index;
@@ -94,14 +110,14 @@ export class Memtable {
   }
 
   /** The index a write must keep current, or undefined once it is dropped (too many writes without a range read). */
-  #indexForWrite(): OrderedIndex | undefined {
+  #indexForWrite(): OrderedIndex<StoredEntry> | undefined {
     const index = this.#index;
     if (index !== undefined && ++this.#writesSinceRange > Math.max(index.size, orderedIndexIdleWritesMin)) this.#index = undefined;
     return this.#index;
   }
 
   /** The live entries as one map: the base itself, or a merged copy while a snapshot has it frozen. */
-  #liveMap(): ReadonlyMap<string, StoredValue> {
+  #liveMap(): ReadonlyMap<string, StoredEntry> {
     if (this.#overlay === undefined) return this.#base;
     const live = new Map(this.#base);
     for (const [key, value] of this.#overlay) {
@@ -111,7 +127,7 @@ export class Memtable {
     return live;
   }
 
-  *entries(): IterableIterator<[string, StoredValue]> {
+  *entries(): IterableIterator<[string, StoredEntry]> {
     const overlay = this.#overlay;
     if (overlay === undefined) {
       yield* this.#base.entries();
@@ -170,14 +186,15 @@ export class Memtable {
  * would make a log full of small range deletes take hours to replay.
  */
 export class ReplayTarget {
-  readonly map: Map<string, StoredValue>;
-  #index: OrderedIndex | undefined;
+  readonly map: Map<string, StoredEntry>;
+  #index: OrderedIndex<StoredEntry> | undefined;
 
-  constructor(map: Map<string, StoredValue>) {
+  constructor(map: Map<string, StoredEntry>) {
     this.map = map;
   }
 
-  set(key: string, value: StoredValue): void {
+  set(key: string, value: StoredEntry): void {
+    assert(value.version >= 1, 'an entry has the version of the record that wrote it');
     this.map.set(key, value);
     this.#index?.set(key, value);
   }
@@ -185,6 +202,10 @@ export class ReplayTarget {
   delete(key: string): void {
     this.map.delete(key);
     this.#index?.delete(key);
+  }
+
+  get(key: string): StoredEntry | undefined {
+    return this.map.get(key);
   }
 
   deleteRange(range: KeyRange): void {

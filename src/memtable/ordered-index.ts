@@ -1,6 +1,5 @@
 import sortedBtree from 'sorted-btree';
 import { bulkLoad } from 'sorted-btree/extended/bulkLoad.js';
-import type { StoredValue } from '../types.js';
 import { compareKeys, compareUnits, hasHighUnits, prefixSuccessor, sortedOrder } from './key-order.js';
 import { type KeyRange, normalizeRange, type RangeOptions } from './range-options.js';
 
@@ -9,7 +8,9 @@ import { type KeyRange, normalizeRange, type RangeOptions } from './range-option
 type BTreeClass = typeof sortedBtree.default;
 const imported: unknown = sortedBtree;
 const BTree: BTreeClass = typeof imported === 'function' ? (imported as BTreeClass) : sortedBtree.default;
-type Tree = InstanceType<typeof BTree<string, StoredValue>>;
+type Tree<V> = InstanceType<typeof BTree<string, V>>;
+/** Which entries a walk yields (the rest it skips, and they do not count toward the limit). */
+export type EntryFilter<V> = (value: V) => boolean;
 
 /** Children or entries per node: 64 keeps the tree 4 levels deep at a million keys. */
 const maxNodeSize = 64;
@@ -28,8 +29,8 @@ function acceptOrder(): number {
  * nodes on its path. A snapshot therefore sees the entries exactly as they were when it was taken,
  * whatever is written afterwards, which is what a range walk that pauses between entries needs.
  */
-export class OrderedIndex {
-  #tree: Tree;
+export class OrderedIndex<V> {
+  #tree: Tree<V>;
   /**
    * Whether no key ever stored has a code unit at or above 0xD800 (the usual case). The tree then
    * compares with `<` (compareUnits), which is exact against such keys whatever the other operand,
@@ -38,29 +39,29 @@ export class OrderedIndex {
    */
   #lowOnly: boolean;
 
-  private constructor(tree: Tree, lowOnly: boolean) {
+  private constructor(tree: Tree<V>, lowOnly: boolean) {
     this.#tree = tree;
     this.#lowOnly = lowOnly;
   }
 
-  static empty(): OrderedIndex {
-    return new OrderedIndex(new BTree<string, StoredValue>(undefined, compareUnits, maxNodeSize), true);
+  static empty<V>(): OrderedIndex<V> {
+    return new OrderedIndex<V>(new BTree<string, V>(undefined, compareUnits, maxNodeSize), true);
   }
 
   /**
    * Builds the index from distinct keys in any order and their values, in O(n) plus a mostly
    * comparison-free sort (`sortedOrder`). Does not keep or change the arrays.
    */
-  static fromEntries(keys: readonly string[], values: readonly StoredValue[]): OrderedIndex {
+  static fromEntries<V>(keys: readonly string[], values: readonly V[]): OrderedIndex<V> {
     if (keys.length !== values.length) throw new RangeError('fromEntries: keys and values differ in length');
     if (new Set(keys).size !== keys.length) throw new RangeError('fromEntries: duplicate key');
     return OrderedIndex.#build(keys, values);
   }
 
   /** Builds the index from a map's entries (the memtable's lazy build). */
-  static fromMap(map: ReadonlyMap<string, StoredValue>): OrderedIndex {
+  static fromMap<V>(map: ReadonlyMap<string, V>): OrderedIndex<V> {
     const keys = new Array<string>(map.size);
-    const values = new Array<StoredValue>(map.size);
+    const values = new Array<V>(map.size);
     let i = 0;
     map.forEach((value, key) => {
       keys[i] = key;
@@ -69,7 +70,7 @@ export class OrderedIndex {
     return OrderedIndex.#build(keys, values);
   }
 
-  static #build(keys: readonly string[], values: readonly StoredValue[]): OrderedIndex {
+  static #build<V>(keys: readonly string[], values: readonly V[]): OrderedIndex<V> {
     const count = keys.length;
     let lowOnly = true;
     for (let i = 0; i < count && lowOnly; i++) lowOnly = !hasHighUnits(keys[i]);
@@ -80,7 +81,7 @@ export class OrderedIndex {
     const rank = new Uint32Array(count);
     for (let i = 0; i < count; i++) rank[order[i]] = i;
     const sortedKeys = new Array<string>(count);
-    const sortedValues = new Array<StoredValue>(count);
+    const sortedValues = new Array<V>(count);
     for (let i = 0; i < count; i++) {
       const at = rank[i];
       sortedKeys[at] = keys[i];
@@ -91,18 +92,18 @@ export class OrderedIndex {
     // so the load gets a comparator that accepts, and the tree the real one before any use.
     const tree = bulkLoad(sortedKeys, sortedValues, maxNodeSize, acceptOrder, bulkLoadFactor);
     tree._compare = lowOnly ? compareUnits : compareKeys;
-    return new OrderedIndex(tree, lowOnly);
+    return new OrderedIndex<V>(tree, lowOnly);
   }
 
   get size(): number {
     return this.#tree.size;
   }
 
-  get(key: string): StoredValue | undefined {
+  get(key: string): V | undefined {
     return this.#tree.get(key);
   }
 
-  set(key: string, value: StoredValue): void {
+  set(key: string, value: V): void {
     if (this.#lowOnly && hasHighUnits(key)) {
       this.#lowOnly = false;
       this.#tree._compare = compareKeys;
@@ -118,31 +119,31 @@ export class OrderedIndex {
   /** The keys in a checked range now, in its order and up to its limit: what a range delete removes. */
   keysIn(range: KeyRange): string[] {
     const keys: string[] = [];
-    for (const [key] of walk(this.#tree, range)) keys.push(key);
+    for (const [key] of walk(this.#tree, range, undefined)) keys.push(key);
     return keys;
   }
 
   /** The entries as of now, unaffected by later writes; O(1). */
-  snapshot(): IndexSnapshot {
-    return new IndexSnapshot(this.#tree.clone());
+  snapshot(): IndexSnapshot<V> {
+    return new IndexSnapshot<V>(this.#tree.clone());
   }
 
   /**
    * The entries in `options`' range as of this call: checks the options (throws a TypeError) and
    * takes a snapshot now, in O(1); the walk then seeks in O(log n) and yields lazily.
    */
-  range(options?: RangeOptions): IterableIterator<[string, StoredValue]> {
+  range(options?: RangeOptions): IterableIterator<[string, V]> {
     const range = normalizeRange(options);
-    return walk(this.#tree.clone(), range);
+    return walk(this.#tree.clone(), range, undefined);
   }
 }
 
 /** A frozen view of an `OrderedIndex`. */
-export class IndexSnapshot {
-  readonly #tree: Tree;
+export class IndexSnapshot<V> {
+  readonly #tree: Tree<V>;
 
   /** @internal Made by `OrderedIndex.snapshot()`. */
-  constructor(tree: Tree) {
+  constructor(tree: Tree<V>) {
     this.#tree = tree;
   }
 
@@ -150,23 +151,26 @@ export class IndexSnapshot {
     return this.#tree.size;
   }
 
-  get(key: string): StoredValue | undefined {
+  get(key: string): V | undefined {
     return this.#tree.get(key);
   }
 
-  /** Walks the snapshot: options as for `OrderedIndex.range`, or an already checked `KeyRange`. */
-  range(options?: RangeOptions | KeyRange): IterableIterator<[string, StoredValue]> {
+  /**
+   * Walks the snapshot: options as for `OrderedIndex.range`, or an already checked `KeyRange`;
+   * `keep` skips entries (expired ones), which then do not count toward the limit.
+   */
+  range(options?: RangeOptions | KeyRange, keep?: EntryFilter<V>): IterableIterator<[string, V]> {
     const range = options !== undefined && 'lowerInclusive' in options ? options : normalizeRange(options);
-    return walk(this.#tree, range);
+    return walk(this.#tree, range, keep);
   }
 }
 
 /** Walks `tree` (never written again) over `range`. */
-function walk(tree: Tree, range: KeyRange): IterableIterator<[string, StoredValue]> {
-  return range.reverse ? walkDown(tree, range) : walkUp(tree, range);
+function walk<V>(tree: Tree<V>, range: KeyRange, keep: EntryFilter<V> | undefined): IterableIterator<[string, V]> {
+  return range.reverse ? walkDown(tree, range, keep) : walkUp(tree, range, keep);
 }
 
-function* walkUp(tree: Tree, range: KeyRange): IterableIterator<[string, StoredValue]> {
+function* walkUp<V>(tree: Tree<V>, range: KeyRange, keep: EntryFilter<V> | undefined): IterableIterator<[string, V]> {
   let remaining = range.limit;
   if (remaining <= 0) return;
   const { lower, lowerInclusive, upper, upperInclusive, prefix } = range;
@@ -180,12 +184,13 @@ function* walkUp(tree: Tree, range: KeyRange): IterableIterator<[string, StoredV
     }
     // Keys with the prefix are contiguous and the walk starts at or after the prefix.
     if (prefix !== '' && !key.startsWith(prefix)) return;
+    if (keep !== undefined && !keep(entry[1])) continue;
     yield entry;
     if (--remaining === 0) return;
   }
 }
 
-function* walkDown(tree: Tree, range: KeyRange): IterableIterator<[string, StoredValue]> {
+function* walkDown<V>(tree: Tree<V>, range: KeyRange, keep: EntryFilter<V> | undefined): IterableIterator<[string, V]> {
   let remaining = range.limit;
   if (remaining <= 0) return;
   const { lower, lowerInclusive, prefix } = range;
@@ -205,6 +210,7 @@ function* walkDown(tree: Tree, range: KeyRange): IterableIterator<[string, Store
       if (c < 0 || (c === 0 && !lowerInclusive)) return;
     }
     if (prefix !== '' && !key.startsWith(prefix)) return;
+    if (keep !== undefined && !keep(entry[1])) continue;
     yield entry;
     if (--remaining === 0) return;
   }

@@ -6,20 +6,16 @@
  */
 import { assert } from '../errors.js';
 import { sortRunKeys } from '../limits.js';
-import type { StoredValue } from '../types.js';
 import { compareKeys, compareUnits, hasHighUnits, sortedOrder } from './key-order.js';
 
 /**
  * Every entry of `map` (which nobody writes meanwhile) in key order, in batches of up to
  * `sortRunKeys` (an await per batch, not per entry); `pause` is awaited between runs while sorting.
  */
-export async function* sortedEntryBatches(
-  map: ReadonlyMap<string, StoredValue>,
-  pause: () => Promise<void>,
-): AsyncGenerator<Array<[string, StoredValue]>> {
+export async function* sortedEntryBatches<V>(map: ReadonlyMap<string, V>, pause: () => Promise<void>): AsyncGenerator<Array<[string, V]>> {
   const { runs, lowOnly } = await sortedRuns(map, pause);
   const heads = new RunHeap(runs, lowOnly ? compareUnits : compareKeys);
-  let batch: Array<[string, StoredValue]> = [];
+  let batch: Array<[string, V]> = [];
   for (let run = heads.top(); run !== undefined; run = heads.advance()) {
     const key = run.keys[run.at];
     const value = map.get(key);
@@ -34,8 +30,8 @@ export async function* sortedEntryBatches(
 }
 
 /** A sync iterable (the ordered index's snapshot) in the same batches. */
-export async function* entryBatches(entries: Iterable<[string, StoredValue]>): AsyncGenerator<Array<[string, StoredValue]>> {
-  let batch: Array<[string, StoredValue]> = [];
+export async function* entryBatches<V>(entries: Iterable<[string, V]>): AsyncGenerator<Array<[string, V]>> {
+  let batch: Array<[string, V]> = [];
   for (const entry of entries) {
     batch.push(entry);
     if (batch.length === sortRunKeys) {
@@ -51,7 +47,7 @@ interface Run {
   at: number;
 }
 
-async function sortedRuns(map: ReadonlyMap<string, StoredValue>, pause: () => Promise<void>): Promise<{ runs: Run[]; lowOnly: boolean }> {
+async function sortedRuns<V>(map: ReadonlyMap<string, V>, pause: () => Promise<void>): Promise<{ runs: Run[]; lowOnly: boolean }> {
   const unsorted: string[][] = [];
   let current: string[] = [];
   let lowOnly = true;

@@ -1,4 +1,4 @@
-import type { DeleteRangeResult, EncodableOp, WriteKind, WriteResult } from '../types.js';
+import type { DeleteRangeResult, EncodableOp, IncrementResult, WriteIntent, WriteKind, WriteResult } from '../types.js';
 import type { StoreFailedError } from '../errors.js';
 
 /**
@@ -9,13 +9,18 @@ import type { StoreFailedError } from '../errors.js';
  */
 export interface WriteRequest {
   readonly kind: WriteKind;
+  /** The record's ops; for a write with an `intent`, empty until the WAL actor resolves it. */
   ops: EncodableOp[];
-  /** Size of the record on disk, measured once when the request is made. */
+  /** Size of the record on disk, measured once when the request is made (a bound, until an intent is resolved). */
   recordBytes: number;
   /** performance.now() when the caller asked, only when someone observes operations$ (else 0). */
   startedAtMs: number;
-  resolve(result: WriteResult | DeleteRangeResult): void;
+  resolve(result: WriteResult | DeleteRangeResult | IncrementResult): void;
   reject(error: Error): void;
+  /** A write that depends on the state when it is sequenced (checks, increments, keepTtl, expire). */
+  intent?: WriteIntent;
+  /** An increment's new value, set when it is resolved: what the caller's promise resolves with. */
+  value?: number;
   /** A deleteRange's count of keys deleted, set when it is applied (in seq order). */
   deleted?: number;
 }

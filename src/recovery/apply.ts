@@ -136,8 +136,8 @@ async function rewriteSalvaged(salvage: SnapshotSalvagePlan, options: ApplyOptio
   const temporaryPath = finalPath + temporarySuffix;
   const encoder = new SnapshotEncoder(salvage.seq, snapshotBlockBytesDefault);
   const parts = [encoder.header()];
-  const kept = salvageSnapshot(salvage.bytes, salvage.seq, (key, bytes, start, end) => {
-    const sealed = encoder.add(key, bytes.subarray(start, end));
+  const kept = salvageSnapshot(salvage.bytes, salvage.seq, (key, bytes, start, end, version, expiresAt) => {
+    const sealed = encoder.add(key, { value: bytes.subarray(start, end), version, expiresAt });
     if (sealed !== undefined) parts.push(Buffer.from(sealed));
   });
   assert(kept.entriesKept === salvage.entriesKept, 'a second salvage of the same bytes keeps the same entries');

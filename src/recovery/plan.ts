@@ -35,7 +35,7 @@ export interface RecoverySink extends OpVisitor {
 }
 
 /** A sink that keeps nothing: for plans that only look. */
-export const discardingSink: RecoverySink = { put() {}, delete() {}, deleteRange() {}, clear() {} };
+export const discardingSink: RecoverySink = { put() {}, delete() {}, deleteRange() {}, expire() {}, clear() {} };
 
 /** Damage that nothing proves durable at the end of the log: never acknowledged, cut on open. */
 export interface TornTail extends DamageReport {
@@ -188,7 +188,9 @@ async function planSnapshot(
     let handle: Awaited<ReturnType<FileSystem['openRead']>> | undefined;
     try {
       handle = await fs.openRead(path.join(dir, snapshot.name));
-      const read = await readSnapshotEntries(handle, snapshot.name, (key, bytes, start, end) => sink.put(key, bytes, start, end));
+      const read = await readSnapshotEntries(handle, snapshot.name, (key, bytes, start, end, version, expiresAt) =>
+        sink.put(key, bytes, start, end, expiresAt, version),
+      );
       plan.snapshot = { file: snapshot.name, ...read };
       plan.snapshotSeq = read.seq;
       plan.bytesRead += read.bytes;
@@ -229,7 +231,9 @@ async function planSalvage(fs: FileSystem, dir: string, listing: DirectoryListin
     if (fsErrorCode(error) !== 'EIO') throw error;
     return refuse(`${damaged.reason}; no older generation restores it and it cannot be read to salvage`);
   }
-  const salvaged = salvageSnapshot(bytes, newest.seq, (key, payload, start, end) => sink.put(key, payload, start, end));
+  const salvaged = salvageSnapshot(bytes, newest.seq, (key, payload, start, end, version, expiresAt) =>
+    sink.put(key, payload, start, end, expiresAt, version),
+  );
   if (salvaged.seq !== newest.seq) return refuse(`${damaged.reason}; the file holds seq ${salvaged.seq}, its name says ${newest.seq}`);
   const { entriesKept, lost } = salvaged;
   plan.salvage = { file: newest.name, seq: newest.seq, offset: damaged.offset, reason: damaged.reason, entriesKept, lost, bytes };

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { FileSystem } from '../fs/file-system.js';
-import type { CoveredSegment, KeyRange, StoredValue, WalSegment } from '../types.js';
+import type { CoveredSegment, KeyRange, StoredEntry, StoredValue, WalSegment } from '../types.js';
 import { planRecovery, type RecoverySink } from './plan.js';
 import { applyPlan } from './apply.js';
 import type { RecoveryReport } from './report.js';
@@ -8,7 +8,7 @@ import type { RecoveryReport } from './report.js';
 export type { DamageReport, RecoveryReport, RepairedDamage } from './report.js';
 
 export interface Recovered {
-  map: Map<string, StoredValue>;
+  map: Map<string, StoredEntry>;
   lastSeq: number;
   snapshotSeq: number;
   segments: WalSegment[];
@@ -31,7 +31,7 @@ export interface RecoveryOptions {
    * What the replay writes through into the map: the memtable layer's `ReplayTarget`, which applies
    * deleteRange records in key order (recovery does not know key order).
    */
-  replayTarget: (map: Map<string, StoredValue>) => ReplayTarget;
+  replayTarget: (map: Map<string, StoredEntry>) => ReplayTarget;
   /** Snapshots kept, each with the WAL since it (default 2). */
   snapshotGenerations?: number;
 }
@@ -39,7 +39,7 @@ export interface RecoveryOptions {
 /** Newest valid snapshot, then every WAL record after it, into a map: `planRecovery`, then `applyPlan`. */
 export async function recover(options: RecoveryOptions): Promise<Recovered> {
   const startedAtMs = performance.now();
-  const map = new Map<string, StoredValue>();
+  const map = new Map<string, StoredEntry>();
   const sink = mapSink(map, options);
   const plan = await planRecovery(options.fs, options.dir, sink, options.snapshotGenerations, options.mode);
   const applied = await applyPlan(plan, options);
@@ -58,19 +58,25 @@ export async function recover(options: RecoveryOptions): Promise<Recovered> {
   return { map, lastSeq, snapshotSeq, segments, coveredSegments: applied.coveredSegments, keepAfterSeq, report };
 }
 
-function mapSink(map: Map<string, StoredValue>, { fromBytes, replayTarget }: RecoveryOptions): RecoverySink {
+function mapSink(map: Map<string, StoredEntry>, { fromBytes, replayTarget }: RecoveryOptions): RecoverySink {
   const target = replayTarget(map);
   return {
-    put: (key, bytes, start, end) => target.set(key, fromBytes(bytes, start, end)),
+    put: (key, bytes, start, end, expiresAt, version) => target.set(key, { value: fromBytes(bytes, start, end), version, expiresAt }),
     delete: (key) => target.delete(key),
     deleteRange: (range) => target.deleteRange(range),
+    expire: (key, expiresAt, version) => {
+      // Resolved against a key that existed; after a salvage that lost it, there is nothing to expire.
+      const before = target.get(key);
+      if (before !== undefined) target.set(key, { value: before.value, version, expiresAt });
+    },
     clear: () => target.clear(),
   };
 }
 
 /** Where replayed writes go (see `RecoveryOptions.replayTarget`). */
 export interface ReplayTarget {
-  set(key: string, value: StoredValue): void;
+  get(key: string): StoredEntry | undefined;
+  set(key: string, entry: StoredEntry): void;
   delete(key: string): void;
   deleteRange(range: KeyRange): void;
   clear(): void;

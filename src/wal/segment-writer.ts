@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { CoveredSegment, SyncMode, WalSegment } from '../types.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
-import { encodeSegmentHeader, walSegmentHeaderBytes } from '../format/wal-format.js';
+import { encodeSegmentHeader, segmentFormatVersion, walFormatVersion, walSegmentHeaderBytes } from '../format/wal-format.js';
 import { walSegmentName } from '../format/file-names.js';
 import { assert } from '../errors.js';
 import { walPreallocateBytes } from '../limits.js';
@@ -69,6 +69,30 @@ export class SegmentWriter {
     // A claim read back is taken as aligned: a clean close's is; one left by an interval marker and a
     // crash is not, and then only a close with new records writes an aligned marker again.
     this.#alignedClaimedBytes = this.#claimedBytes;
+    if (await this.#olderFormat(last)) await this.#leaveOlderFormat(last, firstSeq);
+  }
+
+  /** Whether a segment was written by an earlier format version (it is read, never appended to). */
+  async #olderFormat(segment: WalSegment): Promise<boolean> {
+    const handle = await this.#options.fs.openRead(this.#path(segment.name));
+    try {
+      return segmentFormatVersion(Buffer.from(await handle.read(0, walSegmentHeaderBytes))) < walFormatVersion;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * New records go into a segment of the current version: a segment's header says how to read all
+   * of it. One that holds no record is replaced (it would have the new one's name).
+   */
+  async #leaveOlderFormat(last: WalSegment, firstSeq: number): Promise<void> {
+    if (last.bytes > walSegmentHeaderBytes) return this.rotate(firstSeq);
+    assert(last.firstSeq === firstSeq, `an empty segment ${last.name} starts at the next seq ${firstSeq}`);
+    await this.close();
+    await this.#options.fs.unlink(this.#path(last.name));
+    this.#segments.pop();
+    await this.#createSegment(firstSeq);
   }
 
   get walBytes(): number {

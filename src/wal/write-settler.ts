@@ -1,5 +1,6 @@
 import type { CommittedRun, WriteRequest } from '../messages/index.js';
 import { assert } from '../errors.js';
+import type { WriteResult } from '../types.js';
 
 /** Written requests holding consecutive seqs: `requests[i]` has seq `firstSeq + i`. */
 export interface SeqRun {
@@ -43,8 +44,19 @@ export class WriteSettler {
     for (let index = 0; index < requests.length; index++) {
       const request = requests[index];
       const seq = firstSeq + index;
-      request.resolve(request.deleted === undefined ? { ok: true, seq } : { ok: true, seq, deleted: request.deleted });
+      if (request.value !== undefined) request.resolve(request.value);
+      else request.resolve(request.deleted === undefined ? { ok: true, seq } : { ok: true, seq, deleted: request.deleted });
     }
+  }
+
+  /**
+   * Settles a request that wrote no record: a failed check (`{ ok: false }`), a value that was not a
+   * number (an error), or a write that resolved to nothing to do. The caller waits until every
+   * record sequenced before it is committed, so what the caller then reads agrees with the answer.
+   */
+  settleUnwritten(request: WriteRequest, outcome: WriteResult | Error): void {
+    if (outcome instanceof Error) request.reject(outcome);
+    else request.resolve(outcome);
   }
 
   /** Rejects a request that never got a seq: refused at the mailbox, or still queued when the WAL failed. */

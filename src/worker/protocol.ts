@@ -13,6 +13,7 @@ import {
   ChangesUnavailableError,
   DurableKVError,
   InvalidArgumentError,
+  NotANumberError,
   StoreClosedError,
   StoreCorruptError,
   StoreFailedError,
@@ -78,6 +79,7 @@ const rebuild: { [C in ErrorCode]: (wire: WireError, fields: Record<string, stri
     new StoreCorruptError(String(fields.file ?? ''), Number(fields.offset ?? -1), String(fields.reason ?? '')),
   ERR_STORE_FAILED: (wire) => new StoreFailedError(wire.message),
   ERR_STORE_OVERLOADED: (wire) => new StoreOverloadedError(wire.message),
+  ERR_NOT_A_NUMBER: (wire, fields) => new NotANumberError(String(fields.key ?? ''), wire.message),
   ERR_CHANGES_UNAVAILABLE: (wire, fields) =>
     new ChangesUnavailableError(wire.message, typeof fields.oldestSeq === 'number' ? fields.oldestSeq : undefined),
 };

@@ -29,6 +29,8 @@ async function startWal(fs: FileSystem, options: Partial<WalActorOptions> = {}) 
       mailboxWritesMax: 1_000_000,
       mailboxBytesMax: 512 * 1024 * 1024,
       walRetentionMs: 0,
+      lookup: () => undefined,
+      binaryValues: false,
       ...options,
     },
     { segments: [], lastSeq: 0, coveredSegments: [], keepAfterSeq: 0 },
@@ -55,7 +57,9 @@ const seqOf = new WeakMap<WriteRequest, number>();
 
 /** Publishes one put as a WAL append; resolves with its seq once committed. */
 function append(bus: Bus, key: string, value = 'value'): Promise<number> {
-  const ops: EncodableOp[] = [{ type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes: Buffer.byteLength(value) }];
+  const ops: EncodableOp[] = [
+    { type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes: Buffer.byteLength(value), expiresAt: 0 },
+  ];
   return new Promise<number>((resolve, reject) => {
     const request: WriteRequest = {
       kind: 'put',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StoredValue } from '../../src/types.js';
+import type { StoredEntry, StoredValue } from '../../src/types.js';
 import { StoreCorruptError } from '../../src/index.js';
 import {
   encodeEndBlock,
@@ -7,10 +7,13 @@ import {
   encodeSnapshotFile,
   encodeSnapshotHeader,
   SnapshotEncoder,
+  snapshotFormatVersion,
+  snapshotFormatVersionUnversioned,
   snapshotHeaderBytes,
 } from '../../src/format/snapshot-format.js';
-import { readSnapshot, type SnapshotReadResult } from '../../src/format/snapshot-reader.js';
+import { readSnapshot, readSnapshotEntries, type SnapshotReadResult } from '../../src/format/snapshot-reader.js';
 import { MemoryFileSystem } from '../../src/testing/index.js';
+import { entry } from '../helpers/entries.js';
 
 type Entry = readonly [string, StoredValue];
 
@@ -32,9 +35,9 @@ function snapshotFile(seq: number, entryBlocks: Entry[][] = blocks): { bytes: Bu
   return encodeSnapshotFile(seq, entryBlocks);
 }
 
-/** A version-1 file (no index, a 16-byte end block) of the same entries blocks. */
+/** A version-1 file (no index, a 16-byte end block; entries without version and expiry, as in version 2) of the same entries blocks. */
 function versionOneFile(seq: number, entryBlocks: Entry[][] = blocks): Buffer {
-  const { bytes, starts } = snapshotFile(seq, entryBlocks);
+  const { bytes, starts } = encodeSnapshotFile(seq, entryBlocks, snapshotFormatVersionUnversioned);
   const total = entryBlocks.reduce((sum, block) => sum + block.length, 0);
   const entriesEnd = starts[entryBlocks.length + 1];
   const entries = bytes.subarray(snapshotHeaderBytes, entriesEnd);
@@ -67,6 +70,22 @@ async function corruption(bytes: Uint8Array, delivered: Array<[string, Buffer]> 
   throw new Error('expected StoreCorruptError');
 }
 
+/** Reads `bytes` as a snapshot file: each entry as [key, value as latin1, version, expiresAt]. */
+async function readVersioned(bytes: Uint8Array): Promise<Array<[string, string, number, number]>> {
+  const fs = new MemoryFileSystem();
+  fs.writeFileDurable('/db/snap', bytes);
+  const handle = await fs.openRead('/db/snap');
+  const entries: Array<[string, string, number, number]> = [];
+  try {
+    await readSnapshotEntries(handle, 'snap-test.snap', (key, payload, start, end, version, expiresAt) =>
+      entries.push([key, payload.toString('latin1', start, end), version, expiresAt]),
+    );
+    return entries;
+  } finally {
+    await handle.close();
+  }
+}
+
 const asBuffer = (value: StoredValue) => (typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value));
 
 describe('snapshot round-trip', () => {
@@ -83,7 +102,7 @@ describe('snapshot round-trip', () => {
     const encoder = new SnapshotEncoder(8, 1024);
     const parts = [encoder.header()];
     for (const [key, value] of entries) {
-      const sealed = encoder.add(key, value);
+      const sealed = encoder.add(key, entry(value));
       if (sealed !== undefined) parts.push(Buffer.from(sealed)); // written out before the next add
     }
     parts.push(...encoder.finish());
@@ -98,7 +117,7 @@ describe('snapshot round-trip', () => {
     const encoder = new SnapshotEncoder(3, 512);
     const blocks: Buffer[] = [encoder.header()];
     const add = (key: string, value: string) => {
-      const sealed = encoder.add(key, value);
+      const sealed = encoder.add(key, entry(value));
       if (sealed !== undefined) blocks.push(Buffer.from(sealed));
     };
     add('big', 'B'.repeat(2000));
@@ -116,9 +135,46 @@ describe('snapshot round-trip', () => {
     expect(entries).toEqual(blocks.flat().map(([key, value]) => [key, asBuffer(value)]));
   });
 
+  it("keeps each entry's version and expiry; a bare value is an entry of the file's seq, never expiring", async () => {
+    const entryBlocks: Array<Array<readonly [string, StoredValue | StoredEntry]>> = [
+      [
+        ['bare', 'b'],
+        ['old', entry('o', 1)],
+      ],
+      [['expiring', entry(Uint8Array.of(9), 40, 1_700_000_000_123)]],
+    ];
+    const { bytes } = encodeSnapshotFile(50, entryBlocks);
+    expect(await readVersioned(bytes)).toEqual([
+      ['bare', 'b', 50, 0],
+      ['old', 'o', 1, 0],
+      ['expiring', '\x09', 40, 1_700_000_000_123],
+    ]);
+  });
+
+  it("reads a version-2 file (entries without version and expiry): each entry gets the file's seq", async () => {
+    const bytes = encodeSnapshotFile(4242, blocks, snapshotFormatVersionUnversioned).bytes;
+    expect(bytes.readUInt32LE(8)).toBe(snapshotFormatVersionUnversioned);
+    const { result, entries } = await read(bytes);
+    expect(result).toEqual({ seq: 4242, entries: 6, bytes: bytes.byteLength });
+    expect(entries).toEqual(blocks.flat().map(([key, value]) => [key, asBuffer(value)]));
+    expect(await readVersioned(bytes)).toEqual(blocks.flat().map(([key, value]) => [key, asBuffer(value).toString('latin1'), 4242, 0]));
+  });
+
+  it("refuses an entry whose version is 0 or past the file's seq", () => {
+    const encoder = new SnapshotEncoder(8, 1024);
+    encoder.header();
+    expect(() => encoder.add('k', entry('v', 0))).toThrow(/entry version 0/);
+    expect(() => encoder.add('k', entry('v', 9))).toThrow(/entry version 9/);
+    expect(encoder.add('k', entry('v', 8))).toBeUndefined();
+  });
+
   it('refuses a version it does not know, naming it', async () => {
-    const bytes = Buffer.concat([encodeSnapshotHeader(1, 3), snapshotFile(1).bytes.subarray(snapshotHeaderBytes)]);
-    expect(await corruption(bytes)).toMatchObject({ offset: 0, reason: expect.stringMatching(/unsupported snapshot format version 3/) });
+    const unknown = snapshotFormatVersion + 1;
+    const bytes = Buffer.concat([encodeSnapshotHeader(1, unknown), snapshotFile(1).bytes.subarray(snapshotHeaderBytes)]);
+    expect(await corruption(bytes)).toMatchObject({
+      offset: 0,
+      reason: expect.stringMatching(new RegExp(`unsupported snapshot format version ${unknown}`)),
+    });
   });
 
   it('reads an empty snapshot', async () => {

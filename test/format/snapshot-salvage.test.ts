@@ -96,7 +96,8 @@ describe('salvage of an empty snapshot', () => {
 });
 
 describe('salvage of a version-1 snapshot (no index)', () => {
-  const { bytes: indexed, starts } = encodeSnapshotFile(seq, blocks);
+  // Version 1 entries are laid out as version 2's (no version or expiry per entry).
+  const { bytes: indexed, starts } = encodeSnapshotFile(seq, blocks, 2);
   const entriesEnd = starts[blocks.length + 1];
   const total = blocks.flat().length;
   const bytes = Buffer.concat([

@@ -17,7 +17,7 @@ import { crc32c } from '../../src/format/crc32c.js';
 
 function put(key: string, value: string | Uint8Array): EncodableOp {
   const valueBytes = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
-  return { type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes };
+  return { type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes, expiresAt: 0 };
 }
 
 function del(key: string): EncodableOp {
@@ -67,10 +67,31 @@ describe('record encode/parse round-trip', () => {
     expect(parsed.record.offset).toBe(0);
     expect(parsed.record.bytes).toBe(record.byteLength);
     expect(parsed.record.ops).toEqual([
-      { type: 'put', key: 'key', value: Buffer.from('value') },
-      { type: 'delete', key: 'gone' },
-      { type: 'put', key: '', value: Buffer.alloc(0) },
-      { type: 'put', key: '🎉|\n', value: Buffer.from([0, 255, 7]) },
+      { type: 'put', key: 'key', value: Buffer.from('value'), expiresAt: 0 },
+      { type: 'delete', key: 'gone', expired: false },
+      { type: 'put', key: '', value: Buffer.alloc(0), expiresAt: 0 },
+      { type: 'put', key: '🎉|\n', value: Buffer.from([0, 255, 7]), expiresAt: 0 },
+    ]);
+  });
+
+  it('parses back the expiry of a put, an expired delete and an expire op', () => {
+    const expiresAt = 2 ** 40 + 17;
+    const ops: EncodableOp[] = [
+      { type: 'put', key: 'ttl', keyBytes: 3, value: 'v', valueBytes: 1, expiresAt },
+      { type: 'delete', key: 'old', keyBytes: 3, expired: true },
+      { type: 'expire', key: 'k', keyBytes: 1, expiresAt: 1_700_000_000_000 },
+      { type: 'expire', key: 'persist', keyBytes: 7, expiresAt: 0 },
+    ];
+    const record = encodeRecord(9, ops);
+    expect(record.byteLength).toBe(walRecordBytes(ops));
+    const parsed = parseWalRecord(record, 0);
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.record.ops).toEqual([
+      { type: 'put', key: 'ttl', value: Buffer.from('v'), expiresAt },
+      { type: 'delete', key: 'old', expired: true },
+      { type: 'expire', key: 'k', expiresAt: 1_700_000_000_000 },
+      { type: 'expire', key: 'persist', expiresAt: 0 },
     ]);
   });
 
@@ -87,7 +108,7 @@ describe('record encode/parse round-trip', () => {
       const parsed = parseWalRecord(encodeRecord(7, [put(text, text)]), 0);
       expect(parsed.ok).toBe(true);
       if (!parsed.ok) continue;
-      expect(parsed.record.ops).toEqual([{ type: 'put', key: text, value: Buffer.from(text, 'utf8') }]);
+      expect(parsed.record.ops).toEqual([{ type: 'put', key: text, value: Buffer.from(text, 'utf8'), expiresAt: 0 }]);
     }
   });
 

@@ -19,7 +19,7 @@ import { isTornTail } from '../../src/recovery/plan.js';
 import { crc32c } from '../../src/format/crc32c.js';
 
 function put(key: string, value: string): EncodableOp {
-  return { type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes: Buffer.byteLength(value) };
+  return { type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes: Buffer.byteLength(value), expiresAt: 0 };
 }
 
 /**

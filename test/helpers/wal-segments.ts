@@ -10,7 +10,7 @@ import {
 import { syncMarkerAlignBytes } from '../../src/limits.js';
 
 export function put(key: string, value: string): EncodableOp {
-  return { type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes: Buffer.byteLength(value) };
+  return { type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes: Buffer.byteLength(value), expiresAt: 0 };
 }
 
 /** A valid segment holding `count` puts (`k<seq>` = `v<seq>`) from seq `firstSeq` on, as the WAL actor writes them. */

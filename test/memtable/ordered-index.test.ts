@@ -16,13 +16,13 @@ function random(seed: number): () => number {
   return () => prng.next();
 }
 
-function indexOf(keys: readonly string[]): OrderedIndex {
-  const index = OrderedIndex.empty();
+function indexOf(keys: readonly string[]): OrderedIndex<StoredValue> {
+  const index = OrderedIndex.empty<StoredValue>();
   for (const key of keys) index.set(key, `v:${key}`);
   return index;
 }
 
-function keysIn(index: OrderedIndex, options?: RangeOptions): string[] {
+function keysIn(index: OrderedIndex<StoredValue>, options?: RangeOptions): string[] {
   return Array.from(index.range(options), ([key]) => key);
 }
 
@@ -278,7 +278,7 @@ describe('against a naive model', () => {
       for (const key of start) live.set(key, `v0:${key}`);
       const index = seed % 2 === 0 ? OrderedIndex.fromMap(live) : indexOf([]);
       if (seed % 2 === 1) for (const [key, value] of live) index.set(key, value);
-      const snapshots: { snapshot: ReturnType<OrderedIndex['snapshot']>; entries: Map<string, StoredValue> }[] = [];
+      const snapshots: { snapshot: ReturnType<OrderedIndex<StoredValue>['snapshot']>; entries: Map<string, StoredValue> }[] = [];
       for (let step = 0; step < 2000; step++) {
         const roll = next();
         const key = randomKey(next);

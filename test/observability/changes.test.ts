@@ -18,9 +18,9 @@ describe('changes({ since })', () => {
     await store.delete('k1');
     const changes = await collected;
     expect(changes).toEqual([
-      { seq: 3, ops: [{ type: 'put', key: 'k3', value: 'v3' }] },
-      { seq: 4, ops: [{ type: 'put', key: 'k4', value: 'v4' }] },
-      { seq: 5, ops: [{ type: 'put', key: 'k5', value: 'v5' }] },
+      { seq: 3, ops: [{ type: 'put', key: 'k3', value: 'v3', expiresAt: null }] },
+      { seq: 4, ops: [{ type: 'put', key: 'k4', value: 'v4', expiresAt: null }] },
+      { seq: 5, ops: [{ type: 'put', key: 'k5', value: 'v5', expiresAt: null }] },
       { seq: 6, ops: [{ type: 'delete', key: 'k1' }] },
     ]);
     await store.close();
@@ -36,7 +36,7 @@ describe('changes({ since })', () => {
     expect(await next).toEqual({
       seq: 1,
       ops: [
-        { type: 'put', key: 'a', value: { n: 1 } },
+        { type: 'put', key: 'a', value: { n: 1 }, expiresAt: null },
         { type: 'delete', key: 'b' },
       ],
     });
@@ -67,7 +67,7 @@ describe('changes({ since })', () => {
     for (let i = 0; i < 50; i++) await store.put(`key-${i % 7}`, `value-${i}`);
     const changes = await firstValueFrom(store.changes({ since: 0 }).pipe(take(50), toArray()));
     for (const [i, change] of changes.entries()) {
-      expect(change.ops).toEqual([{ type: 'put', key: `key-${i % 7}`, value: `value-${i}` }]);
+      expect(change.ops).toEqual([{ type: 'put', key: `key-${i % 7}`, value: `value-${i}`, expiresAt: null }]);
     }
     await store.close();
   });

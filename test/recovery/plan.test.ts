@@ -13,7 +13,7 @@ import { DurableKVStore } from '../../src/index.js';
 const dir = '/store';
 
 function put(key: string, value: string): EncodableOp {
-  return { type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes: Buffer.byteLength(value) };
+  return { type: 'put', key, keyBytes: Buffer.byteLength(key), value, valueBytes: Buffer.byteLength(value), expiresAt: 0 };
 }
 
 /** Records firstSeq.. back to back; `durable` gives each record's durableBytes from its offset. */

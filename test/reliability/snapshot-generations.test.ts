@@ -9,7 +9,7 @@ import type { FileHandle, FileSystem } from '../../src/fs/file-system.js';
 import { FaultyFileSystem, MemoryFileSystem } from '../../src/testing/index.js';
 import { walkSegment } from '../../src/format/wal-reader.js';
 import { parseWalSegmentName } from '../../src/format/file-names.js';
-import { snapshotHeaderBytes, visitEntries } from '../../src/format/snapshot-format.js';
+import { entryFormatFor, snapshotHeaderBytes, snapshotHeaderSeqOffset, visitEntries } from '../../src/format/snapshot-format.js';
 import {
   contentsOf,
   diskImage,
@@ -133,10 +133,11 @@ describe('a damaged newest snapshot', () => {
 function entriesBlocksOf(bytes: Uint8Array): Array<{ start: number; end: number; keys: string[] }> {
   const file = Buffer.from(bytes);
   const blocks: Array<{ start: number; end: number; keys: string[] }> = [];
+  const format = entryFormatFor(file.readUInt32LE(8), Number(file.readBigUInt64LE(snapshotHeaderSeqOffset)));
   for (let at = snapshotHeaderBytes; file.readUInt32LE(at + 8) === 1; ) {
     const end = at + 12 + file.readUInt32LE(at + 4);
     const keys: string[] = [];
-    visitEntries(file.subarray(at + 12, end), (key) => keys.push(key));
+    visitEntries(file.subarray(at + 12, end), format, (key) => keys.push(key));
     blocks.push({ start: at, end, keys });
     at = end;
   }

@@ -68,7 +68,7 @@ describe('zero tails read as the clean end of every segment', () => {
     await store.put('after', 'reopen'); // the live segment is preallocated again
     const changes = await firstValueFrom(store.changes({ since: 0 }).pipe(take(records + 1), toArray()));
     expect(changes.map((change) => change.seq)).toEqual(Array.from({ length: records + 1 }, (_, i) => i + 1));
-    expect(changes.at(-1)!.ops).toEqual([{ type: 'put', key: 'after', value: 'reopen' }]);
+    expect(changes.at(-1)!.ops).toEqual([{ type: 'put', key: 'after', value: 'reopen', expiresAt: null }]);
     await store.close();
   });
 });

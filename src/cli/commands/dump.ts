@@ -15,12 +15,19 @@ export function registerDump(program: Command): void {
   program
     .command('dump')
     .description(
-      'print every WAL operation, one per line: PUT|seq|key|value and DELETE|seq|key (--json: JSON Lines); reads only, takes no lock',
+      'print every WAL operation, one per line: PUT|seq|key|value[|expiresAt], DELETE, EXPIRED, EXPIRE, DELETE_RANGE (--json: JSON Lines); reads only, takes no lock',
     )
     .argument('<dir>', 'store directory')
     .addHelpText(
       'after',
-      '\nIn a field, \\ | newline CR tab are written \\\\ \\| \\n \\r \\t, other control characters and bytes that are\n' +
+      '\nOne line per operation (a batch\'s operations share its seq; expiresAt is epoch ms):\n' +
+        '  PUT|seq|key|value             a put; an increment is logged as the put of its result\n' +
+        '  PUT|seq|key|value|expiresAt   a put that sets an expiry\n' +
+        '  DELETE|seq|key                a delete\n' +
+        '  EXPIRED|seq|key               a delete by active expiry (--json: {"op":"delete",…,"expired":true})\n' +
+        '  EXPIRE|seq|key|expiresAt      a new expiry for a key, 0 if removed (--json: {"op":"expire",…}, null if removed)\n' +
+        '  DELETE_RANGE|seq|{range}      a range delete, its range as JSON\n' +
+        'In a field, \\ | newline CR tab are written \\\\ \\| \\n \\r \\t, other control characters and bytes that are\n' +
         'not UTF-8 as \\xNN. Damage ends a segment\'s lines with a "# file at byte N: reason" line.',
     )
     .action(
@@ -54,9 +61,16 @@ async function* jsonLines(dir: string, fs: FileSystem, context: CliContext): Asy
     }
     const { record } = event;
     for (const op of record.ops) {
-      if (op.type === 'delete') yield JSON.stringify({ op: 'delete', seq: record.seq, key: op.key });
-      else if (op.type === 'deleteRange') yield JSON.stringify({ op: 'deleteRange', seq: record.seq, range: rangeOptionsOf(op.range) });
-      else yield JSON.stringify({ op: 'put', seq: record.seq, ...toRecord(op.key, decode(op.value, context), context.encoding) });
+      const { seq } = record;
+      if (op.type === 'delete')
+        yield JSON.stringify(op.expired ? { op: 'delete', seq, key: op.key, expired: true } : { op: 'delete', seq, key: op.key });
+      else if (op.type === 'deleteRange') yield JSON.stringify({ op: 'deleteRange', seq, range: rangeOptionsOf(op.range) });
+      else if (op.type === 'expire')
+        yield JSON.stringify({ op: 'expire', seq, key: op.key, expiresAt: op.expiresAt === 0 ? null : op.expiresAt });
+      else {
+        const expiry = op.expiresAt === 0 ? {} : { expiresAt: op.expiresAt };
+        yield JSON.stringify({ op: 'put', seq, ...toRecord(op.key, decode(op.value, context), context.encoding), ...expiry });
+      }
     }
   }
 }

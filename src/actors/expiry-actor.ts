@@ -1,0 +1,129 @@
+import { takeUntil } from 'rxjs';
+import { performance } from 'node:perf_hooks';
+import type { Bus, CommittedRun } from '../messages/index.js';
+import type { Memtable } from '../memtable/memtable.js';
+import { ExpiryHeap } from '../memtable/expiry-heap.js';
+import type { IntentOp } from '../types.js';
+import { walRecordBytesBound } from '../format/wal-format.js';
+import { expiryHeapSlackEntries, expiryRecordKeysMax, expiryRecordsInFlightMax, expirySliceMs } from '../limits.js';
+
+export interface ExpiryOptions {
+  /** The store's clock (epoch ms, never going back). */
+  now: () => number;
+  intervalMs: number;
+}
+
+/**
+ * Active expiry: removes keys whose time has passed, so a store of short-lived keys does not grow
+ * without bound while nobody reads them. Reads hide an expired key the moment its time passes;
+ * this only frees it, within about `intervalMs`.
+ *
+ * It keeps a min-heap of (expiresAt, key), fed by every committed write that sets an expiry. Every
+ * `intervalMs` it pops what is due, in slices of at most `expirySliceMs`, and sends each slice to
+ * the WAL as one record of `deleteIfExpired` ops: the WAL actor resolves each against the state
+ * when it is sequenced (a key rewritten meanwhile has a new version and stays), and the record
+ * holds plain deletes marked expired. At most `expiryRecordsInFlightMax` records wait at once.
+ */
+export class ExpiryActor {
+  readonly #bus: Bus;
+  readonly #memtable: Memtable;
+  readonly #options: ExpiryOptions;
+  readonly #heap = new ExpiryHeap();
+  #timer: NodeJS.Timeout | undefined;
+  #inFlight = 0;
+  #stopped = false;
+
+  constructor(bus: Bus, memtable: Memtable, options: ExpiryOptions) {
+    this.#bus = bus;
+    this.#memtable = memtable;
+    this.#options = options;
+    this.#rebuild();
+    bus
+      .on('memtable.applied')
+      .pipe(takeUntil(bus.stop$))
+      .subscribe(({ run }) => this.#track(run));
+    bus.stop$.subscribe(() => this.stop());
+    this.#schedule();
+  }
+
+  /** Keys waiting in the heap (stale entries included): for stats and tests. */
+  get tracked(): number {
+    return this.#heap.size;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  #track({ requests }: CommittedRun): void {
+    for (const request of requests) {
+      for (const op of request.ops) {
+        if ((op.type === 'put' || op.type === 'expire') && op.expiresAt !== 0) this.#heap.push(op.expiresAt, op.key);
+      }
+    }
+  }
+
+  /** Refills the heap from the memtable: at open, and when stale entries have piled up. */
+  #rebuild(): void {
+    this.#heap.clear();
+    for (const [key, entry] of this.#memtable.entries()) if (entry.expiresAt !== 0) this.#heap.push(entry.expiresAt, key);
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#sweep(), this.#options.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Sends the keys due now, one record per slice, while fewer than the most records are in flight. */
+  #sweep(): void {
+    if (this.#stopped) return;
+    if (this.#heap.size > 2 * this.#memtable.size + expiryHeapSlackEntries) this.#rebuild();
+    while (this.#inFlight < expiryRecordsInFlightMax) {
+      const ops = this.#dueSlice();
+      if (ops.length === 0) break;
+      this.#send(ops);
+    }
+    this.#schedule();
+  }
+
+  /** Pops due keys until the slice's time or size runs out; skips entries a later write made stale. */
+  #dueSlice(): IntentOp[] {
+    const nowMs = this.#options.now();
+    const deadlineMs = performance.now() + expirySliceMs;
+    const ops: IntentOp[] = [];
+    while (ops.length < expiryRecordKeysMax && this.#heap.size > 0 && this.#heap.peekTime() <= nowMs) {
+      const key = this.#heap.popKey();
+      const entry = this.#memtable.get(key);
+      if (entry !== undefined && entry.expiresAt !== 0 && entry.expiresAt <= nowMs) {
+        ops.push({ type: 'deleteIfExpired', key, keyBytes: Buffer.byteLength(key, 'utf8'), version: entry.version });
+      }
+      if ((ops.length & 255) === 0 && performance.now() >= deadlineMs) break;
+    }
+    return ops;
+  }
+
+  #send(ops: IntentOp[]): void {
+    this.#inFlight++;
+    const settled = () => {
+      this.#inFlight--;
+      // More may be due already: go on at once rather than a whole interval later.
+      if (!this.#stopped && this.#heap.size > 0 && this.#heap.peekTime() <= this.#options.now()) setImmediate(() => this.#sweep());
+    };
+    this.#bus.publish({
+      type: 'wal.append',
+      request: {
+        kind: 'batch',
+        ops: [],
+        intent: { checks: [], ops, nowMs: this.#options.now() },
+        recordBytes: walRecordBytesBound(ops),
+        startedAtMs: 0,
+        resolve: settled,
+        // Closing or failed: the keys stay expired to every read, and the next open removes them.
+        reject: settled,
+      },
+    });
+  }
+}
