@@ -6,7 +6,7 @@ import { isCuttable } from './inspect.js';
 /** The process exit codes; `durable-kv --help` and src/cli/README.md list them for users. */
 export const exitCodes = {
   ok: 0,
-  /** Any other failure; also `get` of a missing key, and a `repair` dry run that would cut a torn tail. */
+  /** Any other failure; also `get` or `ttl` of a missing key, and a `repair` dry run that would cut a torn tail. */
   failure: 1,
   /** Usage error, ERR_INVALID_ARG, an invalid input line, or a directory that holds no store. */
   usage: 2,
@@ -19,7 +19,7 @@ export const exitCodes = {
 export const exitCodesHelp = `
 Exit codes:
   0  success (verify: every file is clean, or only a torn tail was found)
-  1  any other error; get: the key is not there; repair without --yes: it would cut a torn tail
+  1  any other error; get, ttl: the key is not there; repair without --yes: it would cut a torn tail
   2  usage error, invalid argument or input (ERR_INVALID_ARG), no store in the directory
   3  the store is open in another process (ERR_STORE_LOCKED)
   4  corrupt data (ERR_STORE_CORRUPT): verify found corruption, or repair without --yes would cut some`;

@@ -12,6 +12,7 @@ import { registerRepair } from './commands/repair.js';
 import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
 import { registerScan } from './commands/scan.js';
+import { registerTtl } from './commands/ttl.js';
 
 // src/cli/ and dist/cli/ both sit two levels below the package root.
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -32,6 +33,7 @@ export function createProgram(): Command {
     .exitOverride();
   for (const register of [
     registerGet,
+    registerTtl,
     registerPut,
     registerDelete,
     registerStats,

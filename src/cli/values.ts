@@ -18,7 +18,17 @@ export function toRecord(key: string, value: unknown, encoding: ValueEncoding): 
 }
 
 /** Reads a record back into a key and a value for the store; `where` names the input line in errors. */
-export function fromRecord(record: unknown, encoding: ValueEncoding, where: string): { key: string; value: unknown } {
+export function fromRecord(record: unknown, encoding: ValueEncoding, where: string): { key: string; value: unknown; expiresAt?: number } {
+  const { expiresAt } = (typeof record === 'object' && record !== null ? record : {}) as { expiresAt?: unknown };
+  const entry = keyAndValueOf(record, encoding, where);
+  if (expiresAt === undefined || expiresAt === null) return entry;
+  if (!Number.isSafeInteger(expiresAt) || (expiresAt as number) <= 0) {
+    throw new InvalidArgumentError(`${where}: "expiresAt" must be a positive integer of epoch ms`);
+  }
+  return { ...entry, expiresAt: expiresAt as number };
+}
+
+function keyAndValueOf(record: unknown, encoding: ValueEncoding, where: string): { key: string; value: unknown } {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     throw new InvalidArgumentError(`${where}: expected an object {"key": ..., "value": ...}`);
   }

@@ -50,7 +50,7 @@ describe('--json output', () => {
     expect(JSON.parse(put.stdout)).toEqual({ ok: true, op: 'put', key: 'n', seq: 1 });
 
     const got = await runCli(['get', dir, 'n', '--json', '--encoding', 'json']);
-    expect(JSON.parse(got.stdout)).toEqual({ key: 'n', found: true, value: { a: [1, 2] } });
+    expect(JSON.parse(got.stdout)).toEqual({ key: 'n', found: true, value: { a: [1, 2] }, version: 1, expiresAt: null });
 
     const stats = await runCli(['--json', 'stats', dir]);
     expect(JSON.parse(stats.stdout)).toMatchObject({ keys: 1, lastSeq: 1, walSegments: 1, recovery: { recordsReplayed: 1 } });

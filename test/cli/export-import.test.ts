@@ -33,6 +33,34 @@ describe('export then import', () => {
     expect(await contents(to, 'utf8')).toEqual(await contents(from, 'utf8'));
   });
 
+  it('keeps each key expiry: an exported session is not made permanent by the import', async () => {
+    const root = await tempDir();
+    const [from, to, file] = [path.join(root, 'from'), path.join(root, 'to'), path.join(root, 'data.jsonl')];
+    const expiresAt = Date.now() + 3_600_000;
+    const store = await DurableKVStore.open(from);
+    await store.put('session:1', 'a', { expiresAt });
+    await store.put('user:1', 'b');
+    await store.close();
+    await runCli(['export', from, file]);
+    const lines = (await readFile(file, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines).toEqual([
+      { key: 'session:1', value: 'a', expiresAt },
+      { key: 'user:1', value: 'b' },
+    ]);
+    await runCli(['import', to, file]);
+    const copy = await DurableKVStore.open(to);
+    expect(copy.getEntry('session:1')?.expiresAt).toBe(expiresAt);
+    expect(copy.getEntry('user:1')?.expiresAt).toBeNull();
+    await copy.close();
+    await writeFile(file, `${JSON.stringify({ key: 'k', value: 'v', expiresAt: -5 })}\n`);
+    const refused = await runCli(['import', to, file]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/expiresAt/);
+  });
+
   it('copies JSON values with --encoding json, and binary values as base64 with a marker, through a pipe', async () => {
     const root = await tempDir();
     const [jsonFrom, jsonTo, binFrom, binTo] = ['jf', 'jt', 'bf', 'bt'].map((name) => path.join(root, name));

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DurableKVStore } from '../../src/index.js';
 import { closeAfterTest, tempDir } from '../helpers/temp-dir.js';
 import { firstSegment, recordSpans, runCli, seedStore } from './run-cli.js';
+import { seedTtlStore, ttlClockStartMs } from './ttl-store.js';
 
 async function flipByte(file: string, offset: number): Promise<void> {
   const bytes = await readFile(file);
@@ -67,5 +68,30 @@ describe('verify', () => {
     expect(verify.code).toBe(0);
     expect(verify.stdout).toContain('all clean');
     expect((await readFile(path.join(dir, firstSegment))).equals(before)).toBe(true);
+  });
+
+  it('passes a store whose WAL and snapshot hold expiries, expires, increments and deletes by active expiry', async () => {
+    const dir = await tempDir();
+    await seedTtlStore(dir);
+    const wal = await runCli(['--json', 'verify', dir]);
+    expect(wal.code).toBe(0);
+    expect(JSON.parse(wal.stdout)).toMatchObject({
+      ok: true,
+      corrupt: 0,
+      tornTail: false,
+      files: [{ file: firstSegment, kind: 'wal', status: 'ok', records: 8, firstSeq: 1, lastSeq: 8 }],
+    });
+
+    // The same clock as the seeding, so `counter` (expiring at start + 5 s) is still there to snapshot.
+    const store = await DurableKVStore.open(dir, { clock: () => ttlClockStartMs + 2_000 });
+    await store.snapshot();
+    await store.put('after', 'snapshot', { ttlMs: 1_000 });
+    await store.close();
+
+    const verify = await runCli(['verify', dir]);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/^OK +snap-0+8\.snap +2 entries at seq 8,/m);
+    expect(verify.stdout).toContain('all clean');
+    expect(verify.stdout).not.toMatch(/^(CORRUPT|TORN)/m);
   });
 });

@@ -15,12 +15,12 @@ export function registerDump(program: Command): void {
   program
     .command('dump')
     .description(
-      'print every WAL operation, one per line: PUT|seq|key|value[|expiresAt], DELETE, EXPIRED, EXPIRE, DELETE_RANGE (--json: JSON Lines); reads only, takes no lock',
+      'print every WAL operation, one per line: PUT, DELETE, EXPIRED, EXPIRE, DELETE_RANGE (--json: JSON Lines); reads only, takes no lock',
     )
     .argument('<dir>', 'store directory')
     .addHelpText(
       'after',
-      '\nOne line per operation (a batch\'s operations share its seq; expiresAt is epoch ms):\n' +
+      "\nOne line per operation (a batch's operations share its seq; expiresAt is epoch ms):\n" +
         '  PUT|seq|key|value             a put; an increment is logged as the put of its result\n' +
         '  PUT|seq|key|value|expiresAt   a put that sets an expiry\n' +
         '  DELETE|seq|key                a delete\n' +

@@ -13,7 +13,9 @@ import type { DurableKVStore } from '../../store.js';
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description('write every key and value as JSON Lines, {"key":…,"value":…} (binary: base64 with "encoding":"base64")')
+    .description(
+      'write every key and value as JSON Lines, {"key":…,"value":…} (binary: base64 with "encoding":"base64"; "expiresAt" in epoch ms for a key that expires)',
+    )
     .argument('<dir>', 'store directory')
     .argument('[file]', 'output file (replaced if it exists); stdout if omitted')
     .action(
@@ -73,7 +75,10 @@ async function exportTo(
         'durable-kv export: a value holds U+FFFD, which is what bytes that are not UTF-8 read as; if the store holds binary values, export with --encoding binary',
       );
     }
-    await write(output, `${JSON.stringify(toRecord(key, value, encoding))}\n`);
+    // The expiry goes with the key: an export and import must not make a session permanent.
+    const expiresAt = store.getEntry(key)?.expiresAt ?? null;
+    const record = toRecord(key, value, encoding);
+    await write(output, `${JSON.stringify(expiresAt === null ? record : { ...record, expiresAt })}\n`);
     if (++count % 1000 === 0) onCount(count);
   }
 }

@@ -8,25 +8,32 @@ import { toRecord, valueForOutput } from '../values.js';
 export function registerGet(program: Command): void {
   program
     .command('get')
-    .description('print the value of a key (exit 1 if it is not there); --encoding binary writes the raw bytes')
+    .description(
+      'print the value of a key (exit 1 if it is not there); --encoding binary writes the raw bytes; --json adds version and expiresAt',
+    )
     .argument('<dir>', 'store directory')
     .argument('<key>', 'key')
     .action(
       handled(async (dir: string, key: string, _options: unknown, command: Command) => {
         const context = contextOf(command);
         return withStore(dir, context, { create: false }, async (store) => {
-          const value = store.get(key);
-          if (value === undefined) {
+          const entry = store.getEntry(key);
+          if (entry === undefined) {
             if (context.json) await report(context, { key, found: false }, undefined);
             else note(`durable-kv get: key not found: ${key}`);
             return exitCodes.failure;
           }
           if (!context.json) {
-            await write(process.stdout, valueForOutput(value, context.encoding));
+            await write(process.stdout, valueForOutput(entry.value, context.encoding));
             return exitCodes.ok;
           }
-          const { value: shown, encoding } = toRecord(key, value, context.encoding);
-          await report(context, { key, found: true, value: shown, ...(encoding === undefined ? {} : { encoding }) }, undefined);
+          const { value: shown, encoding } = toRecord(key, entry.value, context.encoding);
+          const { version, expiresAt } = entry;
+          await report(
+            context,
+            { key, found: true, value: shown, ...(encoding === undefined ? {} : { encoding }), version, expiresAt },
+            undefined,
+          );
           return exitCodes.ok;
         });
       }),

@@ -17,7 +17,9 @@ import type { BatchOperation, DurableKVStore } from '../../store.js';
 export function registerImport(program: Command): void {
   program
     .command('import')
-    .description('read JSON Lines {"key":…,"value":…} (as export writes them) and put each, in atomic batches; creates the store if needed')
+    .description(
+      'read JSON Lines {"key":…,"value":…} (as export writes them; "expiresAt" keeps an expiry) and put each, in atomic batches; creates the store if needed',
+    )
     .argument('<dir>', 'store directory')
     .argument('[file]', 'input file; stdin if omitted')
     .addOption(new Option('--batch-size <n>', 'operations per atomic batch').default(1000).argParser(positiveInteger))
