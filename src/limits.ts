@@ -81,7 +81,7 @@ export const sortRunKeys = 4096;
 /** Active expiry looks for expired keys this often (ms): a key is removed within about this long of its time. */
 export const expiryIntervalMsDefault = 250;
 /** Active expiry removes at most this many keys per WAL record. */
-export const expiryRecordKeysMax = 4096;
+export const expiryRecordKeysMax = 1024;
 /** Active expiry stops a slice of looking for expired keys after this long, so it never stalls the event loop. */
 export const expirySliceMs = 2;
 /** Active expiry's records in flight at once: enough to keep group commits full, few enough to leave room for writers. */

@@ -197,7 +197,9 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
   }
 
   has(key: string): boolean {
-    return this.getEntry(key) !== undefined;
+    this.#checkReadable();
+    checkReadKey(key);
+    return this.#liveEntry(key) !== undefined;
   }
 
   /**

@@ -77,16 +77,25 @@ export class ExpiryActor {
     this.#timer.unref();
   }
 
-  /** Sends the keys due now, one record per slice, while fewer than the most records are in flight. */
+  /**
+   * Sends the keys due now as one record, and goes on in the next turn while more are due and fewer
+   * than the most records are in flight: one slice per turn, so writers and reads get turns between.
+   */
   #sweep(): void {
     if (this.#stopped) return;
     if (this.#heap.size > 2 * this.#memtable.size + expiryHeapSlackEntries) this.#rebuild();
-    while (this.#inFlight < expiryRecordsInFlightMax) {
+    if (this.#inFlight < expiryRecordsInFlightMax) {
       const ops = this.#dueSlice();
-      if (ops.length === 0) break;
-      this.#send(ops);
+      if (ops.length > 0) {
+        this.#send(ops);
+        if (this.#due()) setImmediate(() => this.#sweep());
+      }
     }
     this.#schedule();
+  }
+
+  #due(): boolean {
+    return this.#heap.size > 0 && this.#heap.peekTime() <= this.#options.now();
   }
 
   /** Pops due keys until the slice's time or size runs out; skips entries a later write made stale. */
@@ -110,7 +119,7 @@ export class ExpiryActor {
     const settled = () => {
       this.#inFlight--;
       // More may be due already: go on at once rather than a whole interval later.
-      if (!this.#stopped && this.#heap.size > 0 && this.#heap.peekTime() <= this.#options.now()) setImmediate(() => this.#sweep());
+      if (!this.#stopped && this.#due()) setImmediate(() => this.#sweep());
     };
     this.#bus.publish({
       type: 'wal.append',
