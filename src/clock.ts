@@ -3,24 +3,29 @@
  * WAL and snapshots), so a restart never extends a key's life; what `now` returns decides when a
  * key is gone.
  *
- * It never goes backwards inside one process: it keeps a high-water mark, so a key seen expired
- * stays expired even if the system clock is stepped back (NTP, a VM restored). A clock stepped
- * forward expires keys early, and there is no undoing that: their deletes are logged. Across a
- * restart the mark starts again from the system clock.
+ * It never goes backwards inside one process: a high-water mark per clock source (Date.now, or
+ * the function a store was given), shared by every store of the process, so a key seen expired
+ * stays expired even if the system clock is stepped back (NTP, a VM restored) and the store is
+ * closed and opened again. A clock stepped forward expires keys early, and there is no undoing
+ * that: their deletes are logged. A new process starts its mark from the system clock.
  */
+const highWaterMarks = new WeakMap<() => number, number>();
+
 export class WallClock {
   readonly #source: () => number;
-  #highMs = 0;
 
   /** `source` defaults to Date.now; tests and the simulation inject their own. */
   constructor(source: () => number = Date.now) {
     this.#source = source;
   }
 
-  /** Epoch ms, never less than any value returned before. */
+  /** Epoch ms (whole), never less than any value this source returned before in this process. */
   now(): number {
-    const ms = this.#source();
-    if (ms > this.#highMs) this.#highMs = Math.floor(ms);
-    return this.#highMs;
+    const ms = Math.floor(this.#source());
+    const high = highWaterMarks.get(this.#source) ?? 0;
+    // A source that returns nonsense (NaN, Infinity) does not move the clock.
+    if (!(ms > high) || !Number.isSafeInteger(ms)) return high;
+    highWaterMarks.set(this.#source, ms);
+    return ms;
   }
 }

@@ -145,7 +145,7 @@ export class Engine implements LifecycleSteps {
     const settler = new WriteSettler(recovered.lastSeq);
     const lookup = (key: string) => memtable.get(key);
     const binaryValues = this.options.valueEncoding === 'binary';
-    const wal = new WalActor(bus, { ...this.options, dir: this.dir, lookup, binaryValues }, recovered, settler);
+    const wal = new WalActor(bus, { ...this.options, dir: this.dir, lookup, binaryValues, now }, recovered, settler);
     const { snapshotBlockBytes } = this.options;
     const snapshots = new SnapshotActor(bus, { fs, dir: this.dir, snapshotGenerations, snapshotBlockBytes }, recovered.snapshotSeq);
     this.#running = { bus, memtable, wal, snapshots, settler };
@@ -255,8 +255,9 @@ export class Engine implements LifecycleSteps {
     if (listing.segments.length > 0 || listing.snapshots.length > 0) {
       throw new InvalidArgumentError(`backup: ${target} already holds a store; back up into an empty directory`);
     }
-    // The new directory's own entry must be durable too, or a power loss could take the backup with it.
-    await fs.syncDir(path.dirname(target));
+    // The new directories' own entries must be durable too, or a power loss could take the backup
+    // with it: every ancestor is synced (mkdir may have created several).
+    for (let dir = target; path.dirname(dir) !== dir; dir = path.dirname(dir)) await fs.syncDir(path.dirname(dir));
     const requestId = this.#nextSnapshotId++;
     const reply = firstValueFrom(
       running.bus.on('backup.completed', 'backup.failed').pipe(filter((message) => message.requestId === requestId)),

@@ -82,7 +82,7 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
   const valueEncoding = oneOf('valueEncoding', options.valueEncoding, ['utf8', 'json', 'binary'] as const, 'utf8');
   const resolved = {
     sync,
-    syncIntervalMs: positiveInteger('syncIntervalMs', options.syncIntervalMs, limits.syncIntervalMsDefault),
+    syncIntervalMs: timerInterval('syncIntervalMs', options.syncIntervalMs, limits.syncIntervalMsDefault),
     valueEncoding,
     autoSnapshotWalBytes: autoSnapshotBytes(options.autoSnapshot),
     fs: fileSystem(options.fs),
@@ -96,7 +96,7 @@ export function resolveOptions(options: StoreOptions = {}): ResolvedOptions {
     snapshotGenerations: snapshotGenerationsOption(options.snapshotGenerations),
     snapshotBlockBytes: snapshotBlockBytesOption(options.snapshotBlockBytes),
     clock: clockOption(options.clock),
-    expiryIntervalMs: positiveInteger('expiryIntervalMs', options.expiryIntervalMs, limits.expiryIntervalMsDefault),
+    expiryIntervalMs: timerInterval('expiryIntervalMs', options.expiryIntervalMs, limits.expiryIntervalMsDefault),
     listeners: listenersOption(options.listeners),
   };
   // One put must fit one WAL record, or it could be accepted and then never be written.
@@ -184,6 +184,15 @@ function positiveInteger(name: string, value: unknown, fallback: number): number
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || (value as number) <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
   return value as number;
+}
+
+/** Node runs a timer of more than 2^31 − 1 ms after 1 ms instead: such an interval is refused. */
+const timerIntervalMsMax = 2 ** 31 - 1;
+
+function timerInterval(name: string, value: unknown, fallback: number): number {
+  const ms = positiveInteger(name, value, fallback);
+  if (ms > timerIntervalMsMax) throw new InvalidArgumentError(`${name} must be at most ${timerIntervalMsMax} ms`);
+  return ms;
 }
 
 function nonNegativeInteger(name: string, value: unknown, fallback: number): number {

@@ -13,6 +13,7 @@ import {
   batchChecksOf,
   checksOf,
   expiryOf,
+  checkBatchOpFields,
   optionsObject,
   type DeleteOptions,
   type Expiry,
@@ -362,7 +363,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
       if (expiry !== null && (typeof expiry !== 'object' || (expiry.ttlMs === undefined && expiry.expiresAt === undefined))) {
         throw new InvalidArgumentError('expire takes { ttlMs }, { expiresAt } or null');
       }
-      const expiresAt = expiry === null ? 0 : expiryOf(expiry, nowMs, 'expire').expiresAt;
+      const expiresAt = expiry === null ? 0 : expiryOf(optionsObject<TtlOptions>(expiry, 'expire'), nowMs, 'expire').expiresAt;
       return this.#engine.write('expire', [], { checks: [], ops: [{ type: 'expireExisting', key, keyBytes, expiresAt }], nowMs });
     } catch (error) {
       return Promise.reject(error);
@@ -456,6 +457,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     const ops = Array.from(operations, (operation, index) => {
       if (typeof operation !== 'object' || operation === null) throw new InvalidArgumentError(`batch[${index}] is not an operation`);
       const where = `batch[${index}]`;
+      checkBatchOpFields(operation, where);
       if (operation.type === 'put') {
         const op = preparePut(operation.key, operation.value, this.#engine.codec, this.#engine.options);
         return withExpiry(op, expiryOf(operation, nowMs, where));

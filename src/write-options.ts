@@ -94,13 +94,39 @@ function checkedVersion(version: unknown, where: string): number {
   return version as number;
 }
 
-/** An options argument: undefined, or an object. */
-export function optionsObject<T extends object>(options: unknown, where: string): T {
+/** The option names each call takes: any other is refused, so a typo (`ifversion`) never turns a conditional write into a plain one. */
+export const optionNames = {
+  put: ['ifVersion', 'ifAbsent', 'ttlMs', 'expiresAt', 'keepTtl'],
+  delete: ['ifVersion'],
+  batch: ['checks'],
+  increment: ['ttlMs', 'expiresAt'],
+  expire: ['ttlMs', 'expiresAt'],
+} as const;
+
+/** An options argument: undefined, or an object with only the names `where` takes. */
+export function optionsObject<T extends object>(options: unknown, where: keyof typeof optionNames): T {
   if (options === undefined) return {} as T;
   if (typeof options !== 'object' || options === null)
     throw new InvalidArgumentError(`${where}: options must be an object, got ${describe(options)}`);
+  const known: readonly string[] = optionNames[where];
+  for (const name of Object.keys(options)) {
+    if (!known.includes(name))
+      throw new InvalidArgumentError(`${where}: unknown option ${JSON.stringify(name)} (it takes ${known.join(', ')})`);
+  }
   return options as T;
 }
+
+/** A batch op's own fields: any other is refused, as for options. */
+export function checkBatchOpFields(operation: object, where: string): void {
+  const type = (operation as { type?: unknown }).type;
+  const known = type === 'put' ? batchPutFields : type === 'increment' ? batchIncrementFields : batchDeleteFields;
+  for (const name of Object.keys(operation)) {
+    if (!known.includes(name)) throw new InvalidArgumentError(`${where}: unknown field ${JSON.stringify(name)} for a ${String(type)}`);
+  }
+}
+const batchPutFields: readonly string[] = ['type', 'key', 'value', 'ttlMs', 'expiresAt', 'keepTtl'];
+const batchIncrementFields: readonly string[] = ['type', 'key', 'delta'];
+const batchDeleteFields: readonly string[] = ['type', 'key'];
 
 function show(value: unknown): string {
   return typeof value === 'number' ? String(value) : describe(value);

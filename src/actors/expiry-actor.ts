@@ -5,7 +5,19 @@ import type { Memtable } from '../memtable/memtable.js';
 import { ExpiryHeap } from '../memtable/expiry-heap.js';
 import type { IntentOp } from '../types.js';
 import { walRecordBytesBound } from '../format/wal-format.js';
-import { expiryHeapSlackEntries, expiryRecordKeysMax, expiryRecordsInFlightMax, expirySliceMs } from '../limits.js';
+import {
+  expiryHeapSlackEntries,
+  expiryRecordKeyBytesMax,
+  expiryRecordKeysMax,
+  expiryRecordsInFlightMax,
+  expirySliceMs,
+} from '../limits.js';
+
+/** A key active expiry found expired, with the expiry it had. */
+interface DueDelete {
+  op: Extract<IntentOp, { type: 'deleteIfExpired' }>;
+  expiresAt: number;
+}
 
 export interface ExpiryOptions {
   /** The store's clock (epoch ms, never going back). */
@@ -32,6 +44,8 @@ export class ExpiryActor {
   #timer: NodeJS.Timeout | undefined;
   #inFlight = 0;
   #stopped = false;
+  /** A record was refused since the last interval tick: wait for the next one rather than spin. */
+  #refused = false;
 
   constructor(bus: Bus, memtable: Memtable, options: ExpiryOptions) {
     this.#bus = bus;
@@ -42,6 +56,11 @@ export class ExpiryActor {
       .on('memtable.applied')
       .pipe(takeUntil(bus.stop$))
       .subscribe(({ run }) => this.#track(run));
+    // A failed store takes no more writes: the keys stay hidden from reads, and the next open removes them.
+    bus
+      .on('wal.failed')
+      .pipe(takeUntil(bus.stop$))
+      .subscribe(() => this.stop());
     bus.stop$.subscribe(() => this.stop());
     this.#schedule();
   }
@@ -73,7 +92,7 @@ export class ExpiryActor {
   #schedule(): void {
     if (this.#stopped) return;
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#sweep(), this.#options.intervalMs);
+    this.#timer = setTimeout(() => this.#sweep(true), this.#options.intervalMs);
     this.#timer.unref();
   }
 
@@ -81,14 +100,16 @@ export class ExpiryActor {
    * Sends the keys due now as one record, and goes on in the next turn while more are due and fewer
    * than the most records are in flight: one slice per turn, so writers and reads get turns between.
    */
-  #sweep(): void {
+  #sweep(onTick = false): void {
     if (this.#stopped) return;
+    if (onTick) this.#refused = false;
+    if (this.#refused) return; // the timer is set: the next tick tries again
     if (this.#heap.size > 2 * this.#memtable.size + expiryHeapSlackEntries) this.#rebuild();
     if (this.#inFlight < expiryRecordsInFlightMax) {
-      const ops = this.#dueSlice();
-      if (ops.length > 0) {
-        this.#send(ops);
-        if (this.#due()) setImmediate(() => this.#sweep());
+      const due = this.#dueSlice();
+      if (due.length > 0) {
+        this.#send(due);
+        if (!this.#refused && this.#due()) setImmediate(() => this.#sweep());
       }
     }
     this.#schedule();
@@ -98,28 +119,46 @@ export class ExpiryActor {
     return this.#heap.size > 0 && this.#heap.peekTime() <= this.#options.now();
   }
 
-  /** Pops due keys until the slice's time or size runs out; skips entries a later write made stale. */
-  #dueSlice(): IntentOp[] {
+  /**
+   * Pops due keys until the slice's time, key count or key bytes run out; skips entries a later
+   * write made stale. Each op keeps the expiry it was popped with, to push back if the record is refused.
+   */
+  #dueSlice(): DueDelete[] {
     const nowMs = this.#options.now();
     const deadlineMs = performance.now() + expirySliceMs;
-    const ops: IntentOp[] = [];
-    while (ops.length < expiryRecordKeysMax && this.#heap.size > 0 && this.#heap.peekTime() <= nowMs) {
+    const due: DueDelete[] = [];
+    let keyBytes = 0;
+    while (
+      due.length < expiryRecordKeysMax &&
+      keyBytes < expiryRecordKeyBytesMax &&
+      this.#heap.size > 0 &&
+      this.#heap.peekTime() <= nowMs
+    ) {
       const key = this.#heap.popKey();
       const entry = this.#memtable.get(key);
       if (entry !== undefined && entry.expiresAt !== 0 && entry.expiresAt <= nowMs) {
-        ops.push({ type: 'deleteIfExpired', key, keyBytes: Buffer.byteLength(key, 'utf8'), version: entry.version });
+        const op: IntentOp = { type: 'deleteIfExpired', key, keyBytes: Buffer.byteLength(key, 'utf8'), version: entry.version };
+        due.push({ op, expiresAt: entry.expiresAt });
+        keyBytes += op.keyBytes;
       }
-      if ((ops.length & 255) === 0 && performance.now() >= deadlineMs) break;
+      if ((due.length & 255) === 0 && performance.now() >= deadlineMs) break;
     }
-    return ops;
+    return due;
   }
 
-  #send(ops: IntentOp[]): void {
+  #send(due: DueDelete[]): void {
     this.#inFlight++;
-    const settled = () => {
+    const ops = due.map(({ op }) => op);
+    const done = () => {
       this.#inFlight--;
       // More may be due already: go on at once rather than a whole interval later.
-      if (!this.#stopped && this.#due()) setImmediate(() => this.#sweep());
+      if (!this.#stopped && !this.#refused && this.#due()) setImmediate(() => this.#sweep());
+    };
+    const refused = () => {
+      this.#inFlight--;
+      this.#refused = true;
+      // Refused (a full mailbox, closing, failed): the keys go back, and the next interval tries again.
+      for (const { op, expiresAt } of due) this.#heap.push(expiresAt, op.key);
     };
     this.#bus.publish({
       type: 'wal.append',
@@ -129,9 +168,8 @@ export class ExpiryActor {
         intent: { checks: [], ops, nowMs: this.#options.now() },
         recordBytes: walRecordBytesBound(ops),
         startedAtMs: 0,
-        resolve: settled,
-        // Closing or failed: the keys stay expired to every read, and the next open removes them.
-        reject: settled,
+        resolve: done,
+        reject: refused,
       },
     });
   }

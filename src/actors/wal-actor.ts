@@ -28,6 +28,8 @@ export interface WalActorOptions {
   lookup: (key: string) => StoredEntry | undefined;
   /** Values are bytes ('binary'): an increment of a missing key stores its digits as bytes. */
   binaryValues: boolean;
+  /** The store's clock (epoch ms, never going back): what "expired" means when an intent is sequenced. */
+  now: () => number;
 }
 
 /** A write that wrote no record (a failed check, not a number, nothing to do), settled once the seq before it commits. */
@@ -263,12 +265,19 @@ export class WalActor {
       if (this.#failure !== undefined) return;
     }
     const head = this.#mailbox.peekFront();
-    if (head !== undefined && isWrite(head) && head.intent !== undefined && this.#uncommitted().some((r) => hasDeleteRange(r.ops))) {
+    if (head !== undefined && isWrite(head) && head.intent !== undefined && this.#uncommittedDeleteRange()) {
       // Which keys a range delete removes is known only once it is applied: let it apply first.
       await this.#waitForSyncs();
       if (this.#failure !== undefined) return;
     }
-    const group = this.#takeGroup();
+    let group: WrittenGroup;
+    try {
+      group = this.#takeGroup();
+    } catch (error) {
+      // A broken invariant while sequencing: nothing of this group was written; fail, never hang.
+      this.#fail(error, 'sequencing', []);
+      return;
+    }
     if (group.requests.length === 0) return; // every write taken resolved to no record
     // What the last completed fsync covered, read now: a sync finishing later only makes it an
     // understatement, which recovery tolerates; an overstatement would call a power loss corruption.
@@ -315,7 +324,9 @@ export class WalActor {
       if (requests.length > 0 && bytes + head.recordBytes > groupBytesMax) break;
       const seq = firstSeq + requests.length;
       if (head.intent !== undefined) {
-        if (groupHasDeleteRange) break; // resolved in the next group, once the range delete applies
+        // A range delete before it, in this group or not yet applied: resolved in a later group,
+        // once the range delete has applied (the head waits for that in #writeNextGroup).
+        if (groupHasDeleteRange || (view === undefined && requests.length > 0 && this.#uncommittedDeleteRange())) break;
         view ??= this.#sequencedView(requests, firstSeq);
         this.#mailbox.shift();
         this.#mailboxBytes -= head.recordBytes;
@@ -323,9 +334,10 @@ export class WalActor {
       } else {
         this.#mailbox.shift();
         this.#mailboxBytes -= head.recordBytes;
+        // The view cannot follow a range delete; no intent after it joins this group anyway.
         if (hasDeleteRange(head.ops)) groupHasDeleteRange = true;
       }
-      view?.add(head.ops, seq);
+      if (!groupHasDeleteRange) view?.add(head.ops, seq);
       requests.push(head);
       bytes += head.recordBytes;
     }
@@ -337,7 +349,10 @@ export class WalActor {
   #resolve(request: WriteRequest, view: SequencedView, seq: number): boolean {
     const intent = request.intent;
     assert(intent !== undefined, 'only a write with an intent is resolved');
-    const resolution = resolveIntent(intent, view.get, seq, this.#options.binaryValues);
+    // Expired means expired when the write is sequenced: the clock may have passed a key's time
+    // since the call (a wait for an fsync, a full mailbox), and every read already hides it.
+    const nowMs = Math.max(intent.nowMs, this.#options.now());
+    const resolution = resolveIntent({ ...intent, nowMs }, view.get, seq, this.#options.binaryValues);
     if (resolution.ok && resolution.ops.length > 0) {
       request.ops = resolution.ops;
       request.recordBytes = walRecordBytes(resolution.ops);
@@ -362,6 +377,10 @@ export class WalActor {
     assert(seq === firstSeq - 1, `uncommitted records end at ${seq}, the group starts at ${firstSeq}`);
     for (let index = 0; index < requests.length; index++) view.add(requests[index].ops, firstSeq + index);
     return view;
+  }
+
+  #uncommittedDeleteRange(): boolean {
+    return this.#uncommitted().some((request) => hasDeleteRange(request.ops));
   }
 
   /** Records written but not yet committed (applied to the memtable), in seq order. */

@@ -27,6 +27,7 @@ import {
   entriesLayout,
   snapshotFormatVersionUnindexed,
   snapshotFormatVersion,
+  snapshotFormatVersionUnversioned,
   entryFormatFor,
   type EntryFormat,
   snapshotHeaderBytes,
@@ -77,10 +78,14 @@ export function salvageSnapshot(bytes: Buffer, seqFromName: number, onEntry?: Sn
   if (tail === undefined) damage.push({ offset: endAt, bytes: bytes.byteLength - endAt, reason: 'end block damaged' });
   const index = tail?.end.indexOffset === undefined ? undefined : readIndex(bytes, tail.end.indexOffset, tail.at, damage);
   const seq = headerProblem === undefined ? Number(bytes.readBigUInt64LE(snapshotHeaderSeqOffset)) : (tail?.end.seq ?? seqFromName);
-  // A damaged header leaves the version unknown: the current one, whose entries a block of the
-  // older layout would not pass (their version and expiry fields would be key and value bytes).
-  const formatVersion = headerProblem === undefined ? bytes.readUInt32LE(8) : snapshotFormatVersion;
-  const walk = walkEntries(bytes, tail?.end.indexOffset ?? endAt, index, entryFormatFor(formatVersion, seq), onEntry);
+  // A damaged header leaves the version unknown: each block is read by whichever entry layout
+  // walks it exactly (the current one first), as a store upgraded from format 2 holds format 2
+  // snapshots until its next snapshot.
+  const formats =
+    headerProblem === undefined
+      ? [entryFormatFor(bytes.readUInt32LE(8), seq)]
+      : [entryFormatFor(snapshotFormatVersion, seq), entryFormatFor(snapshotFormatVersionUnversioned, seq)];
+  const walk = walkEntries(bytes, tail?.end.indexOffset ?? endAt, index, formats, onEntry);
   damage.push(...walk.damage);
   damage.sort((a, b) => a.offset - b.offset);
   return { seq, entriesKept: walk.entriesKept, blocksKept: walk.blocksKept, damage, lost: lostEntries(walk, index, tail?.end) };
@@ -134,15 +139,16 @@ function walkEntries(
   bytes: Buffer,
   entriesEnd: number,
   index: BlockIndexRecord[] | undefined,
-  format: EntryFormat,
+  formats: readonly EntryFormat[],
   onEntry?: SnapshotEntryVisitor,
 ): EntriesWalk {
   const walk: EntriesWalk = { entriesKept: 0, blocksKept: 0, damage: [], lostRecords: [] };
   let at = snapshotHeaderBytes;
   while (at < entriesEnd) {
     const block = blockAt(bytes, at, entriesEnd);
-    const layout = block?.kind === blockKindEntries ? entriesLayout(block.payload, format) : undefined;
-    if (block !== undefined && layout !== undefined && layout.count > 0) {
+    const format = block?.kind === blockKindEntries ? formats.find((candidate) => entriesLayout(block.payload, candidate)) : undefined;
+    const layout = block !== undefined && format !== undefined ? entriesLayout(block.payload, format) : undefined;
+    if (block !== undefined && format !== undefined && layout !== undefined && layout.count > 0) {
       walk.entriesKept += onEntry === undefined ? layout.count : visitEntries(block.payload, format, onEntry);
       walk.blocksKept++;
       at = block.next;

@@ -39,10 +39,24 @@
  *   `StoreFailedError`, ...) with the same `code`. A closed connection rejects with ERR_STORE_CLOSED.
  * - Backpressure: the owner answers at most `requestsInFlightMax` (default 4096) requests per port
  *   at once and refuses more with ERR_STORE_OVERLOADED.
+ * - Ranges: `range`, `keys`, `values` and `entries` return async iterables that fetch the range in
+ *   pages of `pageSize` entries (default 1000, at most 10,000). The owner takes the store's view of
+ *   the range when the call reaches it and holds it under a cursor between pages, so the walk sees
+ *   the store as of the call, whatever is written meanwhile. The cursor is freed when the walk ends,
+ *   when it is returned early (`break` out of `for await`), when the connection closes, or when an
+ *   unfinished walk is garbage-collected; a range that fits in its first page never holds one. At
+ *   most `rangeCursorsMax` (default 64) cursors per port at once: opening one more is refused with
+ *   ERR_STORE_OVERLOADED.
+ *
+ * ```ts
+ * for await (const [key, value] of store.range({ prefix: 'user:', pageSize: 500 })) {
+ *   if (done(key, value)) break; // frees the owner's cursor
+ * }
+ * ```
  *
  * @module durable-kv/worker
  */
 export { serveStore, createStorePort, type ServeOptions, type StoreServer } from './host.js';
-export { connectStore, RemoteStore } from './client.js';
-export { requestsInFlightMaxDefault } from './limits.js';
-export type { StoreMethod, StoreRequest, StoreReply, WireError } from './protocol.js';
+export { connectStore, RemoteStore, type RangeWalk, type RemoteRangeOptions } from './client.js';
+export { rangeCursorsMaxDefault, rangePageSizeDefault, rangePageSizeMax, requestsInFlightMaxDefault } from './limits.js';
+export type { RangeKind, RangePage, StoreMethod, StoreRequest, StoreReply, WireError } from './protocol.js';

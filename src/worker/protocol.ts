@@ -8,6 +8,11 @@
  *           { id, ok: false, error: WireError }
  *
  * `id` is the client's, unique among its pending calls; replies may arrive in any order.
+ *
+ * A range walk is three methods (see `RangePage`):
+ *   rangeOpen  [kind, options, pageSize?]  -> the first page, and a cursor if more remains
+ *   rangeNext  [cursor]                    -> the next page; the cursor is freed with the last one
+ *   rangeClose [cursor]                    -> frees the cursor (one already freed is no error)
  */
 import {
   ChangesUnavailableError,
@@ -22,9 +27,43 @@ import {
   type ErrorCode,
 } from '../errors.js';
 
-export const storeMethods = ['put', 'get', 'has', 'delete', 'batch', 'snapshot', 'stats'] as const;
-/** A store method that a {@link RemoteStore} call names: put, get, has, delete, batch, snapshot or stats. */
+export const storeMethods = [
+  'put',
+  'get',
+  'getEntry',
+  'has',
+  'delete',
+  'batch',
+  'increment',
+  'expire',
+  'deleteRange',
+  'snapshot',
+  'backup',
+  'stats',
+  'rangeOpen',
+  'rangeNext',
+  'rangeClose',
+] as const;
+/**
+ * What a request asks the owner to do: a store method of the same name, or a step of a range walk
+ * (`rangeOpen`, `rangeNext`, `rangeClose`).
+ */
 export type StoreMethod = (typeof storeMethods)[number];
+
+/** What a range walk yields: `range` and `entries` yield entries, `keys` keys and `values` values. */
+export const rangeKinds = ['entries', 'keys', 'values'] as const;
+export type RangeKind = (typeof rangeKinds)[number];
+
+/**
+ * One page of a range walk, in walk order: `keys` for 'keys' and 'entries', `values` (binary ones
+ * made `sendable`) for 'values' and 'entries', in parallel. `cursor` is set while the owner holds
+ * the rest of the walk; undefined once this page is the last (the owner then holds nothing).
+ */
+export interface RangePage {
+  keys?: string[];
+  values?: unknown[];
+  cursor: number | undefined;
+}
 
 export interface StoreRequest {
   id: number;

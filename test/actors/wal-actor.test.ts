@@ -31,6 +31,7 @@ async function startWal(fs: FileSystem, options: Partial<WalActorOptions> = {}) 
       walRetentionMs: 0,
       lookup: () => undefined,
       binaryValues: false,
+      now: () => Date.now(),
       ...options,
     },
     { segments: [], lastSeq: 0, coveredSegments: [], keepAfterSeq: 0 },

@@ -219,6 +219,11 @@ describe('batch checks', () => {
       () => store.put('a', '1', { ifAbsent: 'yes' as never }),
       () => store.put('a', '1', 'options' as never),
       () => store.delete('a', { ifVersion: Number.NaN }),
+      // A typo must never turn a conditional write into a plain one.
+      () => store.put('a', '1', { ifversion: 3 } as never),
+      () => store.delete('a', { ifAbsent: true } as never),
+      () => store.batch([{ type: 'put', key: 'a', value: '1', ifVersion: 3 } as never]),
+      () => store.batch([{ type: 'put', key: 'a', value: '1' }], { check: [] } as never),
     ]) {
       expectCode(await rejectionOf(bad), 'ERR_INVALID_ARG');
     }

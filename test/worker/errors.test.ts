@@ -7,6 +7,7 @@ import {
   DurableKVError,
   DurableKVStore,
   InvalidArgumentError,
+  NotANumberError,
   StoreClosedError,
   StoreCorruptError,
   StoreFailedError,
@@ -34,6 +35,7 @@ describe('error classes across the port', () => {
     ['StoreFailedError', new StoreFailedError('fsync failed: EIO')],
     ['StoreOverloadedError', new StoreOverloadedError('the WAL mailbox is full')],
     ['ChangesUnavailableError', new ChangesUnavailableError('compacted', 42)],
+    ['NotANumberError', new NotANumberError('counter', "increment: the value of 'counter' is not a number")],
   ];
 
   it.each(cases)('%s keeps its class, code, name, message and fields', (_name, original) => {
