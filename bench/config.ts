@@ -3,7 +3,7 @@ import type { Sizes } from './workloads/workload.js';
 /**
  * Sizes per mode. The op counts are tuned so each timed loop takes a few seconds on the reference
  * machine (2 cores, fdatasync ≈ 0.15 ms); `deadlineMs` stops a slower store's loop early, and the
- * ops actually done are what count. N (W4, W6, W7) is 1M keys in full mode.
+ * ops actually done are what count. N (W4, W6, W7, W8) is 1M keys in full mode.
  */
 export const fullSizes: Sizes = {
   w1Ops: 20_000,
@@ -16,6 +16,9 @@ export const fullSizes: Sizes = {
   w6Keys: 1_000_000,
   w6BaselineMs: 2_000,
   w7Keys: 1_000_000,
+  w8Keys: 1_000_000,
+  w8RangeLength: 100_000,
+  w8Ranges: 200,
   deadlineMs: 5_000,
 };
 
@@ -30,5 +33,8 @@ export const quickSizes: Sizes = {
   w6Keys: 100_000,
   w6BaselineMs: 500,
   w7Keys: 100_000,
+  w8Keys: 100_000,
+  w8RangeLength: 10_000,
+  w8Ranges: 200,
   deadlineMs: 2_000,
 };

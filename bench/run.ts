@@ -119,13 +119,13 @@ const lines = [
   fdatasync
     ? `disk: append 100 B + fdatasync, median of 200: ${fdatasync.sync_p50_us.toFixed(0)} µs (sync calls; p99 ${fdatasync.sync_p99_us.toFixed(0)} µs), ${fdatasync.async_p50_us.toFixed(0)} µs through fs/promises, ${fdatasync.overwrite_p50_us.toFixed(0)} µs overwriting a preallocated file`
     : 'disk: fdatasync probe failed',
-  `sizes: W1 ${sizes.w1Ops} puts, W2 ${sizes.w2Ops}, W3 ${sizes.w3Ops}, W4 ${sizes.w4Keys} keys/${sizes.w4Gets} gets, W5 ${sizes.w5Ops} ops on ${sizes.w5Keys} keys, W6 ${sizes.w6Keys} keys, W7 ${sizes.w7Keys} keys; loops stop at ${sizes.deadlineMs} ms`,
+  `sizes: W1 ${sizes.w1Ops} puts, W2 ${sizes.w2Ops}, W3 ${sizes.w3Ops}, W4 ${sizes.w4Keys} keys/${sizes.w4Gets} gets, W5 ${sizes.w5Ops} ops on ${sizes.w5Keys} keys, W6 ${sizes.w6Keys} keys, W7 ${sizes.w7Keys} keys, W8 ${sizes.w8Ranges} ranges of ${sizes.w8RangeLength} on ${sizes.w8Keys} keys; loops stop at ${sizes.deadlineMs} ms`,
   'cell = median  p<value ÷ best peer (lmdb, classic-level, better-sqlite3)>  r<value ÷ raw>;  ↑ higher is better, ↓ lower is better',
   `source: ${source.head}${source.dirty.length > 0 ? `, src/ has uncommitted changes: ${source.dirty.join(', ')}` : ', src/ clean'}${frozenSrc ? ` (measured: a copy of src/ taken at the start, ${srcHashAtStart.slice(0, 10)})` : ''}`,
   '',
   renderTable(selectedWorkloads, medians, selectedStores),
   '',
-  'issue-4 targets (durable-kv):',
+  'targets (durable-kv; W1–W7 from issue 4, W8 from the range-reads issue):',
   renderTargets(targets),
   '',
 ];

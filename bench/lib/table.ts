@@ -25,6 +25,7 @@ export function formatValue(value: number, unit: MetricSpec['unit']): string {
   if (!Number.isFinite(value)) return String(value);
   switch (unit) {
     case 'ops/s':
+    case 'entries/s':
       return value >= 1e6 ? `${(value / 1e6).toFixed(2)}M` : value >= 1e3 ? `${(value / 1e3).toFixed(1)}k` : value.toFixed(0);
     case '×':
       return value.toFixed(2);

@@ -72,6 +72,34 @@ export function checkTargets(medians: Medians, fullSize: boolean): TargetCheck[]
     (v) => v >= 100,
     (v) => `${v.toFixed(0)} MB/s`,
   );
+  add(
+    'W8',
+    'range entries/s ≥ 1.5× lmdb (keys loaded shuffled)',
+    times(dkv('W8')?.entries_s, other('W8', 'lmdb')?.entries_s),
+    (v) => v >= 1.5,
+    x,
+  );
+  add(
+    'W8',
+    'range entries/s ≥ 1.5× lmdb (keys loaded in key order)',
+    times(dkv('W8')?.sorted_entries_s, other('W8', 'lmdb')?.sorted_entries_s),
+    (v) => v >= 1.5,
+    x,
+  );
+  add(
+    'W8',
+    `RSS with the index ≤ 1.25× without${fullSize ? '' : ' (target is for 1M keys; this run used fewer)'}`,
+    dkv('W8')?.rss_ratio,
+    (v) => v <= 1.25,
+    x,
+  );
+  add(
+    'W8',
+    `first range call ≤ 300 ms (index build + the walk; shuffled load)${fullSize ? '' : ' (target is for 1M keys; this run used fewer)'}`,
+    dkv('W8')?.first_range_ms,
+    (v) => v <= 300,
+    (v) => `${v.toFixed(0)} ms`,
+  );
   return checks;
 }
 

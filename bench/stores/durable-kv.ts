@@ -47,6 +47,12 @@ export async function openDurableKV(dir: string, options: OpenOptions, condition
         }
       : (key, value) => store.put(key, value),
     get: (key) => store.get(key),
+    // The first range call builds the ordered index (store.range does, at the call).
+    range(gte, limit) {
+      let count = 0;
+      for (const [key, value] of store.range({ gte, limit })) if (key.length > 0 && value.length > 0) count++;
+      return count;
+    },
     async load(count, key, value) {
       for (let start = 0; start < count; start += loadChunk) {
         const ops = [];

@@ -15,6 +15,11 @@ export async function open(dir: string, options: OpenOptions): Promise<BenchStor
       else await committed;
     },
     get: (key) => db.get(key),
+    range(gte, limit) {
+      let count = 0;
+      for (const { key, value } of db.getRange({ start: gte, limit })) if (key.length > 0 && value.length > 0) count++;
+      return count;
+    },
     async load(count, key, value) {
       for (let start = 0; start < count; start += loadChunk) {
         await db.batch(() => {

@@ -10,6 +10,11 @@ import type { BenchStore, OpenOptions } from './store.js';
  * Group commit: puts queue up; the writer takes everything queued, encodes it into one buffer, does
  * one write and (durable) one fdatasync, acknowledges the group, then takes the next group.
  * Open replays the whole file (checking every CRC) into the Map.
+ *
+ * Ranges (W8), the simplest correct design: the first range call sorts the Map's keys into an array
+ * (`Array#sort`, UTF-16 code-unit order, which is UTF-8 byte order for these ASCII keys); a put of a
+ * new key drops the array, so the next range call sorts again. A range binary-searches its start,
+ * slices the keys it covers (the key set as of the call) and reads each value from the Map.
  */
 const headerBytes = 12;
 const logName = 'raw.log';
@@ -27,6 +32,7 @@ export async function open(dir: string, options: OpenOptions): Promise<BenchStor
   const fd = fs.openSync(file, 'a');
   let queue: Pending[] = [];
   let writing: Promise<void> | undefined;
+  let sorted: string[] | undefined;
 
   const writeLoop = async () => {
     while (queue.length > 0) {
@@ -40,6 +46,7 @@ export async function open(dir: string, options: OpenOptions): Promise<BenchStor
         continue;
       }
       for (const pending of group) {
+        if (sorted !== undefined && !map.has(pending.key)) sorted = undefined;
         map.set(pending.key, pending.value);
         pending.resolve();
       }
@@ -55,12 +62,21 @@ export async function open(dir: string, options: OpenOptions): Promise<BenchStor
       });
     },
     get: (key) => map.get(key),
+    range(gte, limit) {
+      sorted ??= [...map.keys()].sort();
+      const from = lowerBound(sorted, gte);
+      const keys = sorted.slice(from, from + limit);
+      let count = 0;
+      for (const key of keys) if (map.get(key)!.length > 0) count++;
+      return count;
+    },
     async load(count, key, value) {
       for (let start = 0; start < count; start += 10_000) {
         const chunk: Pending[] = [];
         for (let i = start; i < Math.min(count, start + 10_000); i++)
           chunk.push({ key: key(i), value: value(i), resolve() {}, reject() {} });
         await writeAll(fd, encode(chunk));
+        sorted = undefined;
         for (const entry of chunk) map.set(entry.key, entry.value);
       }
       await fdatasync(fd);
@@ -72,6 +88,18 @@ export async function open(dir: string, options: OpenOptions): Promise<BenchStor
     },
     info: () => ({ keys: map.size }),
   };
+}
+
+/** The index of the first key ≥ `key` in the sorted array (its length when there is none). */
+function lowerBound(sorted: readonly string[], key: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid] < key) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 function encode(group: readonly Pending[]): Buffer {

@@ -7,6 +7,12 @@ export interface BenchStore {
   /** Bulk prefill of `count` entries, as fast as the store allows; durable once it resolves. */
   load(count: number, key: (i: number) => string, value: (i: number) => string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * W8: walks the entries with key ≥ `gte` in key order, at most `limit` of them, reading every key
+   * and value (an entry counts only if its value is non-empty, so no value can be left undecoded),
+   * and returns how many it walked. Synchronous except for classic-level, whose iterators are async.
+   */
+  range?(gte: string, limit: number): number | Promise<number>;
   /** durable-kv only: a manual snapshot. */
   snapshot?(): Promise<void>;
   /** Store-specific facts worth keeping in the results (e.g. durable-kv's recovery report). */

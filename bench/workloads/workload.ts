@@ -12,6 +12,10 @@ export interface Sizes {
   w6Keys: number;
   w6BaselineMs: number;
   w7Keys: number;
+  /** W8: keys loaded, entries per range walk, range walks in the timed loop (the deadline caps it). */
+  w8Keys: number;
+  w8RangeLength: number;
+  w8Ranges: number;
   deadlineMs: number;
 }
 
@@ -28,7 +32,7 @@ export interface MetricSpec {
   label: string;
   /** Which way is better; ratios are value / reference either way. */
   better: 'higher' | 'lower' | 'none';
-  unit: 'ops/s' | 'µs' | 'ms' | 'B' | 'MB' | 'MB/s' | '×';
+  unit: 'ops/s' | 'entries/s' | 'µs' | 'ms' | 'B' | 'MB' | 'MB/s' | '×';
 }
 
 export interface Workload {
