@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { formatHistory, planFor, type PlanOptions, type SimConfig, type SimOp } from '../test/simulation/ops.js';
-import { runSimulation, sumFaults, type SimResult } from '../test/simulation/workload.js';
+import { runSimulation, simulationRunning, sumFaults, type SimResult } from '../test/simulation/workload.js';
 import { shrink } from '../test/simulation/shrink.js';
 import { failureReport } from '../test/simulation/report.js';
 
@@ -63,9 +63,11 @@ const options = program.opts<{
 }>();
 const planOptions: PlanOptions = { faultRate: options.faultRate, flipShare: options.flipShare };
 
-// An engine promise rejecting with nobody listening is a bug too; pin it on the seed being run.
+// An engine promise rejecting with nobody listening is a bug too; pin it on the seed being run (a
+// run fails its own step on one: this is for any outside a run).
 let currentSeed: number | undefined;
 process.on('unhandledRejection', (reason) => {
+  if (simulationRunning()) return;
   console.error(`\nseed=${currentSeed ?? '?'}: unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`);
   process.exit(1);
 });
@@ -119,6 +121,18 @@ async function runMany(): Promise<void> {
     mediaSalvageLostKeys: 0,
     acked: 0,
     ackedChecked: 0,
+    data: {
+      conditionsHeld: 0,
+      conflicts: 0,
+      notANumber: 0,
+      increments: 0,
+      clockSteps: 0,
+      clockStepsBack: 0,
+      sweeps: 0,
+      expiryDeletes: 0,
+      expiredHidden: 0,
+    },
+    unsettledAtPowerLoss: {} as Record<string, number>,
   };
   const bar = new cliProgress.SingleBar(
     { format: 'simulate |{bar}| {value}/{total} seeds | {crashes} crashes | {faults} faults | {eta_formatted} left', etaBuffer: 200 },
@@ -153,6 +167,10 @@ async function runMany(): Promise<void> {
     totals.faults += sumFaults(stats.faults);
     totals.acked += stats.acked;
     totals.ackedChecked += stats.ackedChecked;
+    for (const name of Object.keys(totals.data) as Array<keyof typeof totals.data>) totals.data[name] += stats.data[name];
+    for (const [kind, count] of Object.entries(stats.data.unsettledAtPowerLoss)) {
+      totals.unsettledAtPowerLoss[kind] = (totals.unsettledAtPowerLoss[kind] ?? 0) + count;
+    }
     bar.increment(1, { crashes: totals.crashes, faults: totals.faults });
   }
   bar.stop();
@@ -173,6 +191,17 @@ async function runMany(): Promise<void> {
   console.log(`opens refused (typed):      ${totals.failedOpens}`);
   console.log(`writes acknowledged:        ${totals.acked}`);
   console.log(`acknowledged writes checked: ${totals.ackedChecked}`);
+  const { data } = totals;
+  console.log(
+    `answers as predicted:       ${data.conditionsHeld} conditions held, ${data.conflicts} conflicts, ${data.notANumber} ERR_NOT_A_NUMBER, ` +
+      `${data.increments} increments (every answer, seq, version and expiry checked)`,
+  );
+  console.log(`simulated clock:            ${data.clockSteps} steps (${data.clockStepsBack} backwards)`);
+  console.log(
+    `active expiry:              ${data.sweeps} runs, ${data.expiryDeletes} keys deleted; ${data.expiredHidden} stored but expired keys checked hidden from reads`,
+  );
+  const unsettled = Object.entries(totals.unsettledAtPowerLoss).map(([kind, count]) => `${count} ${kind}`);
+  console.log(`in flight at a power loss:  ${unsettled.join(', ')} writes`);
   console.log('lost:                       0 (a lost acknowledged write stops the run and prints its seed)');
 }
 

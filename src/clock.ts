@@ -13,19 +13,23 @@ const highWaterMarks = new WeakMap<() => number, number>();
 
 export class WallClock {
   readonly #source: () => number;
+  /** This clock's mark: it starts from the process's mark for the source and moves it on. */
+  #highMs: number;
 
   /** `source` defaults to Date.now; tests and the simulation inject their own. */
   constructor(source: () => number = Date.now) {
     this.#source = source;
+    this.#highMs = highWaterMarks.get(source) ?? 0;
   }
 
   /** Epoch ms (whole), never less than any value this source returned before in this process. */
   now(): number {
     const ms = Math.floor(this.#source());
-    const high = highWaterMarks.get(this.#source) ?? 0;
     // A source that returns nonsense (NaN, Infinity) does not move the clock.
-    if (!(ms > high) || !Number.isSafeInteger(ms)) return high;
-    highWaterMarks.set(this.#source, ms);
-    return ms;
+    if (ms > this.#highMs && Number.isSafeInteger(ms)) {
+      this.#highMs = ms;
+      if (ms > (highWaterMarks.get(this.#source) ?? 0)) highWaterMarks.set(this.#source, ms);
+    }
+    return this.#highMs;
   }
 }

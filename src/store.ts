@@ -276,12 +276,11 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
       const op = preparePut(key, value, this.#engine.codec, this.#engine.options);
       if (options === undefined) return this.#engine.write('put', [op]);
       const checked = optionsObject<PutOptions>(options, 'put');
-      const nowMs = this.#engine.clock.now();
-      const ttl = expiryOf(checked, nowMs, 'put');
+      const ttl = expiryOf(checked, this.#engine.clock, 'put');
       const checks = checksOf(key, checked, 'put');
       const intentOp = withExpiry(op, ttl);
       if (checks.length === 0 && intentOp.type === 'put') return this.#engine.write('put', [intentOp]);
-      return this.#engine.write('put', [], { checks, ops: [intentOp], nowMs });
+      return this.#engine.write('put', [], { checks, ops: [intentOp] });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -298,7 +297,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
       if (options === undefined) return this.#engine.write('delete', [op]);
       const checks = checksOf(key, optionsObject<DeleteOptions>(options, 'delete'), 'delete');
       if (checks.length === 0) return this.#engine.write('delete', [op]);
-      return this.#engine.write('delete', [], { checks, ops: [op], nowMs: this.#engine.clock.now() });
+      return this.#engine.write('delete', [], { checks, ops: [op] });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -314,13 +313,12 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     // Like put: the engine's own promise, so acknowledgements of all writes keep their seq order.
     try {
       this.#checkWritable();
-      const nowMs = this.#engine.clock.now();
-      const ops = this.#prepareBatch(operations, nowMs);
+      const ops = this.#prepareBatch(operations);
       const checks = batchChecksOf(optionsObject<BatchOptions>(options, 'batch').checks, (key) => this.#checkedKey(key));
       const plain = checks.length === 0 && ops.every(isEncodable);
       if (plain && ops.length === 0) return Promise.resolve({ ok: true, seq: this.#engine.lastSeq });
       if (plain) return this.#engine.write('batch', ops as EncodableOp[]);
-      return this.#engine.write('batch', [], { checks, ops, nowMs });
+      return this.#engine.write('batch', [], { checks, ops });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -337,14 +335,9 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
       this.#checkWritable();
       const keyBytes = checkKey(key, this.#engine.options);
       if (!Number.isSafeInteger(delta)) throw new InvalidArgumentError(`increment: delta must be a safe integer, got ${describe(delta)}`);
-      const nowMs = this.#engine.clock.now();
-      const ttl = expiryOf(optionsObject<TtlOptions>(options, 'increment'), nowMs, 'increment');
+      const ttl = expiryOf(optionsObject<TtlOptions>(options, 'increment'), this.#engine.clock, 'increment');
       const expiresAt = ttl.expiresAt === 0 ? undefined : ttl.expiresAt;
-      return this.#engine.write<number>('increment', [], {
-        checks: [],
-        ops: [{ type: 'increment', key, keyBytes, delta, expiresAt }],
-        nowMs,
-      });
+      return this.#engine.write<number>('increment', [], { checks: [], ops: [{ type: 'increment', key, keyBytes, delta, expiresAt }] });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -359,12 +352,11 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     try {
       this.#checkWritable();
       const keyBytes = checkKey(key, this.#engine.options);
-      const nowMs = this.#engine.clock.now();
       if (expiry !== null && (typeof expiry !== 'object' || (expiry.ttlMs === undefined && expiry.expiresAt === undefined))) {
         throw new InvalidArgumentError('expire takes { ttlMs }, { expiresAt } or null');
       }
-      const expiresAt = expiry === null ? 0 : expiryOf(optionsObject<TtlOptions>(expiry, 'expire'), nowMs, 'expire').expiresAt;
-      return this.#engine.write('expire', [], { checks: [], ops: [{ type: 'expireExisting', key, keyBytes, expiresAt }], nowMs });
+      const expiresAt = expiry === null ? 0 : expiryOf(optionsObject<TtlOptions>(expiry, 'expire'), this.#engine.clock, 'expire').expiresAt;
+      return this.#engine.write('expire', [], { checks: [], ops: [{ type: 'expireExisting', key, keyBytes, expiresAt }] });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -448,7 +440,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     return key as string;
   }
 
-  #prepareBatch(operations: ReadonlyArray<BatchOperation<V>>, nowMs: number): IntentOp[] {
+  #prepareBatch(operations: ReadonlyArray<BatchOperation<V>>): IntentOp[] {
     if (!Array.isArray(operations)) throw new InvalidArgumentError(`batch takes an array of operations, got ${describe(operations)}`);
     const { batchOpsMax } = this.#engine.options;
     if (operations.length > batchOpsMax)
@@ -460,7 +452,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
       checkBatchOpFields(operation, where);
       if (operation.type === 'put') {
         const op = preparePut(operation.key, operation.value, this.#engine.codec, this.#engine.options);
-        return withExpiry(op, expiryOf(operation, nowMs, where));
+        return withExpiry(op, expiryOf(operation, this.#engine.clock, where));
       }
       if (operation.type === 'delete') return prepareDelete(operation.key, this.#engine.options);
       if (operation.type === 'increment') {

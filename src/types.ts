@@ -82,12 +82,13 @@ export type IntentOp =
   /** Active expiry: delete the key if it is still this version and its time has passed. */
   | { type: 'deleteIfExpired'; key: string; keyBytes: number; version: number };
 
-/** A write that needs the sequenced state: its checks, then its ops, all or nothing. */
+/**
+ * A write that needs the sequenced state: its checks, then its ops, all or nothing. What "expired"
+ * means for them is the store's clock when the write is sequenced.
+ */
 export interface WriteIntent {
   readonly checks: readonly WriteCheck[];
   readonly ops: readonly IntentOp[];
-  /** The wall-clock ms when the caller asked: what "expired" means for its checks and ops. */
-  readonly nowMs: number;
 }
 
 /** What a write resolves with. A failed condition resolves `{ ok: false }`: it never rejects. */

@@ -36,8 +36,8 @@ export interface Expiry {
 
 const noExpiry: Expiry = { expiresAt: 0, keepTtl: false };
 
-/** The expiry `options` ask for at `nowMs`; `where` names the call in messages. */
-export function expiryOf(options: TtlOptions & { keepTtl?: boolean }, nowMs: number, where: string): Expiry {
+/** The expiry `options` ask for (`ttlMs` from the clock's now); `where` names the call in messages. */
+export function expiryOf(options: TtlOptions & { keepTtl?: boolean }, clock: { now(): number }, where: string): Expiry {
   const { ttlMs, expiresAt, keepTtl } = options;
   if (keepTtl !== undefined && typeof keepTtl !== 'boolean') throw new InvalidArgumentError(`${where}: keepTtl must be a boolean`);
   if (ttlMs !== undefined && expiresAt !== undefined) throw new InvalidArgumentError(`${where}: give ttlMs or expiresAt, not both`);
@@ -47,7 +47,7 @@ export function expiryOf(options: TtlOptions & { keepTtl?: boolean }, nowMs: num
   if (ttlMs !== undefined) {
     if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0)
       throw new InvalidArgumentError(`${where}: ttlMs must be a positive integer, got ${show(ttlMs)}`);
-    return { expiresAt: checkedEpoch(nowMs + ttlMs, where), keepTtl: false };
+    return { expiresAt: checkedEpoch(clock.now() + ttlMs, where), keepTtl: false };
   }
   if (expiresAt !== undefined) return { expiresAt: checkedEpoch(expiresAt, where), keepTtl: false };
   return keepTtl === true ? { expiresAt: 0, keepTtl: true } : noExpiry;
@@ -109,7 +109,7 @@ export function optionsObject<T extends object>(options: unknown, where: keyof t
   if (typeof options !== 'object' || options === null)
     throw new InvalidArgumentError(`${where}: options must be an object, got ${describe(options)}`);
   const known: readonly string[] = optionNames[where];
-  for (const name of Object.keys(options)) {
+  for (const name in options) {
     if (!known.includes(name))
       throw new InvalidArgumentError(`${where}: unknown option ${JSON.stringify(name)} (it takes ${known.join(', ')})`);
   }

@@ -165,7 +165,7 @@ export class ExpiryActor {
       request: {
         kind: 'batch',
         ops: [],
-        intent: { checks: [], ops, nowMs: this.#options.now() },
+        intent: { checks: [], ops },
         recordBytes: walRecordBytesBound(ops),
         startedAtMs: 0,
         resolve: done,

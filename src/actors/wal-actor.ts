@@ -1,7 +1,7 @@
 import Denque from 'denque';
 import { takeUntil } from 'rxjs';
 import { performance } from 'node:perf_hooks';
-import type { Bus, WriteRequest } from '../messages/index.js';
+import type { Bus, UnwrittenWrite, WriteRequest } from '../messages/index.js';
 import type { CoveredSegment, StoredEntry, SyncMode, WalSegment, WriteResult } from '../types.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { encodeAlignedSyncMarker, encodeSyncMarker, encodeWalRecord, walRecordBytes, walSyncMarkerBytes } from '../format/wal-format.js';
@@ -30,13 +30,6 @@ export interface WalActorOptions {
   binaryValues: boolean;
   /** The store's clock (epoch ms, never going back): what "expired" means when an intent is sequenced. */
   now: () => number;
-}
-
-/** A write that wrote no record (a failed check, not a number, nothing to do), settled once the seq before it commits. */
-interface UnwrittenWrite {
-  request: WriteRequest;
-  afterSeq: number;
-  outcome: WriteResult | Error;
 }
 
 /** A snapshot barrier waiting its turn in the mailbox between writes. */
@@ -350,9 +343,9 @@ export class WalActor {
     const intent = request.intent;
     assert(intent !== undefined, 'only a write with an intent is resolved');
     // Expired means expired when the write is sequenced: the clock may have passed a key's time
-    // since the call (a wait for an fsync, a full mailbox), and every read already hides it.
-    const nowMs = Math.max(intent.nowMs, this.#options.now());
-    const resolution = resolveIntent({ ...intent, nowMs }, view.get, seq, this.#options.binaryValues);
+    // since the call (a wait for an fsync, a full mailbox), and every read already hides it. The
+    // store's clock never goes back, so it is at least the call's time.
+    const resolution = resolveIntent(intent, view.get, seq, this.#options.now, this.#options.binaryValues);
     if (resolution.ok && resolution.ops.length > 0) {
       request.ops = resolution.ops;
       request.recordBytes = walRecordBytes(resolution.ops);
@@ -500,8 +493,8 @@ export class WalActor {
       assert(groups[index].firstSeq === before.firstSeq + before.requests.length, 'committed groups are consecutive');
     }
     this.#lastCommittedSeq = firstSeq + requests.length - 1;
-    this.#bus.publish({ type: 'wal.committed', run: { firstSeq, requests } });
-    if (this.#unwritten.length > 0) this.#settleUnwritten();
+    const unwritten = this.#unwritten.length > 0 ? this.#takeUnwrittenThrough(this.#lastCommittedSeq) : undefined;
+    this.#bus.publish({ type: 'wal.committed', run: unwritten === undefined ? { firstSeq, requests } : { firstSeq, requests, unwritten } });
     // The writers this commit acknowledged send their next writes from promise callbacks; a tick
     // runs once every such callback has, so it finds them all queued: one group, written at once,
     // without the trip through the event loop's check phase (where a snapshot slice may be first).
@@ -510,14 +503,14 @@ export class WalActor {
     });
   }
 
-  /** Settles the writes without a record whose preceding seq is now committed (they wait in seq order). */
-  #settleUnwritten(): void {
-    let settled = 0;
-    while (settled < this.#unwritten.length && this.#unwritten[settled].afterSeq <= this.#lastCommittedSeq) {
-      const { request, outcome } = this.#unwritten[settled++];
-      this.#settler.settleUnwritten(request, outcome);
-    }
-    this.#unwritten.splice(0, settled);
+  /**
+   * The writes without a record whose preceding seq is now committed (they wait in seq order): they
+   * ride with the run, and the settler answers each between the records around it.
+   */
+  #takeUnwrittenThrough(lastSeq: number): UnwrittenWrite[] | undefined {
+    let count = 0;
+    while (count < this.#unwritten.length && this.#unwritten[count].afterSeq <= lastSeq) count++;
+    return count === 0 ? undefined : this.#unwritten.splice(0, count);
   }
 
   #startWriting(): void {

@@ -26,41 +26,61 @@ const incrementMagnitudeMax = Number.MAX_SAFE_INTEGER;
 const decimalInteger = /^-?(0|[1-9][0-9]{0,15})$/;
 
 /**
- * Resolves `intent` against `lookup`; `binary` says values are bytes (an increment of a missing
- * key then stores ASCII digits as bytes). The record it becomes will have `seq`: every entry it
- * writes gets that version.
+ * Resolves `intent` against `lookup` at the time `now` gives (what "expired" means: the clock when
+ * it is sequenced, read only if an entry has an expiry); `binary` says values are bytes (an
+ * increment of a missing key then stores ASCII digits as bytes). The record it becomes will have
+ * `seq`: every entry it writes gets that version.
  */
-export function resolveIntent(intent: WriteIntent, lookup: SequencedLookup, seq: number, binary: boolean): Resolution {
-  const { nowMs } = intent;
-  const written = new Map<string, StoredEntry | undefined>();
-  const stored = (key: string): StoredEntry | undefined => (written.has(key) ? written.get(key) : lookup(key));
-  const live = (key: string): StoredEntry | undefined => {
-    const entry = stored(key);
-    return entry === undefined || isExpired(entry.expiresAt, nowMs) ? undefined : entry;
-  };
-  const conflicts = failedChecks(intent, live);
-  if (conflicts.length > 0) return { ok: false, conflicts };
+export function resolveIntent(intent: WriteIntent, lookup: SequencedLookup, seq: number, now: () => number, binary: boolean): Resolution {
+  const clock = new LazyNow(now);
+  const conflicts = failedChecks(intent.checks, lookup, clock);
+  if (conflicts !== undefined) return { ok: false, conflicts };
+  const intentOps = intent.ops;
+  // Later ops of one write see the earlier ones: a map of what it wrote, only when it has several.
+  const written = intentOps.length > 1 ? new Map<string, StoredEntry | undefined>() : undefined;
   const ops: EncodableOp[] = [];
   let value: number | undefined;
-  for (const op of intent.ops) {
-    const before = stored(op.key);
-    const effect = effectOf(op, before, before === undefined || isExpired(before.expiresAt, nowMs) ? undefined : before, binary);
+  for (let index = 0; index < intentOps.length; index++) {
+    const op = intentOps[index];
+    const before = written?.has(op.key) ? written.get(op.key) : lookup(op.key);
+    const effect = effectOf(op, before, clock.live(before), binary);
     if (effect === undefined) continue;
     if ('error' in effect) return { ok: false, error: effect.error };
     if ('conflict' in effect) return { ok: false, conflicts: [op.key] };
     ops.push(effect.op);
     if (effect.value !== undefined) value = effect.value;
-    written.set(op.key, entryAfter(effect.op, before, seq));
+    written?.set(op.key, entryAfter(effect.op, before, seq));
   }
   return value === undefined ? { ok: true, ops } : { ok: true, ops, value };
 }
 
-function failedChecks(intent: WriteIntent, live: (key: string) => StoredEntry | undefined): string[] {
-  const conflicts: string[] = [];
-  for (const check of intent.checks) {
-    const entry = live(check.key);
+/** The clock, read once and only if an entry has an expiry: most writes never need it. */
+class LazyNow {
+  readonly #now: () => number;
+  #ms = 0;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  /** The entry if it exists now (an expired one does not). */
+  live(entry: StoredEntry | undefined): StoredEntry | undefined {
+    if (entry === undefined || entry.expiresAt === 0) return entry;
+    if (this.#ms === 0) this.#ms = this.#now();
+    return isExpired(entry.expiresAt, this.#ms) ? undefined : entry;
+  }
+}
+
+/** The keys whose checks fail, in order and once each, or undefined when all hold. */
+function failedChecks(checks: WriteIntent['checks'], lookup: SequencedLookup, clock: LazyNow): string[] | undefined {
+  let conflicts: string[] | undefined;
+  for (let index = 0; index < checks.length; index++) {
+    const check = checks[index];
+    const entry = clock.live(lookup(check.key));
     const passes = 'absent' in check ? entry === undefined : entry !== undefined && entry.version === check.version;
-    if (!passes && !conflicts.includes(check.key)) conflicts.push(check.key);
+    if (passes) continue;
+    conflicts ??= [];
+    if (!conflicts.includes(check.key)) conflicts.push(check.key);
   }
   return conflicts;
 }

@@ -2,7 +2,7 @@ import type { WalMessage } from './wal-messages.js';
 import type { MemtableMessage } from './memtable-messages.js';
 import type { SnapshotMessage } from './snapshot-messages.js';
 
-export type { WalMessage, WalCommand, WalEvent, WriteRequest, CommittedRun } from './wal-messages.js';
+export type { WalMessage, WalCommand, WalEvent, WriteRequest, CommittedRun, UnwrittenWrite } from './wal-messages.js';
 export type { MemtableMessage } from './memtable-messages.js';
 export type { SnapshotMessage } from './snapshot-messages.js';
 export { Bus } from './bus.js';

@@ -32,6 +32,15 @@ export interface WriteRequest {
 export interface CommittedRun {
   readonly firstSeq: number;
   readonly requests: readonly WriteRequest[];
+  /** Writes that wrote no record, each answered right after the record `afterSeq` (in order). */
+  readonly unwritten?: readonly UnwrittenWrite[];
+}
+
+/** A write that wrote no record (a failed check, not a number, nothing to do), answered once the seq before it commits. */
+export interface UnwrittenWrite {
+  readonly request: WriteRequest;
+  readonly afterSeq: number;
+  readonly outcome: WriteResult | Error;
 }
 
 /** Messages the WAL actor takes. */

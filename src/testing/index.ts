@@ -12,3 +12,4 @@ export type { FaultCode, FaultFilter, FaultOp, FaultStats, FaultyFileSystemOptio
 export { Prng } from './prng.js';
 export { fileSystemContract } from './file-system-contract.js';
 export type { ContractTestFunctions, FileSystemFixture } from './file-system-contract.js';
+export { ManualClock } from './manual-clock.js';

@@ -1,4 +1,4 @@
-import type { CommittedRun, WriteRequest } from '../messages/index.js';
+import type { CommittedRun, UnwrittenWrite, WriteRequest } from '../messages/index.js';
 import { assert } from '../errors.js';
 import type { WriteResult } from '../types.js';
 
@@ -41,12 +41,26 @@ export class WriteSettler {
       this.#refuseAcknowledgement(firstSeq, lastSeq);
     }
     this.#acknowledgedSeq = lastSeq;
+    // Writes that wrote no record are answered in their place among the others: acknowledgements
+    // keep the order the writes were sequenced in.
+    const unwritten = run.unwritten;
+    let next = 0;
     for (let index = 0; index < requests.length; index++) {
       const request = requests[index];
       const seq = firstSeq + index;
+      if (unwritten !== undefined) while (next < unwritten.length && unwritten[next].afterSeq < seq) this.#answer(unwritten[next++]);
       if (request.value !== undefined) request.resolve(request.value);
       else request.resolve(request.deleted === undefined ? { ok: true, seq } : { ok: true, seq, deleted: request.deleted });
     }
+    if (unwritten !== undefined) while (next < unwritten.length) this.#answer(unwritten[next++]);
+  }
+
+  #answer({ request, afterSeq, outcome }: UnwrittenWrite): void {
+    assert(
+      afterSeq <= this.#acknowledgedSeq,
+      `answering a write judged after seq ${afterSeq}, acknowledged up to ${this.#acknowledgedSeq}`,
+    );
+    this.settleUnwritten(request, outcome);
   }
 
   /**

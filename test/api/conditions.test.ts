@@ -109,6 +109,20 @@ describe('ifVersion', () => {
     await store.close();
   });
 
+  it('a failed check is answered in its place: acknowledgements keep the order writes were sequenced in', async () => {
+    const { store } = await open();
+    const order: string[] = [];
+    await Promise.all([
+      store.put('x', '1').then(() => order.push('x')),
+      store.put('a', '1', { ifVersion: 99 }).then(() => order.push('a (failed check)')),
+      store.put('b', '1').then(() => order.push('b')),
+      store.put('a', '1', { ifAbsent: true }).then(() => order.push('a')),
+      store.increment('x').then(() => order.push('increment')),
+    ]);
+    expect(order).toEqual(['x', 'a (failed check)', 'b', 'a', 'increment']);
+    await store.close();
+  });
+
   it('delete with ifVersion deletes only that version', async () => {
     const { store } = await open();
     await store.put('k', 'v');

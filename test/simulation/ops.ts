@@ -8,13 +8,33 @@
 import type { FaultCode, FaultOp } from '../../src/testing/index.js';
 import { Prng } from '../../src/testing/index.js';
 
-/** One operation of a batch: `value` undefined means delete. */
+/** One operation of a batch: `delta` set means increment, else `value` undefined means delete. */
 export interface BatchEntry {
   key: string;
   value?: string;
-  /** A deleteRange: every key in it is deleted when it applies (`key` is then `rangeEntryKey`). */
-  range?: SimRange;
+  /** A put's expiry. */
+  ttl?: TtlSpec;
+  /** An increment by this much. */
+  delta?: number;
 }
+
+/**
+ * An expiry as an op asks for it: `ttlMs`, or `expiresAt` as an offset from the store's clock when
+ * the op runs (0 or less: already expired), or the key's own (`keepTtl`, puts only).
+ */
+export type TtlSpec = { ttlMs: number } | { expiresInMs: number } | { keepTtl: true };
+/** An expiry that sets one (increment, expire). */
+export type SetTtlSpec = Exclude<TtlSpec, { keepTtl: true }>;
+
+/**
+ * The version a conditional write expects, chosen when the op runs from what the model predicts:
+ * the key's version then ('current': the condition holds, unless the key is missing or expired), or
+ * one it does not have ('stale': an older version of the key, or any other).
+ */
+export type VersionPick = 'current' | 'stale';
+
+/** A batch check: the key at a version, or missing. */
+export type CheckSpec = { key: string; version: VersionPick } | { key: string; absent: true };
 
 /** The range options the simulation draws: a subset of the store's RangeOptions. */
 export interface SimRange {
@@ -25,16 +45,21 @@ export interface SimRange {
   limit?: number;
 }
 
-/** The placeholder key of a range entry: no key of the pool, so no per-key diagnostic mistakes it for one. */
-export const rangeEntryKey = '\u0000range';
-
 export type SimOp =
-  /** Starts a put (not awaited: it stays in flight until a settle, a close or a crash). */
-  | { type: 'put'; key: string; value: string }
-  | { type: 'delete'; key: string }
-  | { type: 'batch'; entries: BatchEntry[] }
+  /** Starts a put (not awaited: it stays in flight until a settle, a close or a crash). Conditional: `ifVersion` or `ifAbsent`. */
+  | { type: 'put'; key: string; value: string; ttl?: TtlSpec; ifVersion?: VersionPick; ifAbsent?: true }
+  | { type: 'delete'; key: string; ifVersion?: VersionPick }
+  | { type: 'batch'; entries: BatchEntry[]; checks?: CheckSpec[] }
   /** Starts a deleteRange (not awaited). */
   | { type: 'deleteRange'; range: SimRange }
+  /** Starts an increment (not awaited). */
+  | { type: 'increment'; key: string; delta: number; ttl?: SetTtlSpec }
+  /** Starts an expire (not awaited): sets the key's expiry, or removes it (null). */
+  | { type: 'expire'; key: string; ttl: SetTtlSpec | null }
+  /** Moves the simulated wall clock (the store's `clock` option) by `stepMs`; negative: backwards. */
+  | { type: 'clock'; stepMs: number }
+  /** Runs active expiry now (its timer, held by the simulation, fires). */
+  | { type: 'sweep' }
   /** Starts a manual snapshot (not awaited). */
   | { type: 'snapshot' }
   /** Lets `turns` microtask turns pass, so writes, syncs and snapshots interleave. */
@@ -164,6 +189,7 @@ export function planFor(seed: number, options: PlanOptions = {}): Plan {
   if (keys.length < 2) keys.push('a', 'b');
   const steps = options.steps ?? 60 + prng.int(121);
   let nextId = 1;
+  let dataIds = dataIdsFirst;
   const padding = (): string => {
     const length = prng.chance(0.1) ? 100 + prng.int(400) : prng.int(40);
     let text = '';
@@ -226,8 +252,149 @@ export function planFor(seed: number, options: PlanOptions = {}): Plan {
     }
     const deleteRange = deleteRangeFor(seed, step, keys, config.snapshotGenerations !== 1);
     if (deleteRange !== undefined) ops.push(deleteRange);
+    dataModelFor(seed, step, keys, ops, () => dataIds++);
   }
   return { seed, config, ops };
+}
+
+/** Keys that hold numbers (increments go mostly there), apart from the pool so that they stay numbers. */
+const counterKeys = ['n1', 'n/2'];
+
+/** Ids of the values the data-model ops write: their own range, so the other ops' values are as they were. */
+const dataIdsFirst = 1_000_001;
+
+/**
+ * The data model's ops after the op of `step`, from their own PRNG (as `mediaDamageFor`), so that
+ * adding them left every other op of a seed's history as it was: conditions and expiries on the
+ * step's put, delete or batch, and about every other step one more op: an increment, an expire, a
+ * conditional put or delete, a batch with checks and increments, a put of a number, a step of the
+ * simulated clock (sometimes backwards) or a run of active expiry.
+ */
+function dataModelFor(seed: number, step: number, keys: readonly string[], ops: SimOp[], nextId: () => number): void {
+  const prng = new Prng((seed * 1_000_037 + step * 13 + 0xda7a) >>> 0);
+  const last = ops[ops.length - 1];
+  // Mostly a counter (only increments and puts of numbers write one), else any key: most hold text.
+  const counterOr = (share: number): string => (prng.chance(share) ? prng.pick(counterKeys) : prng.pick(keys));
+  const value = (key: string): string => {
+    let padding = '';
+    for (let length = prng.int(24); padding.length < length; ) padding += padAlphabet[prng.int(padAlphabet.length)];
+    return valueFor(nextId(), key, padding);
+  };
+  // The step's own op (a deleteRange may follow it: then there is nothing to decorate).
+  if (last?.type === 'put' && prng.chance(0.35)) last.ttl = ttlFor(prng, true);
+  if (last?.type === 'put' && prng.chance(0.25)) Object.assign(last, conditionFor(prng));
+  if (last?.type === 'delete' && prng.chance(0.35)) last.ifVersion = prng.chance(0.7) ? 'current' : 'stale';
+  if (last?.type === 'batch' && prng.chance(0.3)) {
+    for (const entry of last.entries) {
+      if (entry.value !== undefined && prng.chance(0.25)) entry.ttl = ttlFor(prng, true);
+      else if (entry.value === undefined && prng.chance(0.3)) entry.delta = deltaFor(prng);
+    }
+    if (prng.chance(0.6)) last.checks = checksFor(prng, [...keys, ...counterKeys]);
+  }
+  if (!prng.chance(0.5)) return;
+  switch (weighted(prng, dataOpWeights)) {
+    case 'clock': {
+      const draw = prng.next();
+      const stepMs = draw < 0.75 ? 1 + prng.int(800) : draw < 0.87 ? 1000 + prng.int(5000) : -(1 + prng.int(1500));
+      ops.push({ type: 'clock', stepMs });
+      // Time passed: now and then active expiry runs at once.
+      if (stepMs > 0 && prng.chance(0.3)) ops.push({ type: 'sweep' });
+      break;
+    }
+    case 'sweep':
+      ops.push({ type: 'sweep' });
+      // Power lost while its record is written, now and then.
+      if (prng.chance(0.25)) ops.push({ type: 'crash', afterCalls: 1 + prng.int(6) });
+      break;
+    case 'increment': {
+      const op: SimOp = { type: 'increment', key: counterOr(0.7), delta: deltaFor(prng) };
+      if (prng.chance(0.3)) op.ttl = ttlFor(prng, false) as SetTtlSpec;
+      ops.push(op);
+      break;
+    }
+    case 'expire': {
+      const draw = prng.next();
+      ops.push({ type: 'expire', key: counterOr(0.3), ttl: draw < 0.3 ? null : (ttlFor(prng, false) as SetTtlSpec) });
+      break;
+    }
+    case 'number': {
+      const key = counterOr(0.6);
+      const op: SimOp = { type: 'put', key, value: String(prng.int(100) - 20) };
+      if (prng.chance(0.3)) op.ttl = ttlFor(prng, true);
+      ops.push(op);
+      break;
+    }
+    case 'conditionalPut': {
+      const key = prng.pick(keys);
+      const op: SimOp = { type: 'put', key, value: value(key), ...conditionFor(prng) };
+      if (prng.chance(0.4)) op.ttl = ttlFor(prng, true);
+      ops.push(op);
+      break;
+    }
+    case 'conditionalDelete':
+      ops.push({ type: 'delete', key: prng.pick(keys), ifVersion: prng.chance(0.7) ? 'current' : 'stale' });
+      break;
+    case 'batch': {
+      const entries: BatchEntry[] = [];
+      for (let count = 1 + prng.int(4), i = 0; i < count; i++) {
+        const key = counterOr(0.3);
+        const draw = prng.next();
+        if (draw < 0.4) entries.push({ key: counterOr(0.7), delta: deltaFor(prng) });
+        else if (draw < 0.55) entries.push({ key });
+        else {
+          const entry: BatchEntry = { key, value: value(key) };
+          if (prng.chance(0.4)) entry.ttl = ttlFor(prng, true);
+          entries.push(entry);
+        }
+      }
+      // Now and then a batch of checks alone: it writes nothing, and answers whether they hold.
+      const op: SimOp = { type: 'batch', entries: prng.chance(0.1) ? [] : entries };
+      if (op.entries.length === 0 || prng.chance(0.6)) op.checks = checksFor(prng, [...keys, ...counterKeys]);
+      ops.push(op);
+      break;
+    }
+  }
+}
+
+type DataOpKind = 'clock' | 'sweep' | 'increment' | 'expire' | 'number' | 'conditionalPut' | 'conditionalDelete' | 'batch';
+const dataOpWeights: Array<[DataOpKind, number]> = [
+  ['clock', 6],
+  ['sweep', 3],
+  ['increment', 5],
+  ['expire', 4],
+  ['number', 2],
+  ['conditionalPut', 3],
+  ['conditionalDelete', 2],
+  ['batch', 3],
+];
+
+/** An expiry: mostly a TTL of up to 3 s, sometimes an absolute time (now and then already past), or (puts) the key's own. */
+function ttlFor(prng: Prng, keepTtl: boolean): TtlSpec {
+  const draw = prng.next();
+  if (keepTtl && draw < 0.2) return { keepTtl: true };
+  if (draw < 0.65) return { ttlMs: 1 + prng.int(3000) };
+  return { expiresInMs: prng.int(3300) - 300 };
+}
+
+function conditionFor(prng: Prng): { ifVersion: VersionPick } | { ifAbsent: true } {
+  const draw = prng.next();
+  if (draw < 0.5) return { ifVersion: 'current' };
+  if (draw < 0.7) return { ifVersion: 'stale' };
+  return { ifAbsent: true };
+}
+
+function deltaFor(prng: Prng): number {
+  return prng.int(21) - 5;
+}
+
+function checksFor(prng: Prng, keys: readonly string[]): CheckSpec[] {
+  const checks: CheckSpec[] = [];
+  for (let count = 1 + prng.int(2), i = 0; i < count; i++) {
+    const key = prng.pick(keys);
+    const draw = prng.next();
+    checks.push(draw < 0.55 ? { key, version: 'current' } : draw < 0.7 ? { key, version: 'stale' } : { key, absent: true });
+  }
+  return checks;
 }
 
 /**
@@ -275,18 +442,35 @@ function snapshotStorageFor(seed: number): Pick<SimConfig, 'snapshotGenerations'
   return { snapshotGenerations: prng.pick([1, 2, 2, 3]), snapshotBlockBytes: prng.pick([512, 1024, 4096]) };
 }
 
-/** One line per op, for histories. Values show as their write id and length. */
+/** One line per op, for histories. Values show as their write id and length (a number as itself). */
 export function formatOp(op: SimOp): string {
-  const value = (text: string) => `#${writeIdOf(text) ?? '?'} (${Buffer.byteLength(text)} B)`;
+  const value = (text: string) =>
+    /^-?\d+$/.test(text) ? JSON.stringify(text) : `#${writeIdOf(text) ?? '?'} (${Buffer.byteLength(text)} B)`;
   switch (op.type) {
     case 'put':
-      return `put ${op.key} = ${value(op.value)}`;
+      return `put ${op.key} = ${value(op.value)}${formatTtl(op.ttl)}${op.ifVersion ? ` ifVersion ${op.ifVersion}` : ''}${op.ifAbsent ? ' ifAbsent' : ''}`;
     case 'delete':
-      return `delete ${op.key}`;
-    case 'batch':
-      return `batch [${op.entries.map((entry) => (entry.value === undefined ? `delete ${entry.key}` : `put ${entry.key} = ${value(entry.value)}`)).join(', ')}]`;
+      return `delete ${op.key}${op.ifVersion ? ` ifVersion ${op.ifVersion}` : ''}`;
+    case 'batch': {
+      const entries = op.entries.map((entry) => {
+        if (entry.delta !== undefined) return `increment ${entry.key} by ${entry.delta}`;
+        return entry.value === undefined ? `delete ${entry.key}` : `put ${entry.key} = ${value(entry.value)}${formatTtl(entry.ttl)}`;
+      });
+      const checks = (op.checks ?? []).map((check) =>
+        'absent' in check ? `${check.key} absent` : `${check.key} at ${check.version} version`,
+      );
+      return `batch [${entries.join(', ')}]${checks.length > 0 ? ` checks [${checks.join(', ')}]` : ''}`;
+    }
     case 'deleteRange':
       return `deleteRange ${JSON.stringify(op.range)}`;
+    case 'increment':
+      return `increment ${op.key} by ${op.delta}${formatTtl(op.ttl)}`;
+    case 'expire':
+      return `expire ${op.key}${op.ttl === null ? ': none' : formatTtl(op.ttl)}`;
+    case 'clock':
+      return `clock ${op.stepMs >= 0 ? '+' : ''}${op.stepMs} ms`;
+    case 'sweep':
+      return 'active expiry runs';
     case 'snapshot':
       return 'snapshot';
     case 'yield':
@@ -302,6 +486,13 @@ export function formatOp(op: SimOp): string {
     case 'reopen':
       return `close + reopen${op.flip ? `, flips bits p=${op.flip}` : ''}${op.damage ? `, a bit flips on disk ${JSON.stringify(op.damage)}` : ''}`;
   }
+}
+
+function formatTtl(ttl: TtlSpec | undefined): string {
+  if (ttl === undefined) return '';
+  if ('keepTtl' in ttl) return ' keepTtl';
+  if ('ttlMs' in ttl) return ` ttl ${ttl.ttlMs} ms`;
+  return ` expiresAt now${ttl.expiresInMs >= 0 ? '+' : ''}${ttl.expiresInMs} ms`;
 }
 
 export function formatHistory(ops: readonly SimOp[]): string {

@@ -1,8 +1,10 @@
 /**
  * Seeded crash and fault simulation (see workload.ts and model.ts): every seed runs a random
- * workload with writes in flight, snapshots, reopenings, power losses and injected faults, and
- * checks after each crash and reopen that every acknowledged write survived, nothing unwritten
- * appeared, batches stayed whole and no value came back garbled. A failing seed reports its history
+ * workload with writes in flight (conditional ones, increments, expiries among them), snapshots,
+ * reopenings, power losses, injected faults, a simulated clock and active expiry, and checks that
+ * every write answered as the model predicts and, after each crash and reopen, that every
+ * acknowledged write survived with its version and expiry, nothing unwritten appeared, batches
+ * stayed whole, no value came back garbled and no expired key shows. A failing seed reports its history
  * and the shortest failing history shrinking finds. `npm run simulate` runs many more seeds.
  */
 import { readFileSync } from 'node:fs';
@@ -61,7 +63,7 @@ describe('simulation: every reopening may read with bit flips', () => {
 });
 
 describe('simulation: the workload does what it claims', () => {
-  it('crashes during snapshots, cuts torn tails, injects faults and checks acknowledged writes', async () => {
+  it('crashes during snapshots, cuts torn tails, injects faults, checks acknowledged writes, and uses the whole data model', async () => {
     const totals = {
       crashesDuringSnapshot: 0,
       tornTails: 0,
@@ -72,6 +74,18 @@ describe('simulation: the workload does what it claims', () => {
       ackedChecked: 0,
       acked: 0,
     };
+    const data = {
+      conditionsHeld: 0,
+      conflicts: 0,
+      notANumber: 0,
+      increments: 0,
+      clockSteps: 0,
+      clockStepsBack: 0,
+      sweeps: 0,
+      expiryDeletes: 0,
+      expiredHidden: 0,
+    };
+    const unsettled: Record<string, number> = {};
     for (const seed of range(1, 60)) {
       const plan = planFor(seed, { flipShare: 0.5 });
       const result = await runSimulation(seed, plan.config, plan.ops);
@@ -85,8 +99,13 @@ describe('simulation: the workload does what it claims', () => {
       totals.bitFlips += stats.faults.bitFlips;
       totals.ackedChecked += stats.ackedChecked;
       totals.acked += stats.acked;
+      for (const name of Object.keys(data) as Array<keyof typeof data>) data[name] += stats.data[name];
+      for (const [kind, count] of Object.entries(stats.data.unsettledAtPowerLoss)) unsettled[kind] = (unsettled[kind] ?? 0) + count;
     }
     for (const [name, count] of Object.entries(totals)) expect(count, name).toBeGreaterThan(0);
+    for (const [name, count] of Object.entries(data)) expect(count, name).toBeGreaterThan(0);
+    // Power is lost with every kind of write in flight: conditional, increment, expire, with an expiry, active expiry's.
+    for (const [kind, count] of Object.entries(unsettled)) expect(count, `${kind} in flight at a power loss`).toBeGreaterThan(0);
     expect(totals.ackedChecked).toBe(totals.acked);
   });
 
