@@ -55,7 +55,11 @@ const sizes: Sizes = quick ? quickSizes : fullSizes;
 const selectedWorkloads: Workload[] = options.workloads
   ? options.workloads.split(',').map((id) => workloadById(id.trim()))
   : [...workloads];
-const selectedStores: StoreName[] = options.stores ? options.stores.split(',').map((s) => checkStore(s.trim())) : [...storeNames];
+// The conditional-put variants run only when named: they measure one workload's cost, not a store.
+const variantStores: readonly StoreName[] = ['durable-kv-cas', 'durable-kv-rmw'];
+const selectedStores: StoreName[] = options.stores
+  ? options.stores.split(',').map((s) => checkStore(s.trim()))
+  : storeNames.filter((name) => !variantStores.includes(name));
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const resultsDir = path.join(benchDir, 'results');
 const profileDir = path.join(resultsDir, `profiles-${stamp}`);

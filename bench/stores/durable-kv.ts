@@ -14,11 +14,15 @@ export async function open(dir: string, options: OpenOptions): Promise<BenchStor
 }
 
 /**
- * `conditional`: every put is a compare-and-set on the version it reads just before (ifAbsent for a
- * new key), the read-modify-write users build on it. Racing puts of one key then resolve
- * `{ ok: false }`: still an acknowledged operation, as it was checked in seq order.
+ * `conditional`:
+ * - 'absent': every put is conditional (`ifAbsent: true`), with no read before it: the cost of a
+ *   condition itself. W1–W3 put distinct keys, so every check passes, as `ifVersion` with the
+ *   right version would: the same lookup and comparison when the write is sequenced.
+ * - 'read': every put is a compare-and-set on the version read (`getEntry`) just before it: a whole
+ *   read-modify-write.
+ * Racing puts of one key then resolve `{ ok: false }`: still an acknowledged operation, checked in seq order.
  */
-export async function openDurableKV(dir: string, options: OpenOptions, conditional: boolean): Promise<BenchStore> {
+export async function openDurableKV(dir: string, options: OpenOptions, conditional: false | 'absent' | 'read'): Promise<BenchStore> {
   const store = await DurableKVStore.open(dir, {
     sync: options.durable ? 'always' : 'never',
     ...(options.autoSnapshot === undefined ? {} : { autoSnapshot: options.autoSnapshot }),
@@ -40,12 +44,15 @@ export async function openDurableKV(dir: string, options: OpenOptions, condition
   }
   return {
     counters: () => ({ ...counters }),
-    put: conditional
-      ? (key, value) => {
-          const entry = store.getEntry(key);
-          return store.put(key, value, entry === undefined ? { ifAbsent: true } : { ifVersion: entry.version });
-        }
-      : (key, value) => store.put(key, value),
+    put:
+      conditional === 'read'
+        ? (key, value) => {
+            const entry = store.getEntry(key);
+            return store.put(key, value, entry === undefined ? { ifAbsent: true } : { ifVersion: entry.version });
+          }
+        : conditional === 'absent'
+          ? (key, value) => store.put(key, value, { ifAbsent: true })
+          : (key, value) => store.put(key, value),
     get: (key) => store.get(key),
     // The first range call builds the ordered index (store.range does, at the call).
     range(gte, limit) {

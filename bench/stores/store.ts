@@ -28,10 +28,21 @@ export interface OpenOptions {
   autoSnapshot?: boolean;
 }
 
-export type StoreName = 'durable-kv' | 'durable-kv-cas' | 'raw' | 'lmdb' | 'classic-level' | 'better-sqlite3';
+export type StoreName = 'durable-kv' | 'durable-kv-cas' | 'durable-kv-rmw' | 'raw' | 'lmdb' | 'classic-level' | 'better-sqlite3';
 
-/** `durable-kv-cas`: durable-kv with conditional puts (ifVersion); run it by name, it is not in the default set. */
-export const storeNames: readonly StoreName[] = ['durable-kv', 'durable-kv-cas', 'raw', 'lmdb', 'classic-level', 'better-sqlite3'];
+/**
+ * `durable-kv-cas`: durable-kv with every put conditional (`ifAbsent`), no read before it;
+ * `durable-kv-rmw`: on the version read just before it (a read-modify-write).
+ */
+export const storeNames: readonly StoreName[] = [
+  'durable-kv',
+  'durable-kv-cas',
+  'durable-kv-rmw',
+  'raw',
+  'lmdb',
+  'classic-level',
+  'better-sqlite3',
+];
 /** The stores that count as peers ("best peer"); durable-kv and the raw baseline do not. */
 export const peerNames: readonly StoreName[] = ['lmdb', 'classic-level', 'better-sqlite3'];
 
@@ -44,6 +55,8 @@ export async function storeOpener(name: StoreName): Promise<StoreOpener> {
       return (await import('./durable-kv.js')).open;
     case 'durable-kv-cas':
       return (await import('./durable-kv-cas.js')).open;
+    case 'durable-kv-rmw':
+      return (await import('./durable-kv-rmw.js')).open;
     case 'raw':
       return (await import('./raw.js')).open;
     case 'lmdb':
