@@ -36,6 +36,8 @@ export function resolveIntent(intent: WriteIntent, lookup: SequencedLookup, seq:
   const conflicts = failedChecks(intent.checks, lookup, clock);
   if (conflicts !== undefined) return { ok: false, conflicts };
   const intentOps = intent.ops;
+  // The common conditional write: one put or delete whose checks held is its own effect.
+  if (intentOps.length === 1 && isEffect(intentOps[0])) return { ok: true, ops: intentOps as EncodableOp[] };
   // Later ops of one write see the earlier ones: a map of what it wrote, only when it has several.
   const written = intentOps.length > 1 ? new Map<string, StoredEntry | undefined>() : undefined;
   const ops: EncodableOp[] = [];
@@ -52,6 +54,10 @@ export function resolveIntent(intent: WriteIntent, lookup: SequencedLookup, seq:
     written?.set(op.key, entryAfter(effect.op, before, seq));
   }
   return value === undefined ? { ok: true, ops } : { ok: true, ops, value };
+}
+
+function isEffect(op: IntentOp): op is Extract<IntentOp, EncodableOp> {
+  return op.type === 'put' || op.type === 'delete';
 }
 
 /** The clock, read once and only if an entry has an expiry: most writes never need it. */

@@ -1,6 +1,8 @@
 import { assert } from '../errors.js';
 import type { EncodableOp, StoredEntry } from '../types.js';
 
+const deleted = Symbol('deleted');
+
 /**
  * The state as of the last write sequenced: the memtable, plus the effects of records written (or
  * about to be) but not yet applied, which under `sync: 'always'` wait for their fdatasync. A
@@ -11,14 +13,18 @@ import type { EncodableOp, StoredEntry } from '../types.js';
  */
 export class SequencedView {
   readonly #applied: (key: string) => StoredEntry | undefined;
-  /** Entries written after the memtable's; undefined: deleted. */
-  readonly #pending = new Map<string, StoredEntry | undefined>();
+  /** Entries written after the memtable's; `deleted` for a delete (one lookup answers both questions). */
+  readonly #pending = new Map<string, StoredEntry | typeof deleted>();
 
   constructor(applied: (key: string) => StoredEntry | undefined) {
     this.#applied = applied;
   }
 
-  readonly get = (key: string): StoredEntry | undefined => (this.#pending.has(key) ? this.#pending.get(key) : this.#applied(key));
+  readonly get = (key: string): StoredEntry | undefined => {
+    const pending = this.#pending.get(key);
+    if (pending === undefined) return this.#applied(key);
+    return pending === deleted ? undefined : pending;
+  };
 
   /** Adds the effects of the record with `seq`. A range delete cannot be followed here: the caller waits for it to apply. */
   add(ops: readonly EncodableOp[], seq: number): void {
@@ -28,7 +34,7 @@ export class SequencedView {
           this.#pending.set(op.key, { value: op.value, version: seq, expiresAt: op.expiresAt });
           break;
         case 'delete':
-          this.#pending.set(op.key, undefined);
+          this.#pending.set(op.key, deleted);
           break;
         case 'expire': {
           const before = this.get(op.key);
