@@ -9,7 +9,9 @@ export type ErrorCode =
   | 'ERR_STORE_FAILED'
   | 'ERR_STORE_OVERLOADED'
   | 'ERR_CHANGES_UNAVAILABLE'
-  | 'ERR_NOT_A_NUMBER';
+  | 'ERR_NOT_A_NUMBER'
+  | 'ERR_NO_STORE'
+  | 'ERR_STORE_EXISTS';
 
 export class DurableKVError extends Error {
   readonly code: ErrorCode;
@@ -39,6 +41,24 @@ export class StoreLockedError extends DurableKVError {
   readonly dir: string;
   constructor(dir: string, options?: { cause?: unknown }) {
     super('ERR_STORE_LOCKED', `the store at ${dir} is already open (in this process or another)`, options);
+    this.dir = dir;
+  }
+}
+
+/** Asked to open an existing store only (`createIfMissing: false`), and the directory holds none. */
+export class NoStoreError extends DurableKVError {
+  readonly dir: string;
+  constructor(dir: string, options?: { cause?: unknown }) {
+    super('ERR_NO_STORE', `no durable-kv store at ${dir}: it does not exist (createIfMissing is false)`, options);
+    this.dir = dir;
+  }
+}
+
+/** Asked to create a store only (`errorIfExists: true`), and the directory holds one. */
+export class StoreExistsError extends DurableKVError {
+  readonly dir: string;
+  constructor(dir: string, options?: { cause?: unknown }) {
+    super('ERR_STORE_EXISTS', `a durable-kv store exists at ${dir} (errorIfExists is true)`, options);
     this.dir = dir;
   }
 }

@@ -16,6 +16,7 @@ export {
   type TtlOptions,
   type ValueFor,
 } from './store.js';
+export type { ReadView } from './read-view.js';
 export type { StoreOptions } from './options.js';
 export type { StoreState } from './lifecycle.js';
 export type { StoreEvents, OperationEvent } from './events.js';
@@ -41,6 +42,8 @@ export {
   StoreOverloadedError,
   ChangesUnavailableError,
   NotANumberError,
+  NoStoreError,
+  StoreExistsError,
   type ErrorCode,
 } from './errors.js';
 export { RollingMetrics, type MetricsReading, type LatencySummary, type Measurable } from './metrics/rolling-metrics.js';

@@ -22,7 +22,8 @@ import {
 } from './write-options.js';
 import { isExpired } from './memtable/expiry.js';
 import { encodeRangeSpec } from './format/range-spec.js';
-import { normalizeRange, type KeyRange, type RangeOptions } from './memtable/range-options.js';
+import type { RangeOptions } from './memtable/range-options.js';
+import { decoded, keyRangeOf, keysOf, ReadView, valuesOf, type Entry } from './read-view.js';
 
 export type { DeleteRangeResult, RangeOptions, WriteResult };
 export type { DeleteOptions, PutOptions, TtlOptions } from './write-options.js';
@@ -42,12 +43,7 @@ export type BatchOperation<V> =
   | { type: 'delete'; key: string }
   | { type: 'increment'; key: string; delta?: number };
 
-/** A key's entry: its value, its version (the seq that last wrote it) and its expiry (epoch ms, or null). */
-export interface Entry<V> {
-  value: V;
-  version: number;
-  expiresAt: number | null;
-}
+export type { Entry } from './read-view.js';
 
 /** `batch`'s options: checks that must all hold, or nothing is written. */
 export interface BatchOptions {
@@ -230,7 +226,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
    */
   range(options?: RangeOptions): IterableIterator<[string, V]> {
     this.#checkReadable();
-    return this.#decoded(this.#rangeOf(options));
+    return decoded<V>(this.#rangeOf(options), this.#engine.codec);
   }
 
   /** Every key in the range (none: every key), in order; as `range`. */
@@ -242,7 +238,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
   /** Every value in the range (none: every key's), in key order; as `range`. */
   values(options?: RangeOptions): IterableIterator<V> {
     this.#checkReadable();
-    return valuesOf(this.#decoded(this.#rangeOf(options)));
+    return valuesOf(decoded<V>(this.#rangeOf(options), this.#engine.codec));
   }
 
   /** Every entry in the range (none: every entry), in key order; as `range`. */
@@ -257,9 +253,14 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     return this.#engine.memtable.range(keyRangeOf(options), this.#engine.clock.now());
   }
 
-  *#decoded(entries: IterableIterator<[string, StoredEntry]>): IterableIterator<[string, V]> {
-    const codec = this.#engine.codec;
-    for (const [key, entry] of entries) yield [key, codec.fromStored(entry.value) as V];
+  /**
+   * The store frozen now, for reads: `get`, `has`, `getEntry` and ranges on the view answer as the
+   * store was at this call, whatever is written after (an explicit snapshot, as LevelDB's
+   * `GetSnapshot`). O(1) once the ordered index is built (the first range read or view builds it).
+   */
+  readView(): ReadView<V> {
+    this.#checkReadable();
+    return new ReadView<V>(this.#engine.memtable.pin(), this.#engine.codec, this.#engine.clock.now(), () => this.#checkReadable());
   }
 
   /**
@@ -521,22 +522,4 @@ function isEncodable(op: IntentOp): op is Extract<IntentOp, EncodableOp> {
 /** A read takes any string (one that could not be stored is simply absent), but not a non-string. */
 function checkReadKey(key: unknown): void {
   if (typeof key !== 'string') throw new InvalidArgumentError(`key must be a string, got ${describe(key)}`);
-}
-
-function* keysOf<T>(entries: IterableIterator<[string, T]>): IterableIterator<string> {
-  for (const [key] of entries) yield key;
-}
-
-function* valuesOf<T>(entries: IterableIterator<[string, T]>): IterableIterator<T> {
-  for (const [, value] of entries) yield value;
-}
-
-/** Range options checked once and normalised: a bad one is ERR_INVALID_ARG, as every argument of the API. */
-function keyRangeOf(options: RangeOptions | undefined): KeyRange {
-  try {
-    return normalizeRange(options);
-  } catch (error) {
-    if (error instanceof TypeError) throw new InvalidArgumentError(error.message, { cause: error });
-    throw error;
-  }
 }

@@ -1,7 +1,7 @@
 import { assert } from '../errors.js';
 import type { FrozenView, KeyRange, StoredEntry } from '../types.js';
 import { overlayMergeSliceMs, orderedIndexIdleWritesMin } from '../limits.js';
-import { OrderedIndex } from './ordered-index.js';
+import { OrderedIndex, type IndexSnapshot } from './ordered-index.js';
 import { isExpired } from './expiry.js';
 import { normalizeRange } from './range-options.js';
 
@@ -79,6 +79,14 @@ export class Memtable {
   range(range: KeyRange = normalizeRange(), nowMs = 0): IterableIterator<[string, StoredEntry]> {
     const keep = nowMs === 0 ? undefined : (entry: StoredEntry) => !isExpired(entry.expiresAt, nowMs);
     return this.#indexForRead().snapshot().range(range, keep);
+  }
+
+  /**
+   * Every entry as of now, frozen: O(1) once the ordered index is built (copy-on-write; later writes
+   * copy only the nodes on their path). What a read view pins.
+   */
+  pin(): IndexSnapshot<StoredEntry> {
+    return this.#indexForRead().snapshot();
   }
 
   /**

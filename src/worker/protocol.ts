@@ -19,6 +19,8 @@ import {
   DurableKVError,
   InvalidArgumentError,
   NotANumberError,
+  NoStoreError,
+  StoreExistsError,
   StoreClosedError,
   StoreCorruptError,
   StoreFailedError,
@@ -119,6 +121,8 @@ const rebuild: { [C in ErrorCode]: (wire: WireError, fields: Record<string, stri
   ERR_STORE_FAILED: (wire) => new StoreFailedError(wire.message),
   ERR_STORE_OVERLOADED: (wire) => new StoreOverloadedError(wire.message),
   ERR_NOT_A_NUMBER: (wire, fields) => new NotANumberError(String(fields.key ?? ''), wire.message),
+  ERR_NO_STORE: (_wire, fields) => new NoStoreError(String(fields.dir ?? '')),
+  ERR_STORE_EXISTS: (_wire, fields) => new StoreExistsError(String(fields.dir ?? '')),
   ERR_CHANGES_UNAVAILABLE: (wire, fields) =>
     new ChangesUnavailableError(wire.message, typeof fields.oldestSeq === 'number' ? fields.oldestSeq : undefined),
 };

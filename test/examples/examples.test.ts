@@ -68,4 +68,15 @@ describe('examples: what they prove', () => {
     expect(stdout).toContain('delivered 192 messages for 160: counted 160, skipped 32 already counted');
     expect(stdout.trimEnd().split('\n').at(-1)).toBe('windowed counts: every message counted exactly once in every window');
   });
+
+  it('example:level runs a classic-level app on durable-kv/level by changing one import line, with the same output', async () => {
+    const stdout = await output('example:level');
+    expect(stdout).toContain("- import { ClassicLevel as Level } from 'classic-level';");
+    expect(stdout).toMatch(/\n\+ import \{ DurableLevel as Level \} from 'file:\/\/[^']*\/src\/level\/index\.ts';\n/);
+    // The app's own last line, in both columns.
+    expect(stdout).toMatch(
+      /inventory: 5 orders, 3 kept \(\$49\.00\), intact after reopen +\| inventory: 5 orders, 3 kept \(\$49\.00\), intact after reopen\n/,
+    );
+    expect(stdout.trimEnd().split('\n').at(-1)).toMatch(/^same output from classic-level and durable-kv\/level \(\d+ lines\)$/);
+  });
 });

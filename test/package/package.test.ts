@@ -59,6 +59,8 @@ describe('the npm package', () => {
         'dist/testing/index.d.ts',
         'dist/worker/index.js',
         'dist/worker/index.d.ts',
+        'dist/level/index.js',
+        'dist/level/index.d.ts',
         'dist/cli/main.js',
       ]),
     );
