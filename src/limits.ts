@@ -13,6 +13,8 @@ export const valueBytesMaxDefault = 16 * 1024 * 1024;
 export const batchOpsMaxDefault = 100_000;
 /** Largest WAL record payload the format accepts; bounds a reader's allocation on a garbled length. */
 export const recordBytesMax = 256 * 1024 * 1024;
+/** durable-kv/level's `clear({ snapshot })` deletes at most this many bytes of keys per batch (one record each): far below recordBytesMax. */
+export const levelClearKeyBytesMax = 16 * 1024 * 1024;
 
 /** Writes queued in the WAL actor's mailbox before new writes are refused with ERR_STORE_OVERLOADED. */
 export const mailboxWritesMaxDefault = 1_000_000;

@@ -3,7 +3,7 @@ import type { RangeOptions } from '../store.js';
 import { type LevelData, type LevelFormat, storeKey } from './key-codec.js';
 
 /** The view a cursor walks, got when first needed (an implicit snapshot's is taken when the iterator is made). */
-export type ViewHandle = () => ReadView<Uint8Array>;
+export type ViewHandle = () => ReadView<string>;
 
 /** The range options abstract-level hands an iterator or clear(), keys already in the key format. */
 export interface LevelRangeOptions {
@@ -31,69 +31,96 @@ export function storeRange(options: LevelRangeOptions, withLimit: boolean): Rang
   return range;
 }
 
+/** What a cursor walks: entries (key and value), or keys only, of a view over a range. */
+export type Walk = (view: ReadView<string>, range: RangeOptions) => IterableIterator<[string, string]> | IterableIterator<string>;
+
 /**
  * A walk over one frozen view of the store: the view an explicit snapshot holds, or one taken when
  * the iterator was made (its implicit snapshot). `seek` walks the same view again from the target,
  * so the iterator sees one moment of the store however it moves. The Level limit is counted by
- * abstract-level, across seeks, so the walk itself has none.
+ * abstract-level, across seeks, so the walk itself has none. Each item the view yields is turned
+ * into what abstract-level expects by `map`, in the loop that fills a batch (no generator between).
  */
-export class Cursor<T> {
-  readonly #view: ViewHandle;
+export class Cursor<S, T> {
+  #view: ViewHandle | undefined;
   readonly #range: RangeOptions;
-  readonly #walk: (view: ReadView<Uint8Array>, range: RangeOptions) => IterableIterator<T>;
-  /** Started at the first read, so a closed explicit snapshot is refused there, by abstract-level. */
-  #entries: IterableIterator<T> | undefined;
+  readonly #walk: (view: ReadView<string>, range: RangeOptions) => IterableIterator<S>;
+  readonly #map: (item: S) => T;
+  /** Where the next walk starts: the range, or a seek's; 'end' after a seek outside the range. */
+  #from: RangeOptions | 'end';
+  /**
+   * Started at the first read after creation or a seek, so a closed explicit snapshot is refused
+   * there, by abstract-level (its read refuses a closed snapshot before reaching here).
+   */
+  #items: IterableIterator<S> | undefined;
 
-  constructor(view: ViewHandle, range: RangeOptions, walk: (view: ReadView<Uint8Array>, range: RangeOptions) => IterableIterator<T>) {
+  constructor(
+    view: ViewHandle,
+    range: RangeOptions,
+    walk: (view: ReadView<string>, range: RangeOptions) => IterableIterator<S>,
+    map: (item: S) => T,
+  ) {
     this.#view = view;
     this.#range = range;
+    this.#from = range;
     this.#walk = walk;
+    this.#map = map;
   }
 
   /** The next item, or undefined at the end. */
   next(): T | undefined {
     const step = this.#started().next();
-    return step.done === true ? undefined : step.value;
+    return step.done === true ? undefined : this.#map(step.value);
   }
 
   /** Up to `size` items, fewer only at the end. */
   take(size: number): T[] {
-    const entries = this.#started();
-    const items: T[] = [];
-    while (items.length < size) {
-      const step = entries.next();
+    const items = this.#started();
+    const map = this.#map;
+    const taken: T[] = [];
+    while (taken.length < size) {
+      const step = items.next();
       if (step.done === true) break;
-      items.push(step.value);
+      taken.push(map(step.value));
     }
-    return items;
+    return taken;
   }
 
   /**
-   * Moves to the first key at or after `target` (at or before it, in reverse). A target outside the
-   * range ends the walk, as abstract-level specifies (memory-level and classic-level do the same);
-   * inside it, the target becomes the near bound. Store keys hold one character per byte, so `<`
-   * compares them in byte order.
+   * Moves to the first key at or after `target` (at or before it, in reverse), from the next read.
+   * A target outside the range ends the walk, as abstract-level specifies (memory-level and
+   * classic-level do the same); inside it, the target becomes the near bound. Store keys hold one
+   * character per byte, so `<` compares them in byte order.
    */
   seek(target: LevelData): void {
     const key = storeKey(target);
+    this.#items = undefined;
     if (outOfRange(key, this.#range)) {
-      this.#entries = [].values();
+      this.#from = 'end';
       return;
     }
-    const range = { ...this.#range };
-    if (range.reverse === true) {
-      delete range.lt;
-      range.lte = key;
+    const from = { ...this.#range };
+    if (from.reverse === true) {
+      delete from.lt;
+      from.lte = key;
     } else {
-      delete range.gt;
-      range.gte = key;
+      delete from.gt;
+      from.gte = key;
     }
-    this.#entries = this.#walk(this.#view(), range);
+    this.#from = from;
   }
 
-  #started(): IterableIterator<T> {
-    this.#entries ??= this.#walk(this.#view(), this.#range);
-    return this.#entries;
+  /** Lets go of the view (the iterator is closed), so the entries only it holds can be collected. */
+  release(): void {
+    this.#view = undefined;
+    this.#items = [].values();
+  }
+
+  #started(): IterableIterator<S> {
+    if (this.#items !== undefined) return this.#items;
+    const view = this.#view;
+    this.#items = view === undefined || this.#from === 'end' ? [].values() : this.#walk(view(), this.#from);
+    return this.#items;
   }
 }
 

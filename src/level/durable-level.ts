@@ -2,19 +2,20 @@ import { AbstractLevel, AbstractSnapshot, type AbstractDatabaseOptions } from 'a
 import { DurableKVStore, type BatchOperation } from '../store.js';
 import type { StoreOptions } from '../options.js';
 import type { ReadView } from '../read-view.js';
-import { InvalidArgumentError, NoStoreError, StoreExistsError, type DurableKVError } from '../errors.js';
-import { batchOpsMaxDefault } from '../limits.js';
+import { InvalidArgumentError, NoStoreError, StoreClosedError, StoreExistsError, type DurableKVError } from '../errors.js';
+import { batchOpsMaxDefault, keyBytesMaxDefault, levelClearKeyBytesMax, recordBytesMax, valueBytesMaxDefault } from '../limits.js';
 import { NodeFileSystem } from '../fs/node-file-system.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { classifyDirectory, lockFileName } from '../format/file-names.js';
+import { classifyDirectory } from '../format/file-names.js';
 import { DurableIterator, DurableKeyIterator, DurableValueIterator, type LevelIteratorOptions } from './iterators.js';
+import { deleteChunks } from './delete-chunks.js';
 import { storeRange, type LevelRangeOptions, type ViewHandle } from './cursor.js';
-import { type LevelData, type LevelFormat, levelValue, storeKey, storeValue } from './key-codec.js';
+import { checkedStoreKey, type LevelData, type LevelFormat, levelValue, storeKey, storeValue } from './key-codec.js';
 
 /**
  * `new DurableLevel(location, options)`: abstract-level's options (`keyEncoding`, `valueEncoding`,
  * `createIfMissing`, `errorIfExists`, `passive`) and the store's (`sync`, `fs`, limits, …). The
- * store's own `valueEncoding` is not an option here: values are always stored as bytes.
+ * store's own `valueEncoding` is not an option here: the adapter stores values its own way (key-codec.ts).
  */
 export interface DurableLevelOptions<K, V> extends Omit<StoreOptions, 'valueEncoding'> {
   keyEncoding?: AbstractDatabaseOptions<K, V>['keyEncoding'];
@@ -42,7 +43,8 @@ type LevelOperation = { type: 'put'; key: LevelData; value: LevelData } | { type
 /**
  * What the adapter declares to abstract-level (and to every Level module that reads `db.supports`).
  * Encodings: 'utf8', 'buffer' and 'view' are native (keys and values reach the adapter as given and
- * are stored as bytes); abstract-level transcodes the rest ('json', 'hex', 'base64', …) through them.
+ * are stored so that they read back in any format); abstract-level transcodes the rest ('json', 'hex',
+ * 'base64', …) through them.
  */
 const manifest = {
   encodings: { utf8: true, buffer: true, view: true },
@@ -70,8 +72,9 @@ const manifest = {
  */
 export class DurableLevel<K = string, V = string> extends AbstractLevel<LevelData, K, V> {
   readonly location: string;
-  #store: DurableKVStore<Uint8Array> | undefined;
-  #batchOpsMax = batchOpsMaxDefault;
+  #store: DurableKVStore<string> | undefined;
+  /** The user's limits, in the Level key's and value's own bytes (the store gets room for their stored form). */
+  #limits = { keyBytesMax: keyBytesMaxDefault, valueBytesMax: valueBytesMaxDefault, batchOpsMax: batchOpsMaxDefault };
 
   constructor(location: string, options: DurableLevelOptions<K, V> = {}) {
     if (typeof location !== 'string' || location === '') throw new TypeError("The first argument 'location' must be a non-empty string");
@@ -80,31 +83,47 @@ export class DurableLevel<K = string, V = string> extends AbstractLevel<LevelDat
     this.location = location;
   }
 
-  /** The store underneath, while open: its snapshots, change feed, stats and backups are all there. */
-  get store(): DurableKVStore<Uint8Array> {
+  /**
+   * The store underneath, while open: its snapshots, change feed, stats and backups are all there.
+   * ERR_STORE_CLOSED when there is none (before open, or after a close that failed: see `_close`).
+   */
+  get store(): DurableKVStore<string> {
     const store = this.#store;
-    if (store === undefined) throw new TypeError('DurableLevel.store: the database is not open');
+    if (store === undefined) throw new StoreClosedError('the database is not open');
     return store;
   }
 
   /** @internal abstract-level's hook. Options: the constructor's and open()'s; the store takes the ones it knows and ignores the rest. */
   async _open(options: OpenOptions & Omit<StoreOptions, 'valueEncoding'>): Promise<void> {
     const { createIfMissing, errorIfExists, ...storeOptions } = options;
-    this.#batchOpsMax = storeOptions.batchOpsMax ?? batchOpsMaxDefault;
+    this.#limits = {
+      keyBytesMax: storeOptions.keyBytesMax ?? keyBytesMaxDefault,
+      valueBytesMax: storeOptions.valueBytesMax ?? valueBytesMaxDefault,
+      batchOpsMax: storeOptions.batchOpsMax ?? batchOpsMaxDefault,
+    };
     const exists = await holdsStore(this.location, storeOptions.fs ?? new NodeFileSystem());
     if (exists === 'leveldb') throw new InvalidArgumentError(leveldbMessage(this.location));
     if (!exists && createIfMissing === false) throw new NoStoreError(this.location);
     if (exists && errorIfExists === true) throw new StoreExistsError(this.location);
     try {
-      const store = await DurableKVStore.open(this.location, { ...storeOptions, valueEncoding: 'binary' });
-      this.#store = store as unknown as DurableKVStore<Uint8Array>;
+      const limits = storedFormLimits(this.#limits);
+      this.#store = (await DurableKVStore.open(this.location, {
+        ...storeOptions,
+        ...limits,
+        valueEncoding: 'utf8',
+      })) as DurableKVStore<string>;
     } catch (error) {
       if ((error as DurableKVError).code === 'ERR_STORE_LOCKED') throw lockedError(error);
       throw error;
     }
   }
 
-  /** @internal abstract-level's hook. */
+  /**
+   * @internal abstract-level's hook. The store always ends closed, even when its close fails (the
+   * last fdatasync failed: writes since the one before may not be durable). That failure is not
+   * hidden: close() rejects, and abstract-level then keeps the status 'open'. Every call fails with
+   * ERR_STORE_CLOSED until close() is called again, which resolves; open() then reopens the store.
+   */
   async _close(): Promise<void> {
     const store = this.#store;
     this.#store = undefined;
@@ -143,22 +162,27 @@ export class DurableLevel<K = string, V = string> extends AbstractLevel<LevelDat
   }
 
   /** @internal abstract-level's hook. */
-  async _put(key: LevelData, value: LevelData): Promise<void> {
-    await this.store.put(storeKey(key), storeValue(value));
+  // Not async: abstract-level awaits what these return; one promise per write, not two.
+  _put(key: LevelData, value: LevelData): Promise<unknown> {
+    const { keyBytesMax, valueBytesMax } = this.#limits;
+    return this.store.put(checkedStoreKey(key, keyBytesMax), storeValue(value, valueBytesMax));
   }
 
   /** @internal abstract-level's hook. */
-  async _del(key: LevelData): Promise<void> {
-    await this.store.delete(storeKey(key));
+  _del(key: LevelData): Promise<unknown> {
+    return this.store.delete(checkedStoreKey(key, this.#limits.keyBytesMax));
   }
 
   /** @internal abstract-level's hook. One WAL record: every operation is applied, or none. */
-  async _batch(operations: LevelOperation[]): Promise<void> {
+  _batch(operations: LevelOperation[]): Promise<unknown> {
+    const { keyBytesMax, valueBytesMax } = this.#limits;
     const ops = operations.map(
-      (op): BatchOperation<Uint8Array> =>
-        op.type === 'put' ? { type: 'put', key: storeKey(op.key), value: storeValue(op.value) } : { type: 'delete', key: storeKey(op.key) },
+      (op): BatchOperation<string> =>
+        op.type === 'put'
+          ? { type: 'put', key: checkedStoreKey(op.key, keyBytesMax), value: storeValue(op.value, valueBytesMax) }
+          : { type: 'delete', key: checkedStoreKey(op.key, keyBytesMax) },
     );
-    await this.store.batch(ops);
+    return this.store.batch(ops);
   }
 
   /** @internal abstract-level's hook. One `deleteRange` record; with a snapshot, the keys the snapshot holds in the range. */
@@ -168,9 +192,8 @@ export class DurableLevel<K = string, V = string> extends AbstractLevel<LevelDat
       return;
     }
     const keys = [...this.viewFor(options)().keys(storeRange(options, true))];
-    const batchOpsMax = this.#batchOpsMax;
-    for (let i = 0; i < keys.length; i += batchOpsMax) {
-      await this.store.batch(keys.slice(i, i + batchOpsMax).map((key) => ({ type: 'delete' as const, key })));
+    for (const chunk of deleteChunks(keys, this.#limits.batchOpsMax, levelClearKeyBytesMax)) {
+      await this.store.batch(chunk.map((key) => ({ type: 'delete' as const, key })));
     }
   }
 
@@ -207,7 +230,7 @@ export class DurableLevel<K = string, V = string> extends AbstractLevel<LevelDat
   }
 
   /** Point reads: an explicit snapshot's view, or the store itself (a point read needs no freezing). */
-  #reader(options: { snapshot?: unknown }): ReadView<Uint8Array> | DurableKVStore<Uint8Array> {
+  #reader(options: { snapshot?: unknown }): ReadView<string> | DurableKVStore<string> {
     const snapshot = options.snapshot;
     return snapshot instanceof DurableSnapshot ? snapshot.view : this.store;
   }
@@ -218,15 +241,15 @@ const SnapshotBase = AbstractSnapshot as unknown as new (options: object) => Abs
 
 /** `db.snapshot()`: the store frozen at the call (a `ReadView`), for reads and iterators that pass it. */
 export class DurableSnapshot extends SnapshotBase {
-  #view: ReadView<Uint8Array> | undefined;
+  #view: ReadView<string> | undefined;
 
-  constructor(view: ReadView<Uint8Array>, options: object) {
+  constructor(view: ReadView<string>, options: object) {
     super(options);
     this.#view = view;
   }
 
   /** The frozen view; abstract-level refuses a closed snapshot before any read reaches here. */
-  get view(): ReadView<Uint8Array> {
+  get view(): ReadView<string> {
     const view = this.#view;
     if (view === undefined) throw new TypeError('DurableSnapshot: the snapshot is closed');
     return view;
@@ -253,9 +276,21 @@ async function holdsStore(dir: string, fs: FileSystem): Promise<boolean | 'level
     throw error;
   }
   const listing = classifyDirectory(names);
+  // Not the LOCK file alone: LevelDB leaves one (and its LOG) where it found no database, and a
+  // store that was ever opened has a WAL segment.
   if (listing.segments.length > 0 || listing.snapshots.length > 0) return true;
-  if (names.includes('CURRENT') && names.some((name) => name.startsWith('MANIFEST-'))) return 'leveldb';
-  return names.includes(lockFileName);
+  return names.includes('CURRENT') && names.some((name) => name.startsWith('MANIFEST-')) ? 'leveldb' : false;
+}
+
+/**
+ * The store's limits for the user's: room for the stored form of keys and values (a byte at or
+ * above 0x80 takes two, and a bytes value has a two-character tag; see key-codec.ts), kept under
+ * the WAL record limit. The adapter checks the user's limits itself.
+ */
+function storedFormLimits(limits: { keyBytesMax: number; valueBytesMax: number }): { keyBytesMax: number; valueBytesMax: number } {
+  const keyBytesMax = Math.min(2 * limits.keyBytesMax, recordBytesMax / 64);
+  const valueBytesMax = Math.min(2 * limits.valueBytesMax + 2, recordBytesMax / 2);
+  return { keyBytesMax: Math.max(keyBytesMax, limits.keyBytesMax), valueBytesMax: Math.max(valueBytesMax, limits.valueBytesMax) };
 }
 
 function leveldbMessage(dir: string): string {

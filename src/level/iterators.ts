@@ -1,6 +1,6 @@
 import { AbstractIterator, AbstractKeyIterator, AbstractValueIterator } from 'abstract-level';
 import { Cursor, storeRange, type LevelRangeOptions, type ViewHandle } from './cursor.js';
-import { type LevelData, type LevelFormat, levelKey, levelValue } from './key-codec.js';
+import { type LevelData, levelKey, levelValue } from './key-codec.js';
 
 /** What an iterator needs of its database: the view to walk (an explicit snapshot's, or a new one). */
 export interface ViewSource {
@@ -18,18 +18,38 @@ export interface LevelIteratorOptions extends LevelRangeOptions {
 type Db = ViewSource & ConstructorParameters<typeof AbstractIterator>[0];
 type Entry = [LevelData | undefined, LevelData | undefined];
 
-/** `db.iterator()`: entries in order, decoded to the formats asked for. */
+/** `db.iterator()`: entries in order, in the formats asked for; keys or values left out when not wanted. */
 export class DurableIterator extends AbstractIterator<Db, LevelData, LevelData> {
-  readonly #cursor: Cursor<Entry>;
+  readonly #cursor: Cursor<[string, string], Entry> | Cursor<string, Entry>;
 
   constructor(db: Db, options: LevelIteratorOptions) {
     super(db, options as never);
     const { keyEncoding, valueEncoding } = options;
+    const view = db.viewFor(options);
+    const range = storeRange(options, false);
     const wantKeys = options.keys !== false;
-    const wantValues = options.values !== false;
-    this.#cursor = new Cursor(db.viewFor(options), storeRange(options, false), (view, range) =>
-      wantValues ? entriesOf(view.range(range), wantKeys, keyEncoding, valueEncoding) : keysOnly(view.keys(range), wantKeys, keyEncoding),
-    );
+    if (options.values === false) {
+      this.#cursor = new Cursor(
+        view,
+        range,
+        (v, r) => v.keys(r),
+        (key: string): Entry => [wantKeys ? levelKey(key, keyEncoding) : undefined, undefined],
+      );
+    } else if (wantKeys) {
+      this.#cursor = new Cursor(
+        view,
+        range,
+        (v, r) => v.range(r),
+        ([key, value]: [string, string]): Entry => [levelKey(key, keyEncoding), levelValue(value, valueEncoding)],
+      );
+    } else {
+      this.#cursor = new Cursor(
+        view,
+        range,
+        (v, r) => v.range(r),
+        ([, value]: [string, string]): Entry => [undefined, levelValue(value, valueEncoding)],
+      );
+    }
   }
 
   async _next(): Promise<Entry | undefined> {
@@ -47,17 +67,24 @@ export class DurableIterator extends AbstractIterator<Db, LevelData, LevelData> 
   _seek(target: LevelData): void {
     this.#cursor.seek(target);
   }
+
+  async _close(): Promise<void> {
+    this.#cursor.release();
+  }
 }
 
-/** `db.keys()`: keys only; values are never copied out of the store. */
+/** `db.keys()`: keys only; values are never read. */
 export class DurableKeyIterator extends AbstractKeyIterator<Db, LevelData> {
-  readonly #cursor: Cursor<LevelData>;
+  readonly #cursor: Cursor<string, LevelData>;
 
   constructor(db: Db, options: LevelIteratorOptions) {
     super(db, options as never);
     const { keyEncoding } = options;
-    this.#cursor = new Cursor(db.viewFor(options), storeRange(options, false), (view, range) =>
-      mapped(view.keys(range), (key) => levelKey(key, keyEncoding)),
+    this.#cursor = new Cursor(
+      db.viewFor(options),
+      storeRange(options, false),
+      (v, r) => v.keys(r),
+      (key: string) => levelKey(key, keyEncoding),
     );
   }
 
@@ -75,18 +102,25 @@ export class DurableKeyIterator extends AbstractKeyIterator<Db, LevelData> {
 
   _seek(target: LevelData): void {
     this.#cursor.seek(target);
+  }
+
+  async _close(): Promise<void> {
+    this.#cursor.release();
   }
 }
 
 /** `db.values()`: values in key order. */
 export class DurableValueIterator extends AbstractValueIterator<Db, LevelData, LevelData> {
-  readonly #cursor: Cursor<LevelData>;
+  readonly #cursor: Cursor<string, LevelData>;
 
   constructor(db: Db, options: LevelIteratorOptions) {
     super(db, options as never);
     const { valueEncoding } = options;
-    this.#cursor = new Cursor(db.viewFor(options), storeRange(options, false), (view, range) =>
-      mapped(view.values(range), (value) => levelValue(value, valueEncoding)),
+    this.#cursor = new Cursor(
+      db.viewFor(options),
+      storeRange(options, false),
+      (v, r) => v.values(r),
+      (value: string) => levelValue(value, valueEncoding),
     );
   }
 
@@ -105,21 +139,8 @@ export class DurableValueIterator extends AbstractValueIterator<Db, LevelData, L
   _seek(target: LevelData): void {
     this.#cursor.seek(target);
   }
-}
 
-function* entriesOf(
-  entries: IterableIterator<[string, Uint8Array]>,
-  wantKeys: boolean,
-  keyFormat: LevelFormat,
-  valueFormat: LevelFormat,
-): IterableIterator<Entry> {
-  for (const [key, value] of entries) yield [wantKeys ? levelKey(key, keyFormat) : undefined, levelValue(value, valueFormat)];
-}
-
-function* keysOnly(keys: IterableIterator<string>, wantKeys: boolean, keyFormat: LevelFormat): IterableIterator<Entry> {
-  for (const key of keys) yield [wantKeys ? levelKey(key, keyFormat) : undefined, undefined];
-}
-
-function* mapped<A, B>(items: IterableIterator<A>, map: (item: A) => B): IterableIterator<B> {
-  for (const item of items) yield map(item);
+  async _close(): Promise<void> {
+    this.#cursor.release();
+  }
 }

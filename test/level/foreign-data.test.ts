@@ -39,11 +39,14 @@ describe('a LevelDB directory', () => {
     const target = new DurableLevel(to, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     await target.open();
     let batch = target.batch();
+    let bytes = 0;
     for await (const [key, value] of source.iterator()) {
       batch.put(key, value);
-      if (batch.length >= 1_000) {
+      bytes += key.length + value.length;
+      if (batch.length >= 1_000 || bytes >= 16 * 1024 * 1024) {
         await batch.write();
         batch = target.batch();
+        bytes = 0;
       }
     }
     await batch.write();

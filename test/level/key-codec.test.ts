@@ -4,9 +4,11 @@
  * same key whichever format wrote it, ASCII keys are stored as themselves, and values keep their bytes.
  */
 import { describe, expect, it } from 'vitest';
-import { levelKey, levelValue, storeKey, storeValue } from '../../src/level/key-codec.js';
+import { checkedStoreKey, levelKey, levelValue, storeKey, storeValue } from '../../src/level/key-codec.js';
 import { storeRange } from '../../src/level/cursor.js';
+import { deleteChunks } from '../../src/level/delete-chunks.js';
 import { Prng } from '../../src/testing/index.js';
+import { expectCode, thrownBy } from '../helpers/errors.js';
 
 function randomBytes(prng: Prng, lengthMax: number): Buffer {
   const bytes = Buffer.alloc(prng.int(lengthMax + 1));
@@ -15,6 +17,8 @@ function randomBytes(prng: Prng, lengthMax: number): Buffer {
   for (let i = 0; i < bytes.length; i++) bytes[i] = prng.chance(0.5) ? edges[prng.int(edges.length)] : prng.int(256);
   return bytes;
 }
+
+const noLimit = Number.MAX_SAFE_INTEGER;
 
 /** The store orders keys by their UTF-8 bytes. */
 const storeOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
@@ -57,16 +61,71 @@ describe('keys', () => {
 });
 
 describe('values', () => {
-  it('keep their bytes in every format, strings as their UTF-8', () => {
+  it('keep their bytes in every format: bytes round-trip exactly, read as Buffer, view or their UTF-8 text', () => {
     const prng = new Prng(16);
     for (let i = 0; i < 1_000; i++) {
       const bytes = randomBytes(prng, 64);
-      expect(Buffer.compare(Buffer.from(storeValue(bytes)), bytes)).toBe(0);
-      expect(Buffer.compare(levelValue(bytes, 'buffer') as Buffer, bytes)).toBe(0);
-      expect(Buffer.isBuffer(levelValue(bytes, 'view'))).toBe(false);
+      const stored = storeValue(bytes, noLimit);
+      expect(Buffer.compare(levelValue(stored, 'buffer') as Buffer, bytes)).toBe(0);
+      expect(Buffer.compare(Buffer.from(levelValue(stored, 'view') as Uint8Array), bytes)).toBe(0);
+      expect(Buffer.isBuffer(levelValue(stored, 'view'))).toBe(false);
+      expect(levelValue(stored, 'utf8')).toBe(bytes.toString('utf8'));
+      expect(storeValue(new Uint8Array(bytes), noLimit)).toBe(stored);
     }
-    expect(Buffer.from(storeValue('é😀')).toString('hex')).toBe(Buffer.from('é😀', 'utf8').toString('hex'));
-    expect(levelValue(Buffer.from('é😀', 'utf8'), 'utf8')).toBe('é😀');
+  });
+
+  it('store text as itself (what the store API reads), and it reads back as its UTF-8 in byte formats', () => {
+    for (const text of ['', 'plain', '{"json":true}', 'é😀', 'b', 't']) {
+      expect(storeValue(text, noLimit)).toBe(text);
+      expect(levelValue(text, 'utf8')).toBe(text);
+      expect((levelValue(text, 'buffer') as Buffer).toString('hex')).toBe(Buffer.from(text, 'utf8').toString('hex'));
+    }
+  });
+
+  it('tell text that begins with U+0000 from bytes: both round-trip', () => {
+    for (const text of ['\u0000', '\u0000b', '\u0000t', '\u0000bytes?', '\u0000\u0000']) {
+      const stored = storeValue(text, noLimit);
+      expect(levelValue(stored, 'utf8')).toBe(text);
+      const asBytes = storeValue(Buffer.from(text, 'utf8'), noLimit);
+      expect(levelValue(asBytes, 'utf8')).toBe(text);
+      expect(stored).not.toBe(asBytes);
+    }
+  });
+
+  it('store text with a lone surrogate as UTF-8 would (U+FFFD), as LevelDB does, instead of refusing it', () => {
+    expect(storeValue('a\ud800b', noLimit)).toBe('a\ufffdb');
+  });
+
+  it('read a value the plain store API wrote as text, whatever it holds', () => {
+    expect(levelValue('\u0000', 'utf8')).toBe('\u0000');
+    expect(levelValue('\u0000x', 'utf8')).toBe('\u0000x');
+  });
+});
+
+describe("limits, in the Level key's and value's own bytes", () => {
+  it('a key or value of exactly the limit is taken, whatever its bytes; one byte more is ERR_INVALID_ARG', () => {
+    for (const byte of [0x41, 0xff]) {
+      expect(storeKey(Buffer.alloc(16, byte))).toBe(checkedStoreKey(Buffer.alloc(16, byte), 16));
+      expectCode(
+        thrownBy(() => checkedStoreKey(Buffer.alloc(17, byte), 16)),
+        'ERR_INVALID_ARG',
+      );
+      expect(levelValue(storeValue(Buffer.alloc(1024, byte), 1024), 'buffer')).toEqual(Buffer.alloc(1024, byte));
+      expectCode(
+        thrownBy(() => storeValue(Buffer.alloc(1025, byte), 1024)),
+        'ERR_INVALID_ARG',
+      );
+    }
+    expect(checkedStoreKey('é'.repeat(8), 16)).toBe(storeKey('é'.repeat(8)));
+    expectCode(
+      thrownBy(() => checkedStoreKey('é'.repeat(8) + 'a', 16)),
+      'ERR_INVALID_ARG',
+    );
+    expect(storeValue('€'.repeat(10), 30)).toBe('€'.repeat(10));
+    expectCode(
+      thrownBy(() => storeValue('€'.repeat(10) + 'a', 30)),
+      'ERR_INVALID_ARG',
+    );
   });
 });
 
@@ -81,5 +140,16 @@ describe('range options', () => {
     });
     expect(storeRange({ ...formats, limit: -1 }, true)).toEqual({ reverse: false });
     expect(storeRange({ ...formats, limit: 3 }, false)).toEqual({ reverse: false });
+  });
+});
+
+describe('clear({ snapshot }) batches', () => {
+  it('cut keys into runs within batchOpsMax and the bytes of keys, in order, at least one key each', () => {
+    const keys = ['a', 'bb', 'ccc', 'dddd', 'e', 'f', 'gggggggggg'];
+    expect([...deleteChunks(keys, 3, Number.MAX_SAFE_INTEGER)]).toEqual([['a', 'bb', 'ccc'], ['dddd', 'e', 'f'], ['gggggggggg']]);
+    // Two bytes a character at most: 'a' 2, 'bb' 4, 'ccc' 6 → 12 > 10 cuts before 'ccc'.
+    expect([...deleteChunks(keys, 100, 10)]).toEqual([['a', 'bb'], ['ccc'], ['dddd', 'e'], ['f'], ['gggggggggg']]);
+    expect([...deleteChunks([], 3, 10)]).toEqual([]);
+    expect([...deleteChunks(keys, 100, 10)].flat()).toEqual(keys);
   });
 });
