@@ -6,6 +6,8 @@
  *   npm run bench -- --quick                       1 run, small sizes (about a minute)
  *   npm run bench -- --workloads W1,W4 --stores durable-kv,raw,lmdb --runs 5
  *   npm run bench -- --profile --stores durable-kv  also write .cpuprofile files (bench/results/)
+ *   npm run bench -- --workloads W2,W3,W8 --stores durable-kv,durable-level,classic-level,memory-level
+ *                                                  the abstract-level adapter against the store (issue 14)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,7 +22,7 @@ import { workloads, workloadById } from './workloads/index.js';
 import { storeNames, type StoreName } from './stores/store.js';
 import { median } from './lib/stats.js';
 import { renderTable, type Medians } from './lib/table.js';
-import { checkTargets, renderTargets } from './lib/targets.js';
+import { adapterGoal, checkAdapter, checkTargets, renderTargets } from './lib/targets.js';
 import type { ChildTask } from './child.js';
 import type { Metrics, Sizes, Workload } from './workloads/workload.js';
 
@@ -28,6 +30,8 @@ const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoDir = path.dirname(benchDir);
 const childScript = path.join(benchDir, 'child.ts');
 const childTimeoutMs = 600_000;
+/** --profile: this repo's code (the store, and the store through its abstract-level adapter). */
+const profiledStores: readonly StoreName[] = ['durable-kv', 'durable-level'];
 
 const program = new Command()
   .name('bench')
@@ -35,7 +39,7 @@ const program = new Command()
   .option('--runs <n>', 'runs per (store, workload); medians are reported', (v) => Number.parseInt(v, 10))
   .option('--workloads <list>', 'comma-separated workload ids, e.g. W1,W2')
   .option('--stores <list>', `comma-separated stores (${storeNames.join(', ')})`)
-  .option('--profile', 'run durable-kv children with --cpu-prof (profiles go to bench/results/)')
+  .option('--profile', 'run durable-kv and durable-level children with --cpu-prof (profiles go to bench/results/)')
   .option('--commit-stats', 'durable-kv: count group commits and fsyncs (via signals$) in W1-W3, W5')
   .option('--freeze-src', 'measure a copy of src/ taken at the start (others may be editing src/ meanwhile)')
   .parse();
@@ -107,6 +111,7 @@ const fdatasync =
     ? Object.fromEntries(Object.keys(fdatasyncRuns[0]).map((k) => [k, median(fdatasyncRuns.map((m) => m[k]))]))
     : undefined;
 const targets = checkTargets(medians, sizes.w4Keys >= 1_000_000);
+const adapter = checkAdapter(medians);
 const source = sourceState();
 const warnings = sanityWarnings();
 if (frozenSrc === undefined && treeHash(path.join(repoDir, 'src')) !== srcHashAtStart) {
@@ -133,6 +138,13 @@ const lines = [
   renderTargets(targets),
   '',
 ];
+if (adapter.length > 0) {
+  lines.push(
+    `abstract-level adapter (issue 14; goal: durable-level ÷ durable-kv ≥ ${adapterGoal}; ratios of medians, ↑ metrics):`,
+    renderTargets(adapter),
+    '',
+  );
+}
 const errors = Object.entries(medians).flatMap(([id, byStore]) =>
   Object.entries(byStore).flatMap(([store, entry]) => (entry && 'error' in entry ? [`${id} ${store}: ${entry.error}`] : [])),
 );
@@ -161,6 +173,7 @@ fs.writeFileSync(
       fdatasyncRuns,
       medians,
       targets,
+      adapter,
       outcomes,
     },
     null,
@@ -268,7 +281,7 @@ async function runStep(step: { workload: string; store: StoreName; prepare?: boo
 }
 
 function runChild(task: ChildTask): Promise<void> {
-  const profile = options.profile === true && task.store === 'durable-kv' && task.workload !== 'fdatasync';
+  const profile = options.profile === true && profiledStores.includes(task.store) && task.workload !== 'fdatasync';
   if (profile) fs.mkdirSync(profileDir, { recursive: true });
   const profileName = `${task.workload}-${task.store}-${task.phase}-${Date.now()}.cpuprofile`;
   // Each thread writes its own profile (tsx's loader runs in a worker): collect them apart, keep the main thread's.

@@ -111,3 +111,50 @@ export function renderTargets(checks: readonly TargetCheck[]): string {
     )
     .join('\n');
 }
+
+/** Issue 14's goal: the abstract-level adapter keeps at least this share of the store's own rate. */
+export const adapterGoal = 0.85;
+
+/**
+ * Issue 14: durable-level (the store through `src/level`) against the store's own API, per metric
+ * where both ran: durable-level ÷ durable-kv against `adapterGoal`, with durable-level ÷
+ * classic-level and ÷ memory-level for reference (higher-is-better metrics only, so every ratio
+ * reads the same way).
+ */
+export function checkAdapter(medians: Medians): TargetCheck[] {
+  const rows: Array<{ workload: string; key: string; label: string }> = [
+    { workload: 'W2', key: 'ops_s', label: 'durable puts/s, 64 in flight' },
+    { workload: 'W3', key: 'ops_s', label: 'non-durable puts/s, 64 in flight' },
+    { workload: 'W4', key: 'gets_s_prepared', label: 'gets/s, keys prepared' },
+    { workload: 'W4', key: 'gets_s_built', label: 'gets/s, key built per get' },
+    { workload: 'W8', key: 'entries_s', label: 'range entries/s (keys loaded shuffled)' },
+    { workload: 'W8', key: 'sorted_entries_s', label: 'range entries/s (keys loaded in key order)' },
+  ];
+  const checks: TargetCheck[] = [];
+  for (const row of rows) {
+    const results = medians[row.workload];
+    if (results === undefined) continue;
+    const of = (store: 'durable-level' | 'durable-kv' | 'classic-level' | 'memory-level') => metricsOf(results, store)?.[row.key];
+    const adapter = of('durable-level');
+    const store = of('durable-kv');
+    // Only what this run measured: W4 is in the full set, not in every command line.
+    if (adapter === undefined && store === undefined) continue;
+    const ratio = adapter === undefined || store === undefined || store === 0 ? undefined : adapter / store;
+    const others = (['classic-level', 'memory-level'] as const)
+      .map((name) => {
+        const value = of(name);
+        return adapter === undefined || value === undefined || value === 0 ? undefined : `${(adapter / value).toFixed(2)}× ${name}`;
+      })
+      .filter((text) => text !== undefined);
+    checks.push({
+      workload: row.workload,
+      target: `${row.label}: durable-level ÷ durable-kv ≥ ${adapterGoal}`,
+      actual:
+        ratio === undefined
+          ? `not measured (${adapter === undefined ? 'durable-level' : 'durable-kv'} missing)`
+          : `${ratio.toFixed(2)}×${others.length > 0 ? `  (durable-level ÷ others: ${others.join(', ')})` : ''}`,
+      met: ratio === undefined ? undefined : ratio >= adapterGoal,
+    });
+  }
+  return checks;
+}

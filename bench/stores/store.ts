@@ -2,7 +2,7 @@
 export interface BenchStore {
   /** Resolves once the write is acknowledged: durable when opened with `durable: true`. */
   put(key: string, value: string): Promise<unknown>;
-  /** A point read. Every adapter reads synchronously (classic-level through getSync). */
+  /** A point read. Every adapter reads synchronously (the abstract-level stores through getSync). */
   get(key: string): string | undefined;
   /** Bulk prefill of `count` entries, as fast as the store allows; durable once it resolves. */
   load(count: number, key: (i: number) => string, value: (i: number) => string): Promise<void>;
@@ -10,7 +10,8 @@ export interface BenchStore {
   /**
    * W8: walks the entries with key ≥ `gte` in key order, at most `limit` of them, reading every key
    * and value (an entry counts only if its value is non-empty, so no value can be left undecoded),
-   * and returns how many it walked. Synchronous except for classic-level, whose iterators are async.
+   * and returns how many it walked. Synchronous except for the abstract-level stores (classic-level,
+   * durable-level, memory-level), whose iterators are async.
    */
   range?(gte: string, limit: number): number | Promise<number>;
   /** durable-kv only: a manual snapshot. */
@@ -28,7 +29,16 @@ export interface OpenOptions {
   autoSnapshot?: boolean;
 }
 
-export type StoreName = 'durable-kv' | 'durable-kv-cas' | 'durable-kv-rmw' | 'raw' | 'lmdb' | 'classic-level' | 'better-sqlite3';
+export type StoreName =
+  | 'durable-kv'
+  | 'durable-kv-cas'
+  | 'durable-kv-rmw'
+  | 'durable-level'
+  | 'raw'
+  | 'lmdb'
+  | 'classic-level'
+  | 'memory-level'
+  | 'better-sqlite3';
 
 /**
  * `durable-kv-cas`: durable-kv with every put conditional (`ifAbsent`), no read before it;
@@ -38,11 +48,21 @@ export const storeNames: readonly StoreName[] = [
   'durable-kv',
   'durable-kv-cas',
   'durable-kv-rmw',
+  'durable-level',
   'raw',
   'lmdb',
   'classic-level',
+  'memory-level',
   'better-sqlite3',
 ];
+/**
+ * Issue 14: durable-kv through its abstract-level adapter (`src/level`), and memory-level (the
+ * abstract-level machinery over an in-memory tree, no disk) as the floor of what any abstract-level
+ * database pays. They measure the adapter, not a store: they run in W2, W3, W4 and W8 only.
+ */
+export const levelStores: readonly StoreName[] = ['durable-level', 'memory-level'];
+/** The stores every workload that compares stores runs (W1, W5): all but the adapter's. */
+export const coreStoreNames: readonly StoreName[] = storeNames.filter((name) => !levelStores.includes(name));
 /** The stores that count as peers ("best peer"); durable-kv and the raw baseline do not. */
 export const peerNames: readonly StoreName[] = ['lmdb', 'classic-level', 'better-sqlite3'];
 
@@ -61,8 +81,12 @@ export async function storeOpener(name: StoreName): Promise<StoreOpener> {
       return (await import('./raw.js')).open;
     case 'lmdb':
       return (await import('./lmdb.js')).open;
+    case 'durable-level':
+      return (await import('./durable-level.js')).open;
     case 'classic-level':
       return (await import('./classic-level.js')).open;
+    case 'memory-level':
+      return (await import('./memory-level.js')).open;
     case 'better-sqlite3':
       return (await import('./better-sqlite3.js')).open;
   }

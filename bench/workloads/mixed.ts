@@ -1,14 +1,14 @@
 import { drive } from '../lib/drive.js';
 import { timed } from '../lib/windows.js';
 import { keysFor, makeValues, prng, randomIndices } from '../lib/data.js';
-import { openStore, storeNames } from '../stores/store.js';
+import { coreStoreNames, openStore } from '../stores/store.js';
 import { countersDelta, type Workload } from './workload.js';
 
 /** W5: 64 clients, each op a get (90%) or a durable put (10%) of a random existing key. */
 export const w5: Workload = {
   id: 'W5',
   title: '90% get / 10% durable put, 64 clients',
-  stores: storeNames,
+  stores: coreStoreNames,
   metrics: [{ key: 'ops_s', label: 'ops/s', better: 'higher', unit: 'ops/s' }],
   async measure({ store: name, dir, sizes }) {
     const values = makeValues();

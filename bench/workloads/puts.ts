@@ -2,7 +2,7 @@ import { drive } from '../lib/drive.js';
 import { timed } from '../lib/windows.js';
 import { Latency } from '../lib/latency.js';
 import { keysFor, makeValues } from '../lib/data.js';
-import { openStore, storeNames } from '../stores/store.js';
+import { coreStoreNames, openStore, storeNames } from '../stores/store.js';
 import { countersDelta, warmUpOps, type Context, type Workload } from './workload.js';
 
 /** Puts of distinct keys by `clients` closed-loop writers; latency per put when `withLatency`. */
@@ -42,7 +42,7 @@ const latencyMetrics = [
 export const w1: Workload = {
   id: 'W1',
   title: 'durable put, 1 writer',
-  stores: storeNames,
+  stores: coreStoreNames,
   metrics: latencyMetrics,
   measure: (context) => measurePuts(context, { durable: true, clients: 1, total: context.sizes.w1Ops, withLatency: true }),
 };

@@ -28,13 +28,15 @@ import type { Metrics, Sizes, Workload } from './workload.js';
  * in-memory stores: the entries sit on the heap in the order they were recovered, so a walk in key
  * order over a shuffled load jumps around memory (cache misses), and sorting for the index costs more.
  *
- * classic-level is measured as it is: its iterators are async (nextv batches of 1000); all the other
- * stores walk synchronously, and no `await` is paid per walk when the store's range is sync.
+ * The abstract-level stores (classic-level, durable-level, memory-level) are measured as they are:
+ * their iterators are async (nextv batches of 1000); all the other stores walk synchronously, and no
+ * `await` is paid per walk when the store's range is sync. memory-level has no disk: its "open"
+ * replays the entries its load wrote to a file (see stores/memory-level.ts).
  */
 export const w8: Workload = {
   id: 'W8',
   title: 'range reads',
-  stores: ['durable-kv', 'raw', 'lmdb', 'classic-level', 'better-sqlite3'],
+  stores: ['durable-kv', 'durable-level', 'raw', 'lmdb', 'classic-level', 'memory-level', 'better-sqlite3'],
   metrics: [
     { key: 'entries_s', label: 'range walk rate', better: 'higher', unit: 'entries/s' },
     { key: 'first_range_ms', label: 'first range call (walk incl.)', better: 'lower', unit: 'ms' },

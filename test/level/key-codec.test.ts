@@ -118,12 +118,12 @@ describe("limits, in the Level key's and value's own bytes", () => {
     }
     expect(checkedStoreKey('é'.repeat(8), 16)).toBe(storeKey('é'.repeat(8)));
     expectCode(
-      thrownBy(() => checkedStoreKey('é'.repeat(8) + 'a', 16)),
+      thrownBy(() => checkedStoreKey(`${'é'.repeat(8)}a`, 16)),
       'ERR_INVALID_ARG',
     );
     expect(storeValue('€'.repeat(10), 30)).toBe('€'.repeat(10));
     expectCode(
-      thrownBy(() => storeValue('€'.repeat(10) + 'a', 30)),
+      thrownBy(() => storeValue(`${'€'.repeat(10)}a`, 30)),
       'ERR_INVALID_ARG',
     );
   });
