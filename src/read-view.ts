@@ -35,6 +35,11 @@ export class ReadView<V> {
     this.#checkReadable = checkReadable;
   }
 
+  /** @internal Whether every key in the view is ASCII (false can also mean "not known"). */
+  get asciiKeysOnly(): boolean {
+    return this.#entries.asciiOnly;
+  }
+
   /** The key's value in the view, or undefined. */
   get(key: string): V | undefined {
     const entry = this.#live(key);
@@ -68,6 +73,14 @@ export class ReadView<V> {
     return valuesOf(decoded<V>(this.#walk(options), this.#codec));
   }
 
+  /**
+   * @internal The range walk with each entry made into an item by `map`, in one generator (no
+   * [key, value] pair made between): what the abstract-level adapter's iterators walk.
+   */
+  mapped<T>(options: RangeOptions | undefined, map: (key: string, value: V) => T): IterableIterator<T> {
+    return mappedEntries(this.#walk(options), this.#codec, map);
+  }
+
   #live(key: string): StoredEntry | undefined {
     this.#checkReadable();
     if (typeof key !== 'string') throw new InvalidArgumentError(`key must be a string, got ${describe(key)}`);
@@ -94,6 +107,14 @@ export function keyRangeOf(options: RangeOptions | undefined): KeyRange {
 
 export function* decoded<V>(entries: IterableIterator<[string, StoredEntry]>, codec: Codec<unknown>): IterableIterator<[string, V]> {
   for (const [key, entry] of entries) yield [key, codec.fromStored(entry.value) as V];
+}
+
+function* mappedEntries<V, T>(
+  entries: IterableIterator<[string, StoredEntry]>,
+  codec: Codec<unknown>,
+  map: (key: string, value: V) => T,
+): IterableIterator<T> {
+  for (const [key, entry] of entries) yield map(key, codec.fromStored(entry.value) as V);
 }
 
 export function* keysOf<T>(entries: IterableIterator<[string, T]>): IterableIterator<string> {

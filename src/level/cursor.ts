@@ -31,57 +31,49 @@ export function storeRange(options: LevelRangeOptions, withLimit: boolean): Rang
   return range;
 }
 
-/** What a cursor walks: entries (key and value), or keys only, of a view over a range. */
-export type Walk = (view: ReadView<string>, range: RangeOptions) => IterableIterator<[string, string]> | IterableIterator<string>;
+/** What a cursor walks: a view's range, each entry made into the item abstract-level expects. */
+export type Walk<T> = (view: ReadView<string>, range: RangeOptions) => IterableIterator<T>;
 
 /**
  * A walk over one frozen view of the store: the view an explicit snapshot holds, or one taken when
  * the iterator was made (its implicit snapshot). `seek` walks the same view again from the target,
  * so the iterator sees one moment of the store however it moves. The Level limit is counted by
- * abstract-level, across seeks, so the walk itself has none. Each item the view yields is turned
- * into what abstract-level expects by `map`, in the loop that fills a batch (no generator between).
+ * abstract-level, across seeks, so the walk itself has none. The walk makes each item as it goes
+ * (`ReadView.mapped`), so a batch costs one generator step per item and no pair in between.
  */
-export class Cursor<S, T> {
+export class Cursor<T> {
   #view: ViewHandle | undefined;
   readonly #range: RangeOptions;
-  readonly #walk: (view: ReadView<string>, range: RangeOptions) => IterableIterator<S>;
-  readonly #map: (item: S) => T;
+  readonly #walk: Walk<T>;
   /** Where the next walk starts: the range, or a seek's; 'end' after a seek outside the range. */
   #from: RangeOptions | 'end';
   /**
    * Started at the first read after creation or a seek, so a closed explicit snapshot is refused
    * there, by abstract-level (its read refuses a closed snapshot before reaching here).
    */
-  #items: IterableIterator<S> | undefined;
+  #items: IterableIterator<T> | undefined;
 
-  constructor(
-    view: ViewHandle,
-    range: RangeOptions,
-    walk: (view: ReadView<string>, range: RangeOptions) => IterableIterator<S>,
-    map: (item: S) => T,
-  ) {
+  constructor(view: ViewHandle, range: RangeOptions, walk: Walk<T>) {
     this.#view = view;
     this.#range = range;
     this.#from = range;
     this.#walk = walk;
-    this.#map = map;
   }
 
   /** The next item, or undefined at the end. */
   next(): T | undefined {
     const step = this.#started().next();
-    return step.done === true ? undefined : this.#map(step.value);
+    return step.done === true ? undefined : step.value;
   }
 
   /** Up to `size` items, fewer only at the end. */
   take(size: number): T[] {
     const items = this.#started();
-    const map = this.#map;
     const taken: T[] = [];
     while (taken.length < size) {
       const step = items.next();
       if (step.done === true) break;
-      taken.push(map(step.value));
+      taken.push(step.value);
     }
     return taken;
   }
@@ -116,7 +108,7 @@ export class Cursor<S, T> {
     this.#items = [].values();
   }
 
-  #started(): IterableIterator<S> {
+  #started(): IterableIterator<T> {
     if (this.#items !== undefined) return this.#items;
     const view = this.#view;
     this.#items = view === undefined || this.#from === 'end' ? [].values() : this.#walk(view(), this.#from);

@@ -1,3 +1,4 @@
+import type { ReadView } from '../read-view.js';
 import { AbstractIterator, AbstractKeyIterator, AbstractValueIterator } from 'abstract-level';
 import { Cursor, storeRange, type LevelRangeOptions, type ViewHandle } from './cursor.js';
 import { type LevelData, levelKey, levelValue } from './key-codec.js';
@@ -20,36 +21,26 @@ type Entry = [LevelData | undefined, LevelData | undefined];
 
 /** `db.iterator()`: entries in order, in the formats asked for; keys or values left out when not wanted. */
 export class DurableIterator extends AbstractIterator<Db, LevelData, LevelData> {
-  readonly #cursor: Cursor<[string, string], Entry> | Cursor<string, Entry>;
+  readonly #cursor: Cursor<Entry>;
 
   constructor(db: Db, options: LevelIteratorOptions) {
     super(db, options as never);
     const { keyEncoding, valueEncoding } = options;
-    const view = db.viewFor(options);
-    const range = storeRange(options, false);
     const wantKeys = options.keys !== false;
-    if (options.values === false) {
-      this.#cursor = new Cursor(
-        view,
-        range,
-        (v, r) => v.keys(r),
-        (key: string): Entry => [wantKeys ? levelKey(key, keyEncoding) : undefined, undefined],
-      );
-    } else if (wantKeys) {
-      this.#cursor = new Cursor(
-        view,
-        range,
-        (v, r) => v.range(r),
-        ([key, value]: [string, string]): Entry => [levelKey(key, keyEncoding), levelValue(value, valueEncoding)],
-      );
-    } else {
-      this.#cursor = new Cursor(
-        view,
-        range,
-        (v, r) => v.range(r),
-        ([, value]: [string, string]): Entry => [undefined, levelValue(value, valueEncoding)],
-      );
-    }
+    const wantValues = options.values !== false;
+    // The common case gets its own function, and over a view whose keys are all ASCII, keys wanted
+    // as text are themselves: no per-entry test of what is wanted or of each key's bytes.
+    const entry = (key: string, value: string): Entry => [
+      wantKeys ? levelKey(key, keyEncoding) : undefined,
+      wantValues ? levelValue(value, valueEncoding) : undefined,
+    ];
+    const entryOf = (view: ReadView<string>) => {
+      if (!wantKeys || !wantValues) return entry;
+      if (keyEncoding === 'utf8' && view.asciiKeysOnly)
+        return (key: string, value: string): Entry => [key, levelValue(value, valueEncoding)];
+      return (key: string, value: string): Entry => [levelKey(key, keyEncoding), levelValue(value, valueEncoding)];
+    };
+    this.#cursor = new Cursor(db.viewFor(options), storeRange(options, false), (view, range) => view.mapped(range, entryOf(view)));
   }
 
   async _next(): Promise<Entry | undefined> {
@@ -75,17 +66,15 @@ export class DurableIterator extends AbstractIterator<Db, LevelData, LevelData> 
 
 /** `db.keys()`: keys only; values are never read. */
 export class DurableKeyIterator extends AbstractKeyIterator<Db, LevelData> {
-  readonly #cursor: Cursor<string, LevelData>;
+  readonly #cursor: Cursor<LevelData>;
 
   constructor(db: Db, options: LevelIteratorOptions) {
     super(db, options as never);
     const { keyEncoding } = options;
-    this.#cursor = new Cursor(
-      db.viewFor(options),
-      storeRange(options, false),
-      (v, r) => v.keys(r),
-      (key: string) => levelKey(key, keyEncoding),
-    );
+    const key = (stored: string): LevelData => levelKey(stored, keyEncoding);
+    const asItself = (stored: string): LevelData => stored;
+    const keyOf = (view: ReadView<string>) => (keyEncoding === 'utf8' && view.asciiKeysOnly ? asItself : key);
+    this.#cursor = new Cursor(db.viewFor(options), storeRange(options, false), (view, range) => view.mapped(range, keyOf(view)));
   }
 
   async _next(): Promise<LevelData | undefined> {
@@ -111,17 +100,13 @@ export class DurableKeyIterator extends AbstractKeyIterator<Db, LevelData> {
 
 /** `db.values()`: values in key order. */
 export class DurableValueIterator extends AbstractValueIterator<Db, LevelData, LevelData> {
-  readonly #cursor: Cursor<string, LevelData>;
+  readonly #cursor: Cursor<LevelData>;
 
   constructor(db: Db, options: LevelIteratorOptions) {
     super(db, options as never);
     const { valueEncoding } = options;
-    this.#cursor = new Cursor(
-      db.viewFor(options),
-      storeRange(options, false),
-      (v, r) => v.values(r),
-      (value: string) => levelValue(value, valueEncoding),
-    );
+    const value = (_key: string, stored: string): LevelData => levelValue(stored, valueEncoding);
+    this.#cursor = new Cursor(db.viewFor(options), storeRange(options, false), (view, range) => view.mapped(range, value));
   }
 
   async _next(): Promise<LevelData | undefined> {

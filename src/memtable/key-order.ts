@@ -41,6 +41,16 @@ export function compareKeys(a: string, b: string): number {
 }
 
 const highUnit = /[\ud800-\uffff]/;
+const nonAscii = /[\u0080-\uffff]/;
+
+/**
+ * Whether every code unit of `key` is below 0x80. Such a key is its own UTF-8 and has no high
+ * unit; an index whose keys are all like that can say so to readers that would otherwise check
+ * each key they read (the abstract-level adapter's key decoding).
+ */
+export function isAsciiKey(key: string): boolean {
+  return !nonAscii.test(key);
+}
 
 /**
  * Whether `key` has a code unit at or above 0xD800. Only between two such keys can `<` and UTF-8

@@ -1,6 +1,6 @@
 import sortedBtree from 'sorted-btree';
 import { bulkLoad } from 'sorted-btree/extended/bulkLoad.js';
-import { compareKeys, compareUnits, hasHighUnits, prefixSuccessor, sortedOrder } from './key-order.js';
+import { compareKeys, compareUnits, hasHighUnits, isAsciiKey, prefixSuccessor, sortedOrder } from './key-order.js';
 import { type KeyRange, normalizeRange, type RangeOptions } from './range-options.js';
 
 // sorted-btree is CommonJS: Node's ESM import gives its module.exports, whose `default` is the class;
@@ -38,14 +38,20 @@ export class OrderedIndex<V> {
    * compareKeys for good. Snapshots keep the comparator of their time, exact for their keys.
    */
   #lowOnly: boolean;
+  /**
+   * Whether every key ever stored is ASCII (`isAsciiKey`), told to snapshots for their readers. On
+   * ASCII keys its test replaces the high-unit test (ASCII has none), so it costs no extra pass.
+   */
+  #asciiOnly: boolean;
 
-  private constructor(tree: Tree<V>, lowOnly: boolean) {
+  private constructor(tree: Tree<V>, lowOnly: boolean, asciiOnly: boolean) {
     this.#tree = tree;
     this.#lowOnly = lowOnly;
+    this.#asciiOnly = asciiOnly;
   }
 
   static empty<V>(): OrderedIndex<V> {
-    return new OrderedIndex<V>(new BTree<string, V>(undefined, compareUnits, maxNodeSize), true);
+    return new OrderedIndex<V>(new BTree<string, V>(undefined, compareUnits, maxNodeSize), true, true);
   }
 
   /**
@@ -72,8 +78,13 @@ export class OrderedIndex<V> {
 
   static #build<V>(keys: readonly string[], values: readonly V[]): OrderedIndex<V> {
     const count = keys.length;
+    let asciiOnly = true;
     let lowOnly = true;
-    for (let i = 0; i < count && lowOnly; i++) lowOnly = !hasHighUnits(keys[i]);
+    for (let i = 0; i < count && lowOnly; i++) {
+      if (asciiOnly && isAsciiKey(keys[i])) continue;
+      asciiOnly = false;
+      lowOnly = !hasHighUnits(keys[i]);
+    }
     const order = sortedOrder(keys, lowOnly);
     // Put each entry in its place by reading the inputs in their order and writing at its rank:
     // on a million entries this is several times faster than reading them in sorted order
@@ -92,7 +103,7 @@ export class OrderedIndex<V> {
     // so the load gets a comparator that accepts, and the tree the real one before any use.
     const tree = bulkLoad(sortedKeys, sortedValues, maxNodeSize, acceptOrder, bulkLoadFactor);
     tree._compare = lowOnly ? compareUnits : compareKeys;
-    return new OrderedIndex<V>(tree, lowOnly);
+    return new OrderedIndex<V>(tree, lowOnly, asciiOnly);
   }
 
   get size(): number {
@@ -104,11 +115,16 @@ export class OrderedIndex<V> {
   }
 
   set(key: string, value: V): void {
-    if (this.#lowOnly && hasHighUnits(key)) {
-      this.#lowOnly = false;
-      this.#tree._compare = compareKeys;
-    }
+    if (this.#lowOnly && !(this.#asciiOnly && isAsciiKey(key))) this.#noteKey(key);
     this.#tree.set(key, value, true);
+  }
+
+  /** A key that is not ASCII has come: clears `#asciiOnly`, and `#lowOnly` if it has a high unit. */
+  #noteKey(key: string): void {
+    this.#asciiOnly = false;
+    if (!hasHighUnits(key)) return;
+    this.#lowOnly = false;
+    this.#tree._compare = compareKeys;
   }
 
   /** Removes `key`; whether it was there. */
@@ -125,7 +141,7 @@ export class OrderedIndex<V> {
 
   /** The entries as of now, unaffected by later writes; O(1). */
   snapshot(): IndexSnapshot<V> {
-    return new IndexSnapshot<V>(this.#tree.clone());
+    return new IndexSnapshot<V>(this.#tree.clone(), this.#asciiOnly);
   }
 
   /**
@@ -141,10 +157,13 @@ export class OrderedIndex<V> {
 /** A frozen view of an `OrderedIndex`. */
 export class IndexSnapshot<V> {
   readonly #tree: Tree<V>;
+  /** Every key in the snapshot is ASCII (false can also mean "not known"). */
+  readonly asciiOnly: boolean;
 
   /** @internal Made by `OrderedIndex.snapshot()`. */
-  constructor(tree: Tree<V>) {
+  constructor(tree: Tree<V>, asciiOnly: boolean) {
     this.#tree = tree;
+    this.asciiOnly = asciiOnly;
   }
 
   get size(): number {

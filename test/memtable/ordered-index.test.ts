@@ -88,6 +88,28 @@ describe('ordering', () => {
     }
   });
 
+  it('tells each snapshot whether every key in it is ASCII, built or written, and never wrongly', () => {
+    const built = OrderedIndex.fromMap(
+      new Map([
+        ['b', '1'],
+        ['a', '2'],
+      ]),
+    );
+    const written = indexOf(['b', 'a']);
+    for (const index of [built, written]) {
+      const ascii = index.snapshot();
+      expect(ascii.asciiOnly).toBe(true);
+      index.set('\u0080', 'x'); // the first unit above ASCII, below the high units
+      expect(index.snapshot().asciiOnly).toBe(false);
+      expect(ascii.asciiOnly).toBe(true); // a snapshot keeps what held when it was taken
+      index.delete('\u0080');
+      expect(index.snapshot().asciiOnly).toBe(false); // "not known" after a delete: safe
+    }
+    expect(OrderedIndex.fromEntries(['a', '\u00e9'], ['1', '2']).snapshot().asciiOnly).toBe(false);
+    expect(OrderedIndex.fromEntries(['\u{1f600}', 'a'], ['1', '2']).snapshot().asciiOnly).toBe(false);
+    expect(OrderedIndex.fromEntries(['\u007f', ''], ['1', '2']).snapshot().asciiOnly).toBe(true);
+  });
+
   it('gets, overwrites and deletes', () => {
     const index = indexOf(['a', 'b']);
     expect(index.get('a')).toBe('v:a');
