@@ -339,22 +339,33 @@ export function decodeIndexPayload(payload: Buffer): BlockIndexRecord[] | undefi
  * unless the entries end exactly at the end of the payload (an empty block has no keys).
  */
 export function entriesLayout(payload: Buffer, format: EntryFormat): { count: number; firstKey: Buffer; lastKey: Buffer } | undefined {
-  if (payload.byteLength < 4) return undefined;
-  const count = payload.readUInt32LE(0);
+  const payloadBytes = payload.byteLength;
+  if (payloadBytes < 4) return undefined;
+  const count = readUint32(payload, 0);
+  const { headerBytes, versioned, seq } = format;
+  // Offsets, not views: a subarray per entry cost more than the rest of this walk (it runs on every
+  // block of every snapshot an open loads).
   let at = 4;
-  let firstKey = payload.subarray(0, 0);
-  let lastKey = firstKey;
+  let firstKeyStart = 0;
+  let firstKeyEnd = 0;
+  let lastKeyStart = 0;
+  let lastKeyEnd = 0;
   for (let i = 0; i < count; i++) {
-    if (at + format.headerBytes > payload.byteLength) return undefined;
-    if (format.versioned && !plausibleEntry(payload, at, format.seq)) return undefined;
-    const keyStart = at + format.headerBytes;
-    const keyEnd = keyStart + payload.readUInt32LE(at);
-    at = keyEnd + payload.readUInt32LE(at + 4);
-    if (at > payload.byteLength) return undefined;
-    lastKey = payload.subarray(keyStart, keyEnd);
-    if (i === 0) firstKey = lastKey;
+    if (at + headerBytes > payloadBytes) return undefined;
+    if (versioned && !plausibleEntry(payload, at, seq)) return undefined;
+    const keyStart = at + headerBytes;
+    const keyEnd = keyStart + readUint32(payload, at);
+    at = keyEnd + readUint32(payload, at + 4);
+    if (at > payloadBytes) return undefined;
+    lastKeyStart = keyStart;
+    lastKeyEnd = keyEnd;
+    if (i === 0) {
+      firstKeyStart = keyStart;
+      firstKeyEnd = keyEnd;
+    }
   }
-  return at === payload.byteLength ? { count, firstKey, lastKey } : undefined;
+  if (at !== payloadBytes) return undefined;
+  return { count, firstKey: payload.subarray(firstKeyStart, firstKeyEnd), lastKey: payload.subarray(lastKeyStart, lastKeyEnd) };
 }
 
 /** A version 3 entry's version and expiry are what a writer could have written (checked after the CRC). */
@@ -379,13 +390,13 @@ export type SnapshotEntryVisitor = (
 
 /** Hands each entry of a payload that `entriesLayout` accepted to `onEntry`; returns the count. */
 export function visitEntries(payload: Buffer, format: EntryFormat, onEntry: SnapshotEntryVisitor): number {
-  const count = payload.readUInt32LE(0);
+  const count = readUint32(payload, 0);
   const { headerBytes, versioned, seq } = format;
   let at = 4;
   for (let i = 0; i < count; i++) {
     const keyStart = at + headerBytes;
-    const valueStart = keyStart + payload.readUInt32LE(at);
-    const valueEnd = valueStart + payload.readUInt32LE(at + 4);
+    const valueStart = keyStart + readUint32(payload, at);
+    const valueEnd = valueStart + readUint32(payload, at + 4);
     const version = versioned ? readUint64(payload, at + entryVersionOffset) : seq;
     const expiresAt = versioned ? readUint64(payload, at + entryExpiresAtOffset) : 0;
     onEntry(payload.toString('utf8', keyStart, valueStart), payload, valueStart, valueEnd, version, expiresAt);
@@ -399,8 +410,16 @@ function writeUint64(target: Buffer, at: number, value: number): void {
   target.writeUInt32LE(Math.floor(value / 2 ** 32), at + 4);
 }
 
-function readUint64(source: Buffer, at: number): number {
-  return source.readUInt32LE(at) + source.readUInt32LE(at + 4) * 2 ** 32;
+/**
+ * Little-endian reads without Buffer's own bound checks and argument validation: callers check
+ * `at + 4` (or `+ 8`) against the payload first, and the payload passed its CRC. Used per entry.
+ */
+function readUint32(source: Uint8Array, at: number): number {
+  return (source[at] | (source[at + 1] << 8) | (source[at + 2] << 16)) + source[at + 3] * 0x1000000;
+}
+
+function readUint64(source: Uint8Array, at: number): number {
+  return readUint32(source, at) + readUint32(source, at + 4) * 2 ** 32;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { recordBytesMax, snapshotReadChunkBytes } from '../limits.js';
 import { StoreCorruptError } from '../errors.js';
-import type { ReadHandle } from '../fs/file-system.js';
+import { asBuffer, type ReadHandle } from '../fs/file-system.js';
 import { crc32c } from './crc32c.js';
 import {
   blockHeaderBytes,
@@ -84,7 +84,7 @@ export async function readSnapshotEntries(file: ReadHandle, fileName: string, on
  */
 class ReadAhead {
   readonly #file: ReadHandle;
-  #chunk = Buffer.alloc(0);
+  #chunk: Buffer = Buffer.alloc(0);
   #chunkAt = 0;
   #chunkBytes = 64 * 1024;
 
@@ -98,7 +98,7 @@ class ReadAhead {
     if (position < this.#chunkAt || end > this.#chunkAt + this.#chunk.byteLength) {
       const wanted = Math.max(length, this.#chunkBytes);
       this.#chunkBytes = Math.min(this.#chunkBytes * 2, snapshotReadChunkBytes);
-      this.#chunk = Buffer.from(await this.#file.read(position, wanted));
+      this.#chunk = asBuffer(await this.#file.read(position, wanted));
       this.#chunkAt = position;
     }
     return this.#chunk.subarray(position - this.#chunkAt, Math.min(end, this.#chunkAt + this.#chunk.byteLength) - this.#chunkAt);

@@ -16,7 +16,7 @@
  */
 import path from 'node:path';
 import type { FileSystem } from '../fs/file-system.js';
-import { fsErrorCode } from '../fs/file-system.js';
+import { asBuffer, fsErrorCode } from '../fs/file-system.js';
 import { assert } from '../errors.js';
 import { classifyDirectory } from './file-names.js';
 import {
@@ -158,7 +158,7 @@ function noRecord(): void {}
 /** The segment's bytes, or the ENOENT if it vanished and the reporter takes that. */
 async function readSegment(options: WalReadOptions, segment: WalSegmentRef, reporter: WalReporter): Promise<Buffer | { error: unknown }> {
   try {
-    return Buffer.from(await options.fs.readFile(path.join(options.dir, segment.name)));
+    return asBuffer(await options.fs.readFile(path.join(options.dir, segment.name)));
   } catch (error) {
     if (fsErrorCode(error) === 'ENOENT' && reporter.vanished !== undefined) return { error };
     throw error;

@@ -23,7 +23,7 @@ export interface FileSystem {
   mkdir(dirPath: string): Promise<void>;
   /** Names (not paths) of the entries in a directory. */
   readdir(dirPath: string): Promise<string[]>;
-  /** Whole-file read. */
+  /** Whole-file read. The bytes are the caller's: the file system never changes them afterwards. */
   readFile(filePath: string): Promise<Uint8Array>;
   /** Opens an existing file for positioned reads (used to stream large snapshots). */
   openRead(filePath: string): Promise<ReadHandle>;
@@ -67,13 +67,25 @@ export interface FileHandle {
 }
 
 export interface ReadHandle {
-  /** Reads up to `lengthBytes` at `positionBytes`; fewer bytes (possibly none) at the end of the file. */
+  /**
+   * Reads up to `lengthBytes` at `positionBytes`; fewer bytes (possibly none) at the end of the file.
+   * The bytes are the caller's: the file system never changes them afterwards.
+   */
   read(positionBytes: number, lengthBytes: number): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
 export interface FileLock {
   release(): Promise<void>;
+}
+
+/**
+ * The same bytes as a Buffer, without a copy. What `readFile` and `read` return belongs to the
+ * caller (no file system changes it afterwards), so a view is safe; a copy of a 64 MiB segment cost
+ * more than checking its records did.
+ */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Reads the `code` of an error thrown by a file system, if any. */

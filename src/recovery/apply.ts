@@ -3,7 +3,7 @@
  * happens here; what to change was decided in `plan.ts`.
  */
 import path from 'node:path';
-import type { FileSystem } from '../fs/file-system.js';
+import { asBuffer, type FileSystem } from '../fs/file-system.js';
 import type { CoveredSegment } from '../types.js';
 import { assert, StoreCorruptError } from '../errors.js';
 import { SnapshotEncoder } from '../format/snapshot-format.js';
@@ -176,7 +176,7 @@ async function writeDurably(fs: FileSystem, filePath: string, parts: readonly Bu
  * drop an acknowledged write. If a second read disagrees, refuse to open (a retry may succeed).
  */
 async function confirmDamage(options: ApplyOptions, name: string, bytes: Buffer): Promise<void> {
-  const again = Buffer.from(await options.fs.readFile(path.join(options.dir, name)));
+  const again = asBuffer(await options.fs.readFile(path.join(options.dir, name)));
   if (again.equals(bytes)) return;
   let offset = 0;
   while (offset < bytes.byteLength && bytes[offset] === again[offset]) offset++;

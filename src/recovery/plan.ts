@@ -9,7 +9,7 @@
  * nothing, for a dry run) while the plan is made. See README "How recovery works".
  */
 import path from 'node:path';
-import { fsErrorCode, type FileSystem } from '../fs/file-system.js';
+import { asBuffer, fsErrorCode, type FileSystem } from '../fs/file-system.js';
 import type { WalSegment } from '../types.js';
 import { assert, StoreCorruptError } from '../errors.js';
 import { classifyDirectory, keepWalAfterSeq, parseWalSegmentName, type DirectoryListing } from '../format/file-names.js';
@@ -226,7 +226,7 @@ async function planSalvage(fs: FileSystem, dir: string, listing: DirectoryListin
   if (firstWalSeq !== undefined && missingRecords(newest.seq, firstWalSeq) !== undefined) return refuse(damaged.reason);
   let bytes: Buffer;
   try {
-    bytes = Buffer.from(await fs.readFile(path.join(dir, newest.name)));
+    bytes = asBuffer(await fs.readFile(path.join(dir, newest.name)));
   } catch (error) {
     if (fsErrorCode(error) !== 'EIO') throw error;
     return refuse(`${damaged.reason}; no older generation restores it and it cannot be read to salvage`);

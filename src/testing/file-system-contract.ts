@@ -205,6 +205,23 @@ export function fileSystemContract(
       await handle.close();
     });
 
+    it('hands out bytes the caller owns: later writes and reads do not change what readFile or read returned', async () => {
+      // Readers keep views of what they read (no copy of a 64 MiB segment); this is what makes that safe.
+      await writeFile('a', 'abcdef');
+      const whole = await fs.readFile(at('a'));
+      const handle = await fs.openRead(at('a'));
+      const part = await handle.read(1, 3);
+      const appender = await fs.openAppend(at('a'), 'never');
+      await appender.append(bytes('ghi'));
+      await appender.sync();
+      await appender.close();
+      await fs.readFile(at('a'));
+      await handle.read(0, 9);
+      await handle.close();
+      assert.equal(text(whole), 'abcdef');
+      assert.equal(text(part), 'bcd');
+    });
+
     it('syncDir succeeds on an existing directory', async () => {
       await writeFile('a', 'x');
       assert.equal(await fs.syncDir(fixture.root), undefined);

@@ -2,10 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { StoredEntry, StoredValue } from '../../src/types.js';
 import { StoreCorruptError } from '../../src/index.js';
 import {
+  blockHeaderBytes,
+  blockKindEntries,
   encodeEndBlock,
   encodeIndexBlock,
   encodeSnapshotFile,
   encodeSnapshotHeader,
+  sealBlock,
   SnapshotEncoder,
   snapshotFormatVersion,
   snapshotFormatVersionUnversioned,
@@ -268,6 +271,34 @@ describe('a damaged snapshot is corrupt, with an offset', () => {
       const error = await corruption(withIndex(records));
       expect(error.offset).toBe(offset - (offset === endAt ? bytes.byteLength - withIndex(records).byteLength : 0));
     }
+  });
+
+  it('refuses an entry whose lengths have their top bits set, even with a valid checksum (lengths read unsigned)', async () => {
+    const { bytes, starts } = snapshotFile(9, [[['k', 'v']]]);
+    const [, blockAt, indexAt] = starts;
+    const firstEntryAt = blockAt + blockHeaderBytes + 4;
+    for (const [field, length] of [
+      [0, 0x80000001],
+      [4, 0xffffffff],
+      [0, 0x01000001],
+    ] as const) {
+      const block = Buffer.from(bytes.subarray(blockAt, indexAt));
+      block.writeUInt32LE(length, firstEntryAt - blockAt + field);
+      const damaged = Buffer.concat([bytes.subarray(0, blockAt), sealBlock(block, blockKindEntries), bytes.subarray(indexAt)]);
+      expect(await corruption(damaged)).toMatchObject({ offset: blockAt, reason: 'block payload does not decode' });
+    }
+  });
+
+  it('reads keys and values whose lengths take every byte of the length field', async () => {
+    const key = 'k'.repeat(70_000); // 0x11170: three bytes of the length
+    const value = 'v'.repeat(16_777_217); // 0x1000001: all four
+    const { bytes } = snapshotFile(3, [[[key, value]], [['z', '']]]);
+    const entries = await read(bytes);
+    expect(entries.entries.map(([k, v]) => [k.length, v.byteLength])).toEqual([
+      [70_000, 16_777_217],
+      [1, 0],
+    ]);
+    expect(entries.entries[0][1].equals(Buffer.from(value))).toBe(true);
   });
 
   it('reports a snapshot with no end block', async () => {
