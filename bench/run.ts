@@ -22,7 +22,7 @@ import { workloads, workloadById } from './workloads/index.js';
 import { storeNames, type StoreName } from './stores/store.js';
 import { median } from './lib/stats.js';
 import { renderTable, type Medians } from './lib/table.js';
-import { adapterGoal, checkAdapter, checkTargets, renderTargets } from './lib/targets.js';
+import { adapterGoal, checkAdapter, checkRoundTwo, checkTargets, renderTargets } from './lib/targets.js';
 import type { ChildTask } from './child.js';
 import type { Metrics, Sizes, Workload } from './workloads/workload.js';
 
@@ -112,6 +112,7 @@ const fdatasync =
     : undefined;
 const targets = checkTargets(medians, sizes.w4Keys >= 1_000_000);
 const adapter = checkAdapter(medians);
+const roundTwo = checkRoundTwo(medians, sizes.w4Keys >= 1_000_000 && sizes.w7Keys >= 1_000_000);
 const source = sourceState();
 const warnings = sanityWarnings();
 if (frozenSrc === undefined && treeHash(path.join(repoDir, 'src')) !== srcHashAtStart) {
@@ -136,6 +137,9 @@ const lines = [
   '',
   'targets (durable-kv; W1–W7 from issue 4, W8 from the range-reads issue):',
   renderTargets(targets),
+  '',
+  'performance round two (issue 15; ratios of medians measured side by side in this run):',
+  renderTargets(roundTwo),
   '',
 ];
 if (adapter.length > 0) {
@@ -173,6 +177,7 @@ fs.writeFileSync(
       fdatasyncRuns,
       medians,
       targets,
+      roundTwo,
       adapter,
       outcomes,
     },

@@ -1,4 +1,5 @@
 import { bestPeer, metricsOf, type Medians } from './table.js';
+import type { StoreName } from '../stores/store.js';
 import { workloadById } from '../workloads/index.js';
 
 export interface TargetCheck {
@@ -156,5 +157,57 @@ export function checkAdapter(medians: Medians): TargetCheck[] {
       met: ratio === undefined ? undefined : ratio >= adapterGoal,
     });
   }
+  return checks;
+}
+
+/**
+ * Redis 7.0.15's RSS holding 1M keys of 100-byte values (`DEBUG POPULATE 1000000 key 100`), as
+ * issue 15 measured it on this kind of machine; its goal is at most 1.25× that.
+ */
+export const redisRssMbAt1MKeys = 185;
+
+/**
+ * Issue 15 (performance, round two): CPU per write and per read against the raw baseline (a bare
+ * Map plus one log file), open and replay speed, memory against Redis. Ratios of medians in one run.
+ */
+export function checkRoundTwo(medians: Medians, fullSize: boolean): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const of = (id: string, store: StoreName) => (medians[id] ? metricsOf(medians[id], store) : undefined);
+  const ratio = (id: string, key: string, store: StoreName) => {
+    const ours = of(id, 'durable-kv')?.[key];
+    const theirs = of(id, store)?.[key];
+    return ours === undefined || theirs === undefined || theirs === 0 ? undefined : ours / theirs;
+  };
+  const sizeNote = fullSize ? '' : ' (target is for 1M keys; this run used fewer)';
+  const add = (workload: string, target: string, value: number | undefined, pass: (v: number) => boolean, show: (v: number) => string) =>
+    checks.push({
+      workload,
+      target,
+      actual: value === undefined ? 'not measured' : show(value),
+      met: value === undefined ? undefined : pass(value),
+    });
+  const x = (v: number) => `${v.toFixed(2)}×`;
+  const ms = (v: number) => `${v.toFixed(0)} ms`;
+  add('W2', 'durable puts/s ≥ 1.0× raw', ratio('W2', 'ops_s', 'raw'), (v) => v >= 1, x);
+  add('W3', 'puts/s ≥ 0.9× raw', ratio('W3', 'ops_s', 'raw'), (v) => v >= 0.9, x);
+  add('W3', 'puts/s ≥ 1.2× lmdb', ratio('W3', 'ops_s', 'lmdb'), (v) => v >= 1.2, x);
+  add('W4', 'gets/s, keys prepared ≥ 0.9× raw (a bare Map.get)', ratio('W4', 'gets_s_prepared', 'raw'), (v) => v >= 0.9, x);
+  add('W4', 'gets/s, key built per get ≥ 0.9× raw (a bare Map.get)', ratio('W4', 'gets_s_built', 'raw'), (v) => v >= 0.9, x);
+  add('W5', '90% get / 10% durable put ≥ 1.0× raw', ratio('W5', 'ops_s', 'raw'), (v) => v >= 1, x);
+  add('W7', `snapshot of 1M keys loads in ≤ 400 ms${sizeNote}`, of('W7', 'durable-kv')?.snapshot_ms, (v) => v <= 400, ms);
+  add(
+    'W7',
+    'WAL replay ≥ 300 MB/s',
+    of('W7', 'durable-kv')?.wal_mb_s,
+    (v) => v >= 300,
+    (v) => `${v.toFixed(0)} MB/s`,
+  );
+  add(
+    'W4',
+    `RSS at 1M keys ≤ 1.25× Redis (${redisRssMbAt1MKeys} MB, issue 15's figure)${sizeNote}`,
+    of('W4', 'durable-kv')?.rss_mb,
+    (v) => v <= 1.25 * redisRssMbAt1MKeys,
+    (v) => `${v.toFixed(0)} MB (${(v / redisRssMbAt1MKeys).toFixed(2)}× Redis)`,
+  );
   return checks;
 }

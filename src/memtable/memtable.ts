@@ -1,4 +1,5 @@
 import { assert } from '../errors.js';
+import './entry-shape.js';
 import type { FrozenView, KeyRange, StoredEntry } from '../types.js';
 import { overlayMergeSliceMs, orderedIndexIdleWritesMin } from '../limits.js';
 import { OrderedIndex, type IndexSnapshot } from './ordered-index.js';

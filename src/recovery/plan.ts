@@ -9,6 +9,7 @@
  * nothing, for a dry run) while the plan is made. See README "How recovery works".
  */
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { asBuffer, fsErrorCode, type FileSystem } from '../fs/file-system.js';
 import type { WalSegment } from '../types.js';
 import { assert, StoreCorruptError } from '../errors.js';
@@ -88,6 +89,9 @@ export interface RecoveryPlan {
   lastSeq: number;
   segmentsRead: number;
   recordsReplayed: number;
+  /** Time spent reading the snapshot into the sink (0: none), and reading and replaying the WAL. */
+  snapshotMs: number;
+  walMs: number;
   bytesRead: number;
   tornTail: TornTail | undefined;
   corruption: Corruption | undefined;
@@ -136,11 +140,15 @@ export async function planRecovery(
     lastSeq: 0,
     segmentsRead: 0,
     recordsReplayed: 0,
+    snapshotMs: 0,
+    walMs: 0,
     bytesRead: 0,
     tornTail: undefined,
     corruption: undefined,
   };
+  const snapshotStartedAtMs = performance.now();
   await planSnapshot({ fs, dir, purpose }, listing, sink, plan);
+  plan.snapshotMs = performance.now() - snapshotStartedAtMs;
   if (plan.corruption !== undefined) return plan;
   const { covered, live } = splitCovered(listing.segments, plan.snapshotSeq + 1);
   plan.covered = covered.map((segment, index) => ({ ...segment, lastSeq: (covered[index + 1] ?? live[0]).firstSeq - 1 }));
@@ -151,7 +159,9 @@ export async function planRecovery(
     plan.corruption = notCuttable(live[0].name, missing);
     return plan;
   }
+  const walStartedAtMs = performance.now();
   await readWal({ fs, dir, segments: live, fromSeq: plan.snapshotSeq + 1 }, new PlanReporter(live, plan, sink));
+  plan.walMs = performance.now() - walStartedAtMs;
   checkRestoreReachesDamaged(listing, plan);
   return plan;
 }

@@ -48,6 +48,8 @@ export async function recover(options: RecoveryOptions): Promise<Recovered> {
     segmentsRead: plan.segmentsRead,
     recordsReplayed: plan.recordsReplayed,
     bytesRead: plan.bytesRead,
+    snapshotMs: plan.snapshotMs,
+    walMs: plan.walMs,
     tornTail: applied.tornTail,
     repaired: applied.repaired,
     removedFiles: applied.removedFiles,

@@ -30,6 +30,9 @@ export interface RecoveryReport {
   segmentsRead: number;
   recordsReplayed: number;
   bytesRead: number;
+  /** Of `durationMs`: reading the snapshot into memory, and reading and replaying the WAL after it. */
+  snapshotMs: number;
+  walMs: number;
   /** A torn tail (an incomplete or failing last record with nothing valid after it), cut off. */
   tornTail: DamageReport | undefined;
   /** With `mode: 'repair'`: the damage repaired (see `RepairedDamage`). */
