@@ -108,7 +108,15 @@ export class NotANumberError extends DurableKVError {
   }
 }
 
-/** A broken invariant is a bug in durable-kv: stop, do not limp on. */
+/**
+ * A broken invariant is a bug in durable-kv: stop, do not limp on. On a path run per record, per
+ * entry or per request, give a static message, or build one only on failure with
+ * `if (!condition) invariantBroken(...)`: a template literal argument is built on every call.
+ */
 export function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(`durable-kv invariant broken: ${message}`);
+  if (!condition) invariantBroken(message);
+}
+
+export function invariantBroken(message: string): never {
+  throw new Error(`durable-kv invariant broken: ${message}`);
 }

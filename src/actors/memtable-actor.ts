@@ -1,13 +1,13 @@
 import { takeUntil } from 'rxjs';
 import type { Bus, CommittedRun } from '../messages/index.js';
 import type { Memtable } from '../memtable/memtable.js';
-import { assert } from '../errors.js';
+import { assert, invariantBroken } from '../errors.js';
 import type { StoredEntry } from '../types.js';
 
 /** The entry an expire op leaves: the key's value with a new version and expiry (it was resolved against an existing key). */
 function withExpiry(memtable: Memtable, key: string, version: number, expiresAt: number): StoredEntry {
   const before = memtable.get(key);
-  assert(before !== undefined, `expire of "${key}", which the memtable does not hold`);
+  if (before === undefined) invariantBroken(`expire of "${key}", which the memtable does not hold`);
   return { value: before.value, version, expiresAt };
 }
 

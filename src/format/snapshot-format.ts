@@ -36,7 +36,7 @@
  * A snapshot is written to a temporary file, fsynced, read back, renamed into place and the
  * directory fsynced, so a `.snap` is never torn: any failed check in one is corruption.
  */
-import { assert } from '../errors.js';
+import { assert, invariantBroken } from '../errors.js';
 import { crc32c } from './crc32c.js';
 import type { StoredEntry, StoredValue } from '../types.js';
 
@@ -173,8 +173,10 @@ export class SnapshotEncoder {
   add(key: string, entry: StoredEntry): Buffer | undefined {
     assert(this.#offset > 0, 'the header is written before entries');
     const { value, version, expiresAt } = entry;
-    assert(Number.isSafeInteger(version) && version >= 1 && version <= this.#seq, `entry version ${version} in a snapshot at ${this.#seq}`);
-    assert(Number.isSafeInteger(expiresAt) && expiresAt >= 0, `entry expiry ${expiresAt}`);
+    // Per entry: the messages are built only when a check fails.
+    if (!(Number.isSafeInteger(version) && version >= 1 && version <= this.#seq))
+      invariantBroken(`entry version ${version} in a snapshot at ${this.#seq}`);
+    if (!(Number.isSafeInteger(expiresAt) && expiresAt >= 0)) invariantBroken(`entry expiry ${expiresAt}`);
     let sealed: Buffer | undefined;
     const bound = entryBytesBound(key, value);
     // Against the capacity, not the buffer: a buffer grown for one large entry must not go on to

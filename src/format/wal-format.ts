@@ -172,11 +172,9 @@ export function walOpBytes(op: EncodableOp): number {
  * must never claim more (a reader would then call an ordinary power loss corruption).
  */
 export function encodeWalRecord(target: Buffer, offset: number, seq: number, ops: readonly EncodableOp[], durableBytes: number): number {
-  assert(Number.isSafeInteger(seq) && seq >= 1, `seq ${seq} must be a positive safe integer`);
-  assert(
-    Number.isInteger(durableBytes) && durableBytes >= 0 && durableBytes <= walDurableBytesMax,
-    `durableBytes ${durableBytes} must fit a u32`,
-  );
+  // Static messages on this path: a template would build its string for every record, failing or not.
+  assert(Number.isSafeInteger(seq) && seq >= 1, 'a record seq is a positive safe integer');
+  assert(Number.isInteger(durableBytes) && durableBytes >= 0 && durableBytes <= walDurableBytesMax, 'durableBytes fits a u32');
   let at = offset + walRecordHeaderBytes;
   at = putUint32(target, at, ops.length);
   for (let index = 0; index < ops.length; index++) {
@@ -204,7 +202,7 @@ export function encodeWalRecord(target: Buffer, offset: number, seq: number, ops
     }
   }
   const payloadBytes = at - offset - walRecordHeaderBytes;
-  assert(payloadBytes <= recordBytesMax, `record payload ${payloadBytes} bytes exceeds recordBytesMax`);
+  assert(payloadBytes <= recordBytesMax, 'a record payload is at most recordBytesMax');
   putUint32(target, offset + recordPayloadBytesOffset, payloadBytes);
   // Two 32-bit halves: a BigInt per record costs more than the rest of the header.
   putUint32(target, offset + recordSeqOffset, seq % 2 ** 32);
@@ -249,7 +247,7 @@ function opTypeOf(op: Exclude<EncodableOp, { type: 'deleteRange' }>): number {
 
 /** A non-negative safe integer as a little-endian u64, in two u32 halves. */
 function putUint64(target: Buffer, at: number, value: number): number {
-  assert(Number.isSafeInteger(value) && value >= 0, `u64 field ${value} must be a non-negative safe integer`);
+  assert(Number.isSafeInteger(value) && value >= 0, 'a u64 field holds a non-negative safe integer');
   putUint32(target, at, value % 2 ** 32);
   return putUint32(target, at + 4, Math.floor(value / 2 ** 32));
 }
@@ -270,7 +268,7 @@ function putUint32(target: Buffer, at: number, value: number): number {
  */
 function putString(target: Buffer, at: number, text: string, bytes: number): number {
   const written = target.write(text, at, bytes, bytes === text.length ? 'latin1' : 'utf8');
-  assert(written === bytes, `wrote ${written} bytes of a string measured at ${bytes}`);
+  assert(written === bytes, 'a string writes as many bytes as it was measured at');
   return at + written;
 }
 

@@ -12,7 +12,7 @@ import type {
   WriteResult,
 } from '../store.js';
 import type { SnapshotResult } from '../types.js';
-import { InvalidArgumentError, StoreClosedError, assert } from '../errors.js';
+import { InvalidArgumentError, StoreClosedError, invariantBroken } from '../errors.js';
 import { fromWireError, isStoreReply, sendable, type RangeKind, type RangePage, type StoreMethod, type StoreRequest } from './protocol.js';
 
 /**
@@ -224,7 +224,7 @@ export class RemoteStore<V = string> {
   #onReply(message: unknown): void {
     if (!isStoreReply(message)) return; // not ours: the owner only sends replies
     const call = this.#pending.get(message.id);
-    assert(call !== undefined, `reply to ${message.id}, which is not pending`);
+    if (call === undefined) invariantBroken(`reply to ${message.id}, which is not pending`);
     this.#pending.delete(message.id);
     if (this.#pending.size === 0) this.#port.unref();
     if (message.ok) call.resolve(message.result);

@@ -1,7 +1,7 @@
 import { MessageChannel, MessagePort } from 'node:worker_threads';
 import type { BatchOperation, BatchOptions, DeleteOptions, DurableKVStore, PutOptions, RangeOptions, TtlOptions } from '../store.js';
 import type { StoreState } from '../lifecycle.js';
-import { InvalidArgumentError, StoreOverloadedError, assert } from '../errors.js';
+import { InvalidArgumentError, StoreOverloadedError, invariantBroken } from '../errors.js';
 import { rangeCursorsMaxDefault, rangePageSizeDefault, rangePageSizeMax, requestsInFlightMaxDefault } from './limits.js';
 import {
   isStoreRequest,
@@ -279,7 +279,7 @@ class PortServer implements StoreServer {
   }
 
   #settle(id: number, reply: StoreReply, transfer: ArrayBuffer[] = []): void {
-    assert(this.#inFlight > 0, `reply ${id} without a request in flight`);
+    if (this.#inFlight <= 0) invariantBroken(`reply ${id} without a request in flight`);
     this.#inFlight--;
     this.#post(reply, transfer);
     if (this.#storeClosed && this.#inFlight === 0 && !this.#closing) this.close();
