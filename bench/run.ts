@@ -112,7 +112,7 @@ const fdatasync =
     : undefined;
 const targets = checkTargets(medians, sizes.w4Keys >= 1_000_000);
 const adapter = checkAdapter(medians);
-const roundTwo = checkRoundTwo(medians, sizes.w4Keys >= 1_000_000 && sizes.w7Keys >= 1_000_000);
+const roundTwo = checkRoundTwo(medians, sizes.w4Keys >= 1_000_000 && sizes.w7Keys >= 1_000_000, fdatasync);
 const source = sourceState();
 const warnings = sanityWarnings();
 if (frozenSrc === undefined && treeHash(path.join(repoDir, 'src')) !== srcHashAtStart) {
@@ -127,7 +127,7 @@ const lines = [
     .map((l) => l.toFixed(1))
     .join(' ')} (other work on this machine skews the figures)`,
   fdatasync
-    ? `disk: append 100 B + fdatasync, median of 200: ${fdatasync.sync_p50_us.toFixed(0)} µs (sync calls; p99 ${fdatasync.sync_p99_us.toFixed(0)} µs), ${fdatasync.async_p50_us.toFixed(0)} µs through fs/promises, ${fdatasync.overwrite_p50_us.toFixed(0)} µs overwriting a preallocated file`
+    ? `disk: append 100 B + fdatasync, median of 200: ${fdatasync.sync_p50_us.toFixed(0)} µs (sync calls; p99 ${fdatasync.sync_p99_us.toFixed(0)} µs), ${fdatasync.async_p50_us.toFixed(0)} µs through fs/promises, ${fdatasync.overwrite_p50_us.toFixed(0)} µs overwriting a preallocated file, ${fdatasync.overwrite_pool_p50_us?.toFixed(0) ?? '?'} µs with its fdatasync on the thread pool (the hop: ${((fdatasync.overwrite_pool_p50_us ?? Number.NaN) - fdatasync.overwrite_p50_us).toFixed(0)} µs per sync)`
     : 'disk: fdatasync probe failed',
   `sizes: W1 ${sizes.w1Ops} puts, W2 ${sizes.w2Ops}, W3 ${sizes.w3Ops}, W4 ${sizes.w4Keys} keys/${sizes.w4Gets} gets, W5 ${sizes.w5Ops} ops on ${sizes.w5Keys} keys, W6 ${sizes.w6Keys} keys, W7 ${sizes.w7Keys} keys, W8 ${sizes.w8Ranges} ranges of ${sizes.w8RangeLength} on ${sizes.w8Keys} keys; loops stop at ${sizes.deadlineMs} ms`,
   'cell = median  p<value ÷ best peer (lmdb, classic-level, better-sqlite3)>  r<value ÷ raw>;  ↑ higher is better, ↓ lower is better',
