@@ -19,7 +19,7 @@ import { recover, type RecoveryReport } from './recovery/recover.js';
 import { scrub, type VerifyResult } from './recovery/scrub.js';
 import { codecFor, type Codec } from './codec.js';
 import { assert, InvalidArgumentError, StoreFailedError } from './errors.js';
-import { recordBytesMax } from './limits.js';
+import { backgroundLoadSliceMs, recordBytesMax } from './limits.js';
 import type { ResolvedOptions } from './options.js';
 import type { LifecycleSteps } from './lifecycle.js';
 import type { OperationEvent, StoreEvents } from './events.js';
@@ -38,6 +38,8 @@ export interface EngineStats {
   /** Writes waiting in the WAL mailbox. */
   pendingWrites: number;
   snapshotInProgress: boolean;
+  /** Keys of the snapshot an open has not decoded yet: 0 once the background load is done. */
+  keysLoading: number;
 }
 
 /** What runs once the store is open: the bus, the three actors and what settles each write. */
@@ -109,6 +111,7 @@ export class Engine implements LifecycleSteps {
       walSegments: wal.segmentCount,
       pendingWrites: wal.pendingWrites,
       snapshotInProgress: snapshots.inProgress,
+      keysLoading: memtable.pendingEntries,
     };
   }
 
@@ -129,17 +132,19 @@ export class Engine implements LifecycleSteps {
     const { fs } = this.options;
     const retainCovered = this.options.walRetentionMs > 0;
     const { snapshotGenerations } = this.options;
+    let replayTarget: ReplayTarget | undefined;
     const recovered = await recover({
       fs,
       dir: this.dir,
       fromBytes: this.codec.fromBytes,
-      replayTarget: (map) => new ReplayTarget(map),
+      replayTarget: (map) => (replayTarget = new ReplayTarget(map)),
       mode: 'open',
       retainCovered,
       snapshotGenerations,
     });
     const bus = new Bus();
-    const memtable = new Memtable(recovered.map);
+    // The snapshot blocks recovery left undecoded load on first touch, and all of them in the background.
+    const memtable = new Memtable(recovered.map, replayTarget?.pending);
     const now = () => this.clock.now();
     new MemtableActor(bus, memtable, recovered.lastSeq, now); // lives on through its bus subscriptions
     const settler = new WriteSettler(recovered.lastSeq);
@@ -153,6 +158,7 @@ export class Engine implements LifecycleSteps {
     this.#wireSignals(this.#running);
     await wal.start();
     new ExpiryActor(bus, memtable, { now, intervalMs: this.options.expiryIntervalMs }); // stops with the bus
+    void loadInBackground(memtable, bus);
     this.#recoveryReport = recovered.report;
     if (recovered.report.tornTail !== undefined) this.#events.emit('torn-tail', recovered.report.tornTail);
     this.#events.emit('recovery', recovered.report);
@@ -350,4 +356,17 @@ function operationEvent(seq: number, request: WriteRequest): OperationEvent {
   const [op] = request.ops;
   if (op.type === 'deleteRange' || request.kind === 'deleteRange') return { type: 'deleteRange', seq, durationMs, bytes };
   return { type: request.kind, key: op.key, seq, durationMs, bytes };
+}
+
+/**
+ * Decodes the snapshot blocks an open left pending, a slice per event-loop turn, so reads and writes
+ * run between slices; stops when the store closes. Reads and writes that touch a pending block load
+ * it themselves meanwhile (see `PendingBlocks`).
+ */
+async function loadInBackground(memtable: Memtable, bus: Bus): Promise<void> {
+  let stopped = false;
+  bus.stop$.subscribe(() => (stopped = true));
+  while (!stopped && memtable.loadSlice(performance.now() + backgroundLoadSliceMs)) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }

@@ -98,3 +98,9 @@ export const expiryHeapSlackEntries = 65_536;
 
 /** Merging the overlay back into the memtable after a snapshot yields after this long. */
 export const overlayMergeSliceMs = 2;
+
+/**
+ * How long the background load of an open's pending snapshot blocks runs per event-loop turn: short
+ * enough that reads and writes keep their latency, long enough to be done in a few seconds.
+ */
+export const backgroundLoadSliceMs = 4;

@@ -86,7 +86,8 @@ export class ExpiryActor {
   /** Refills the heap from the memtable: at open, and when stale entries have piled up. */
   #rebuild(): void {
     this.#heap.clear();
-    for (const [key, entry] of this.#memtable.entries()) if (entry.expiresAt !== 0) this.#heap.push(entry.expiresAt, key);
+    // Without loading pending snapshot blocks: they hold no entry with an expiry (recovery loads those).
+    for (const [key, entry] of this.#memtable.loadedEntries()) if (entry.expiresAt !== 0) this.#heap.push(entry.expiresAt, key);
   }
 
   #schedule(): void {

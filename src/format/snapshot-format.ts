@@ -340,7 +340,15 @@ export function decodeIndexPayload(payload: Buffer): BlockIndexRecord[] | undefi
  * Walks an entries payload by its lengths. Returns where the first and last keys are, or undefined
  * unless the entries end exactly at the end of the payload (an empty block has no keys).
  */
-export function entriesLayout(payload: Buffer, format: EntryFormat): { count: number; firstKey: Buffer; lastKey: Buffer } | undefined {
+export interface EntriesLayout {
+  count: number;
+  firstKey: Buffer;
+  lastKey: Buffer;
+  /** Whether any entry has an expiry. */
+  expiring: boolean;
+}
+
+export function entriesLayout(payload: Buffer, format: EntryFormat): EntriesLayout | undefined {
   const payloadBytes = payload.byteLength;
   if (payloadBytes < 4) return undefined;
   const count = readUint32(payload, 0);
@@ -352,9 +360,13 @@ export function entriesLayout(payload: Buffer, format: EntryFormat): { count: nu
   let firstKeyEnd = 0;
   let lastKeyStart = 0;
   let lastKeyEnd = 0;
+  let expiring = false;
   for (let i = 0; i < count; i++) {
     if (at + headerBytes > payloadBytes) return undefined;
-    if (versioned && !plausibleEntry(payload, at, seq)) return undefined;
+    if (versioned) {
+      if (!plausibleEntry(payload, at, seq)) return undefined;
+      if (!expiring && readUint64(payload, at + entryExpiresAtOffset) !== 0) expiring = true;
+    }
     const keyStart = at + headerBytes;
     const keyEnd = keyStart + readUint32(payload, at);
     at = keyEnd + readUint32(payload, at + 4);
@@ -367,7 +379,12 @@ export function entriesLayout(payload: Buffer, format: EntryFormat): { count: nu
     }
   }
   if (at !== payloadBytes) return undefined;
-  return { count, firstKey: payload.subarray(firstKeyStart, firstKeyEnd), lastKey: payload.subarray(lastKeyStart, lastKeyEnd) };
+  return {
+    count,
+    firstKey: payload.subarray(firstKeyStart, firstKeyEnd),
+    lastKey: payload.subarray(lastKeyStart, lastKeyEnd),
+    expiring,
+  };
 }
 
 /** A version 3 entry's version and expiry are what a writer could have written (checked after the CRC). */

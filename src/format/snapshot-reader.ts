@@ -23,10 +23,18 @@ import {
   snapshotHeaderSeqOffset,
   visitEntries,
   type BlockIndexRecord,
+  type EntriesLayout,
+  type EntryFormat,
   type SnapshotEntryVisitor,
 } from './snapshot-format.js';
 
 export type { SnapshotEntryVisitor } from './snapshot-format.js';
+
+/**
+ * Receives a whole checked entries block instead of its entries (`visitEntries` decodes it later):
+ * `payload` stays valid for as long as the receiver keeps it.
+ */
+export type SnapshotBlockVisitor = (payload: Buffer, format: EntryFormat, layout: EntriesLayout) => void;
 
 export interface SnapshotReadResult {
   seq: number;
@@ -40,9 +48,15 @@ type Corrupt = (offset: number, reason: string) => StoreCorruptError;
  * Streams a snapshot and hands every entry to `onEntry` in file order. Throws StoreCorruptError on
  * any damage; a block that fails delivers none of its entries (earlier blocks' entries were
  * delivered: the caller discards them). Without `onEntry` it only checks: no key is decoded (a
- * read-back or a scrub needs the checks, not the entries).
+ * read-back or a scrub needs the checks, not the entries). `onBlock` gets each entries block once
+ * it checked out, to decode later.
  */
-export async function readSnapshotEntries(file: ReadHandle, fileName: string, onEntry?: SnapshotEntryVisitor): Promise<SnapshotReadResult> {
+export async function readSnapshotEntries(
+  file: ReadHandle,
+  fileName: string,
+  onEntry?: SnapshotEntryVisitor,
+  onBlock?: SnapshotBlockVisitor,
+): Promise<SnapshotReadResult> {
   const handle = new ReadAhead(file);
   const corrupt: Corrupt = (offset, reason) => new StoreCorruptError(fileName, offset, reason);
   const header = Buffer.from(await handle.read(0, snapshotHeaderBytes));
@@ -69,6 +83,7 @@ export async function readSnapshotEntries(file: ReadHandle, fileName: string, on
       if (layout === undefined || layout.count === 0) throw corrupt(at, 'block payload does not decode');
       // Copies: a view would keep every block's payload alive until the read ends.
       blocks.push({ offset: at, entries: layout.count, firstKey: Buffer.from(layout.firstKey), lastKey: Buffer.from(layout.lastKey) });
+      if (onBlock !== undefined) onBlock(payload, format, layout);
       entries += onEntry === undefined ? layout.count : visitEntries(payload, format, onEntry);
     } else {
       throw corrupt(at, `unexpected block kind ${kind}`);

@@ -5,12 +5,14 @@ import { overlayMergeSliceMs, orderedIndexIdleWritesMin } from '../limits.js';
 import { OrderedIndex, type IndexSnapshot } from './ordered-index.js';
 import { isExpired } from './expiry.js';
 import { normalizeRange } from './range-options.js';
+import { PendingBlocks, type PendingBlock } from './pending-blocks.js';
 
 const tombstone = Symbol('deleted during snapshot');
 type OverlayValue = StoredEntry | typeof tombstone;
 
 /**
- * The live data: a Map, plus an overlay while a snapshot runs.
+ * The live data: a Map, plus an overlay while a snapshot runs, plus the snapshot blocks an open has
+ * not decoded yet (see `PendingBlocks`: they load on first touch and in the background).
  *
  * A snapshot must see the map exactly as of its seq while writes go on. Copying a million-entry Map
  * would stall the event loop, so instead the base map is frozen and every write lands in an overlay
@@ -29,14 +31,23 @@ export class Memtable {
    */
   #index: OrderedIndex<StoredEntry> | undefined;
   #writesSinceRange = 0;
+  /** Empty whenever the overlay or the ordered index exists: both load every pending block first. */
+  readonly #pending: PendingBlocks;
+  readonly #intoBase = (key: string, entry: StoredEntry) => void this.#base.set(key, entry);
 
-  /** Takes ownership of `initial` (the map recovery built). */
-  constructor(initial: Map<string, StoredEntry> = new Map()) {
+  /** Takes ownership of `initial` and `pending` (what recovery built; no key of the map lies in a pending block). */
+  constructor(initial: Map<string, StoredEntry> = new Map(), pending = new PendingBlocks()) {
     this.#base = initial;
+    this.#pending = pending;
   }
 
   get size(): number {
-    return this.#overlay === undefined ? this.#base.size : this.#size;
+    return (this.#overlay === undefined ? this.#base.size : this.#size) + this.#pending.entries;
+  }
+
+  /** Entries of the snapshot not yet decoded into the map (they load in the background). */
+  get pendingEntries(): number {
+    return this.#pending.entries;
   }
 
   /** The key's entry, expired or not: readers check `expiresAt` against their clock. */
@@ -45,7 +56,23 @@ export class Memtable {
       const value = this.#overlay.get(key);
       if (value !== undefined) return value === tombstone ? undefined : value;
     }
-    return this.#base.get(key);
+    const entry = this.#base.get(key);
+    if (entry !== undefined || this.#pending.entries === 0) return entry;
+    return this.#pending.loadCovering(key, this.#intoBase) ? this.#base.get(key) : undefined;
+  }
+
+  /**
+   * Loads pending blocks in key order until `deadlineMs` (at least one); whether any are left. The
+   * engine calls it between event-loop turns after open.
+   */
+  loadSlice(deadlineMs: number): boolean {
+    while (this.#pending.loadNext(this.#intoBase)) if (performance.now() >= deadlineMs) return true;
+    return false;
+  }
+
+  /** Every pending block into the map, now: before anything that needs every entry at once. */
+  #loadAll(): void {
+    if (this.#pending.entries > 0) this.#pending.loadAll(this.#intoBase);
   }
 
   has(key: string): boolean {
@@ -54,6 +81,7 @@ export class Memtable {
 
   set(key: string, value: StoredEntry): void {
     assert(value.version >= 1, 'an entry has the version of the record that wrote it');
+    if (this.#pending.entries > 0) this.#pending.loadCovering(key, this.#intoBase);
     if (this.#index !== undefined) this.#indexForWrite()?.set(key, value);
     if (this.#overlay === undefined) {
       this.#base.set(key, value);
@@ -64,6 +92,7 @@ export class Memtable {
   }
 
   delete(key: string): void {
+    if (this.#pending.entries > 0) this.#pending.loadCovering(key, this.#intoBase);
     if (this.#index !== undefined) this.#indexForWrite()?.delete(key);
     if (this.#overlay === undefined) {
       this.#base.delete(key);
@@ -108,6 +137,7 @@ export class Memtable {
 
   /** The ordered index, built now if it is not; a range read restarts the count of writes without one. */
   #indexForRead(): OrderedIndex<StoredEntry> {
+    this.#loadAll();
     this.#index ??= OrderedIndex.fromMap(this.#liveMap());
     this.#writesSinceRange = 0;
     return this.#index;
@@ -136,7 +166,17 @@ export class Memtable {
     return live;
   }
 
-  *entries(): IterableIterator<[string, StoredEntry]> {
+  /** Every entry (loading what is pending first), as of the call. */
+  entries(): IterableIterator<[string, StoredEntry]> {
+    this.#loadAll();
+    return this.loadedEntries();
+  }
+
+  /**
+   * The entries decoded so far, without loading pending blocks: every entry with an expiry is among
+   * them (recovery loads those blocks at once), which is all the expiry actor needs at open.
+   */
+  *loadedEntries(): IterableIterator<[string, StoredEntry]> {
     const overlay = this.#overlay;
     if (overlay === undefined) {
       yield* this.#base.entries();
@@ -152,6 +192,7 @@ export class Memtable {
   /** Freezes the base map as the view of `seq`; writes go to the overlay until `thaw`. */
   freeze(seq: number): FrozenView {
     assert(!this.#frozen, 'one snapshot at a time may freeze the memtable');
+    this.#loadAll();
     if (this.#overlay !== undefined) this.#mergeAll();
     this.#size = this.#base.size;
     this.#overlay = new Map();
@@ -193,37 +234,54 @@ export class Memtable {
  * The map recovery replays into. A deleteRange record goes through an ordered index, built at the
  * first one and kept current by every replayed write after it: a scan of the whole map per record
  * would make a log full of small range deletes take hours to replay.
+ *
+ * Snapshot blocks can be left pending (`addPending`): a replayed write to a key in a pending block's
+ * range loads that block first, as the memtable does (see `PendingBlocks`), so a short WAL after a
+ * big snapshot decodes only the blocks it touches. `pending` then goes to the memtable.
  */
 export class ReplayTarget {
   readonly map: Map<string, StoredEntry>;
+  readonly pending = new PendingBlocks();
   #index: OrderedIndex<StoredEntry> | undefined;
+  readonly #intoMap = (key: string, entry: StoredEntry) => void this.map.set(key, entry);
 
   constructor(map: Map<string, StoredEntry>) {
     this.map = map;
   }
 
+  addPending(block: PendingBlock): void {
+    assert(this.#index === undefined, 'snapshot blocks come before any replayed record');
+    this.pending.add(block);
+  }
+
   set(key: string, value: StoredEntry): void {
     assert(value.version >= 1, 'an entry has the version of the record that wrote it');
+    if (this.pending.entries > 0) this.pending.loadCovering(key, this.#intoMap);
     this.map.set(key, value);
     this.#index?.set(key, value);
   }
 
   delete(key: string): void {
+    if (this.pending.entries > 0) this.pending.loadCovering(key, this.#intoMap);
     this.map.delete(key);
     this.#index?.delete(key);
   }
 
   get(key: string): StoredEntry | undefined {
-    return this.map.get(key);
+    const entry = this.map.get(key);
+    if (entry !== undefined || this.pending.entries === 0) return entry;
+    return this.pending.loadCovering(key, this.#intoMap) ? this.map.get(key) : undefined;
   }
 
   deleteRange(range: KeyRange): void {
+    this.pending.loadAll(this.#intoMap);
     this.#index ??= OrderedIndex.fromMap(this.map);
     for (const key of this.#index.keysIn(range)) this.delete(key);
   }
 
   clear(): void {
     this.map.clear();
+    this.pending.clear();
     this.#index = undefined;
   }
 }

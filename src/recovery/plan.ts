@@ -15,7 +15,7 @@ import type { WalSegment } from '../types.js';
 import { assert, StoreCorruptError } from '../errors.js';
 import { classifyDirectory, keepWalAfterSeq, parseWalSegmentName, type DirectoryListing } from '../format/file-names.js';
 import { snapshotGenerationsDefault } from '../limits.js';
-import { readSnapshotEntries } from '../format/snapshot-reader.js';
+import { readSnapshotEntries, type SnapshotBlockVisitor } from '../format/snapshot-reader.js';
 import { describeLostEntries, salvageSnapshot, type LostEntries } from '../format/snapshot-salvage.js';
 import { isSyncMarker, visitWalOps, walSegmentHeaderBytes, type OpVisitor, type RecordSpan } from '../format/wal-format.js';
 import {
@@ -33,6 +33,11 @@ import type { DamageReport } from './report.js';
 export interface RecoverySink extends OpVisitor {
   /** Forget what a snapshot that then failed its checks delivered. */
   clear(): void;
+  /**
+   * When present, the snapshot's entries come as whole checked blocks, to decode when the sink
+   * chooses, instead of one `put` each.
+   */
+  block?: SnapshotBlockVisitor;
 }
 
 /** A sink that keeps nothing: for plans that only look. */
@@ -198,9 +203,12 @@ async function planSnapshot(
     let handle: Awaited<ReturnType<FileSystem['openRead']>> | undefined;
     try {
       handle = await fs.openRead(path.join(dir, snapshot.name));
-      const read = await readSnapshotEntries(handle, snapshot.name, (key, bytes, start, end, version, expiresAt) =>
-        sink.put(key, bytes, start, end, expiresAt, version),
-      );
+      const read =
+        sink.block === undefined
+          ? await readSnapshotEntries(handle, snapshot.name, (key, bytes, start, end, version, expiresAt) =>
+              sink.put(key, bytes, start, end, expiresAt, version),
+            )
+          : await readSnapshotEntries(handle, snapshot.name, undefined, sink.block);
       plan.snapshot = { file: snapshot.name, ...read };
       plan.snapshotSeq = read.seq;
       plan.bytesRead += read.bytes;

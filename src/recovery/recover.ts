@@ -2,6 +2,8 @@ import { performance } from 'node:perf_hooks';
 import type { FileSystem } from '../fs/file-system.js';
 import type { CoveredSegment, KeyRange, StoredEntry, StoredValue, WalSegment } from '../types.js';
 import { planRecovery, type RecoverySink } from './plan.js';
+import { visitEntries, type EntryFormat } from '../format/snapshot-format.js';
+import type { SnapshotBlockVisitor } from '../format/snapshot-reader.js';
 import { applyPlan } from './apply.js';
 import type { RecoveryReport } from './report.js';
 
@@ -29,7 +31,8 @@ export interface RecoveryOptions {
   retainCovered?: boolean;
   /**
    * What the replay writes through into the map: the memtable layer's `ReplayTarget`, which applies
-   * deleteRange records in key order (recovery does not know key order).
+   * deleteRange records in key order (recovery does not know key order). When it takes pending
+   * blocks (`addPending`), the snapshot's blocks go there undecoded, except those holding an expiry.
    */
   replayTarget: (map: Map<string, StoredEntry>) => ReplayTarget;
   /** Snapshots kept, each with the WAL since it (default 2). */
@@ -57,12 +60,28 @@ export async function recover(options: RecoveryOptions): Promise<Recovered> {
     durationMs: performance.now() - startedAtMs,
   };
   const { lastSeq, snapshotSeq, segments, keepAfterSeq } = plan;
-  return { map, lastSeq, snapshotSeq, segments, coveredSegments: applied.coveredSegments, keepAfterSeq, report };
+  const { coveredSegments } = applied;
+  return { map, lastSeq, snapshotSeq, segments, coveredSegments, keepAfterSeq, report };
 }
 
 function mapSink(map: Map<string, StoredEntry>, { fromBytes, replayTarget }: RecoveryOptions): RecoverySink {
   const target = replayTarget(map);
+  const decodeInto = (payload: Buffer, format: EntryFormat, into: (key: string, entry: StoredEntry) => void) =>
+    visitEntries(payload, format, (key, bytes, start, end, version, expiresAt) =>
+      into(key, { value: fromBytes(bytes, start, end), version, expiresAt }),
+    );
+  const block: SnapshotBlockVisitor | undefined =
+    target.addPending === undefined
+      ? undefined
+      : (payload, format, layout) => {
+          // Entries with an expiry load now: the expiry actor must see them at open.
+          if (layout.expiring) return void decodeInto(payload, format, (key, entry) => target.set(key, entry));
+          const firstKey = layout.firstKey.toString('utf8');
+          const lastKey = layout.lastKey.toString('utf8');
+          target.addPending?.({ firstKey, lastKey, entries: layout.count, load: (into) => decodeInto(payload, format, into) });
+        };
   return {
+    block,
     put: (key, bytes, start, end, expiresAt, version) => target.set(key, { value: fromBytes(bytes, start, end), version, expiresAt }),
     delete: (key) => target.delete(key),
     deleteRange: (range) => target.deleteRange(range),
@@ -82,4 +101,14 @@ export interface ReplayTarget {
   delete(key: string): void;
   deleteRange(range: KeyRange): void;
   clear(): void;
+  /** Takes a snapshot block to decode later. Optional: without it every entry is decoded at once. */
+  addPending?(block: PendingBlock): void;
+}
+
+/** A snapshot block recovery left undecoded (the memtable's `PendingBlock`, by shape: recovery does not import the memtable). */
+export interface PendingBlock {
+  readonly firstKey: string;
+  readonly lastKey: string;
+  readonly entries: number;
+  load(into: (key: string, entry: StoredEntry) => void): void;
 }
