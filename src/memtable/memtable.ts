@@ -81,7 +81,7 @@ export class Memtable {
 
   set(key: string, value: StoredEntry): void {
     assert(value.version >= 1, 'an entry has the version of the record that wrote it');
-    if (this.#pending.entries > 0) this.#pending.loadCovering(key, this.#intoBase);
+    if (this.#pending.entries > 0 && !this.#base.has(key)) this.#pending.loadCovering(key, this.#intoBase);
     if (this.#index !== undefined) this.#indexForWrite()?.set(key, value);
     if (this.#overlay === undefined) {
       this.#base.set(key, value);
@@ -92,7 +92,7 @@ export class Memtable {
   }
 
   delete(key: string): void {
-    if (this.#pending.entries > 0) this.#pending.loadCovering(key, this.#intoBase);
+    if (this.#pending.entries > 0 && !this.#base.has(key)) this.#pending.loadCovering(key, this.#intoBase);
     if (this.#index !== undefined) this.#indexForWrite()?.delete(key);
     if (this.#overlay === undefined) {
       this.#base.delete(key);
@@ -254,15 +254,16 @@ export class ReplayTarget {
     this.pending.add(block);
   }
 
+  // A key already in the map lies in no pending block (the invariant): only a key the map lacks is looked for.
   set(key: string, value: StoredEntry): void {
     assert(value.version >= 1, 'an entry has the version of the record that wrote it');
-    if (this.pending.entries > 0) this.pending.loadCovering(key, this.#intoMap);
+    if (this.pending.entries > 0 && !this.map.has(key)) this.pending.loadCovering(key, this.#intoMap);
     this.map.set(key, value);
     this.#index?.set(key, value);
   }
 
   delete(key: string): void {
-    if (this.pending.entries > 0) this.pending.loadCovering(key, this.#intoMap);
+    if (this.pending.entries > 0 && !this.map.has(key)) this.pending.loadCovering(key, this.#intoMap);
     this.map.delete(key);
     this.#index?.delete(key);
   }
