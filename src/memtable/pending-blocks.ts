@@ -95,6 +95,9 @@ export class PendingBlocks {
   #covering(key: string): number {
     // The only block that can hold `key` is the last one whose first key is ≤ it (blocks do not overlap).
     const firstKeys = this.#firstKeys;
+    // Keys past the snapshot's last key (new keys appended in order: a log of inserts) skip the search.
+    const lastBlock = this.#blocks.at(-1);
+    if (lastBlock !== undefined && compareKeys(key, lastBlock.lastKey) > 0) return -1;
     let low = 0;
     let high = firstKeys.length;
     while (low < high) {
