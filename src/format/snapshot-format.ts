@@ -346,6 +346,12 @@ export interface EntriesLayout {
   lastKey: Buffer;
   /** Whether any entry has an expiry. */
   expiring: boolean;
+  /**
+   * Whether the keys strictly increase in UTF-8 byte order. Snapshots have been written in key
+   * order since format 3, but format 1 and 2 files (and what a repair salvaged from one) hold them
+   * in the order the map had them: nothing that relies on order may trust a block without this.
+   */
+  ascending: boolean;
 }
 
 export function entriesLayout(payload: Buffer, format: EntryFormat): EntriesLayout | undefined {
@@ -361,6 +367,7 @@ export function entriesLayout(payload: Buffer, format: EntryFormat): EntriesLayo
   let lastKeyStart = 0;
   let lastKeyEnd = 0;
   let expiring = false;
+  let ascending = true;
   for (let i = 0; i < count; i++) {
     if (at + headerBytes > payloadBytes) return undefined;
     if (versioned) {
@@ -371,6 +378,7 @@ export function entriesLayout(payload: Buffer, format: EntryFormat): EntriesLayo
     const keyEnd = keyStart + readUint32(payload, at);
     at = keyEnd + readUint32(payload, at + 4);
     if (at > payloadBytes) return undefined;
+    if (ascending && i > 0) ascending = compareBytes(payload, lastKeyStart, lastKeyEnd, keyStart, keyEnd) < 0;
     lastKeyStart = keyStart;
     lastKeyEnd = keyEnd;
     if (i === 0) {
@@ -384,7 +392,21 @@ export function entriesLayout(payload: Buffer, format: EntryFormat): EntriesLayo
     firstKey: payload.subarray(firstKeyStart, firstKeyEnd),
     lastKey: payload.subarray(lastKeyStart, lastKeyEnd),
     expiring,
+    ascending,
   };
+}
+
+/**
+ * Compares `bytes[aStart, aEnd)` with `bytes[bStart, bEnd)`, unsigned bytes, shorter first on a tie.
+ * In JavaScript: neighbouring keys share most of their bytes, and a native call per entry cost more.
+ */
+function compareBytes(bytes: Uint8Array, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
+  const length = Math.min(aEnd - aStart, bEnd - bStart);
+  for (let i = 0; i < length; i++) {
+    const difference = bytes[aStart + i] - bytes[bStart + i];
+    if (difference !== 0) return difference;
+  }
+  return aEnd - aStart - (bEnd - bStart);
 }
 
 /** A version 3 entry's version and expiry are what a writer could have written (checked after the CRC). */

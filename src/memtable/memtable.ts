@@ -254,6 +254,10 @@ export class ReplayTarget {
     this.pending.add(block);
   }
 
+  loadPending(): void {
+    this.pending.loadAll(this.#intoMap);
+  }
+
   // A key already in the map lies in no pending block (the invariant): only a key the map lacks is looked for.
   set(key: string, value: StoredEntry): void {
     assert(value.version >= 1, 'an entry has the version of the record that wrote it');

@@ -70,16 +70,22 @@ function mapSink(map: Map<string, StoredEntry>, { fromBytes, replayTarget }: Rec
     visitEntries(payload, format, (key, bytes, start, end, version, expiresAt) =>
       into(key, { value: fromBytes(bytes, start, end), version, expiresAt }),
     );
-  const block: SnapshotBlockVisitor | undefined =
-    target.addPending === undefined
-      ? undefined
-      : (payload, format, layout) => {
-          // Entries with an expiry load now: the expiry actor must see them at open.
-          if (layout.expiring) return void decodeInto(payload, format, (key, entry) => target.set(key, entry));
-          const firstKey = layout.firstKey.toString('utf8');
-          const lastKey = layout.lastKey.toString('utf8');
-          target.addPending?.({ firstKey, lastKey, entries: layout.count, load: (into) => decodeInto(payload, format, into) });
-        };
+  // Lazy only while the file proves its order: each block's keys ascending, each block after the
+  // last. A format 1 or 2 file (written in map order) decodes at once, as every file once did.
+  let previousLastKey: Buffer | undefined;
+  let ordered = target.addPending !== undefined;
+  const block: SnapshotBlockVisitor | undefined = !ordered
+    ? undefined
+    : (payload, format, layout) => {
+        ordered &&= layout.ascending && (previousLastKey === undefined || previousLastKey.compare(layout.firstKey) < 0);
+        previousLastKey = layout.lastKey;
+        if (!ordered) target.loadPending?.();
+        // Entries with an expiry load now too: the expiry actor must see them at open.
+        if (!ordered || layout.expiring) return void decodeInto(payload, format, (key, entry) => target.set(key, entry));
+        const firstKey = layout.firstKey.toString('utf8');
+        const lastKey = layout.lastKey.toString('utf8');
+        target.addPending?.({ firstKey, lastKey, entries: layout.count, load: (into) => decodeInto(payload, format, into) });
+      };
   return {
     block,
     put: (key, bytes, start, end, expiresAt, version) => target.set(key, { value: fromBytes(bytes, start, end), version, expiresAt }),
@@ -90,7 +96,11 @@ function mapSink(map: Map<string, StoredEntry>, { fromBytes, replayTarget }: Rec
       const before = target.get(key);
       if (before !== undefined) target.set(key, { value: before.value, version, expiresAt });
     },
-    clear: () => target.clear(),
+    clear: () => {
+      target.clear();
+      previousLastKey = undefined; // the next snapshot file proves its own order
+      ordered = target.addPending !== undefined;
+    },
   };
 }
 
@@ -103,6 +113,8 @@ export interface ReplayTarget {
   clear(): void;
   /** Takes a snapshot block to decode later. Optional: without it every entry is decoded at once. */
   addPending?(block: PendingBlock): void;
+  /** Decodes every block it took, now (a later block proved the file is not in key order). */
+  loadPending?(): void;
 }
 
 /** A snapshot block recovery left undecoded (the memtable's `PendingBlock`, by shape: recovery does not import the memtable). */
