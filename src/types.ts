@@ -133,3 +133,15 @@ export interface SnapshotResult {
   bytes: number;
   durationMs: number;
 }
+
+/**
+ * A snapshot block an open read and checked but has not decoded yet: recovery makes them, the
+ * memtable holds and loads them (see `memtable/pending-blocks.ts`). Blocks come in key order.
+ */
+export interface PendingBlock {
+  readonly firstKey: string;
+  readonly lastKey: string;
+  readonly entries: number;
+  /** Hands every entry of the block to `into`, in key order. The block passed its checks when read. */
+  load(into: (key: string, entry: StoredEntry) => void): void;
+}

@@ -9,9 +9,31 @@ export interface TargetCheck {
   met: boolean | undefined;
 }
 
+type AddCheck = (
+  workload: string,
+  target: string,
+  value: number | undefined,
+  pass: (v: number) => boolean,
+  show: (v: number) => string,
+) => void;
+
+/** An `add` that records one check into `checks`: "not measured" (met: undefined) when the value is missing. */
+function checkAdder(checks: TargetCheck[]): AddCheck {
+  return (workload, target, value, pass, show) =>
+    checks.push({
+      workload,
+      target,
+      actual: value === undefined ? 'not measured' : show(value),
+      met: value === undefined ? undefined : pass(value),
+    });
+}
+
+const x = (v: number) => `${v.toFixed(2)}×`;
+
 /** The issue-4 targets, checked against the medians (undefined: not measured in this run). */
 export function checkTargets(medians: Medians, fullSize: boolean): TargetCheck[] {
   const checks: TargetCheck[] = [];
+  const add = checkAdder(checks);
   const dkv = (id: string) => (medians[id] ? metricsOf(medians[id], 'durable-kv') : undefined);
   const other = (id: string, store: 'raw' | 'lmdb') => (medians[id] ? metricsOf(medians[id], store) : undefined);
   const peer = (id: string, key: string) => {
@@ -19,15 +41,6 @@ export function checkTargets(medians: Medians, fullSize: boolean): TargetCheck[]
     return medians[id] ? bestPeer(medians[id], spec) : undefined;
   };
   const times = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a / b);
-  const add = (workload: string, target: string, value: number | undefined, pass: (v: number) => boolean, show: (v: number) => string) => {
-    checks.push({
-      workload,
-      target,
-      actual: value === undefined ? 'not measured' : show(value),
-      met: value === undefined ? undefined : pass(value),
-    });
-  };
-  const x = (v: number) => `${v.toFixed(2)}×`;
 
   add('W1', 'puts/s ≥ 1.0× raw', times(dkv('W1')?.ops_s, other('W1', 'raw')?.ops_s), (v) => v >= 1, x);
   const w1Peer = peer('W1', 'ops_s');
@@ -179,14 +192,7 @@ export function checkRoundTwo(medians: Medians, fullSize: boolean, disk?: Record
     return ours === undefined || theirs === undefined || theirs === 0 ? undefined : ours / theirs;
   };
   const sizeNote = fullSize ? '' : ' (target is for 1M keys; this run used fewer)';
-  const add = (workload: string, target: string, value: number | undefined, pass: (v: number) => boolean, show: (v: number) => string) =>
-    checks.push({
-      workload,
-      target,
-      actual: value === undefined ? 'not measured' : show(value),
-      met: value === undefined ? undefined : pass(value),
-    });
-  const x = (v: number) => `${v.toFixed(2)}×`;
+  const add = checkAdder(checks);
   const ms = (v: number) => `${v.toFixed(0)} ms`;
   add('W1', 'puts/s ≥ 1.0× better-sqlite3 (or the gap explained: next line)', ratio('W1', 'ops_s', 'better-sqlite3'), (v) => v >= 1, x);
   const hopUs = disk?.overwrite_pool_p50_us === undefined ? undefined : disk.overwrite_pool_p50_us - disk.overwrite_p50_us;

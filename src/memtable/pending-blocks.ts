@@ -1,18 +1,8 @@
 import { assert } from '../errors.js';
-import type { StoredEntry } from '../types.js';
+import type { PendingBlock, StoredEntry } from '../types.js';
 import { compareKeys } from './key-order.js';
 
-/**
- * A block of a snapshot, read and checked at open but not yet decoded into the memtable's map.
- * Blocks come in key order and do not overlap (a snapshot is written in key order).
- */
-export interface PendingBlock {
-  readonly firstKey: string;
-  readonly lastKey: string;
-  readonly entries: number;
-  /** Hands every entry of the block to `into`, in key order. The block passed its checks when read. */
-  load(into: (key: string, entry: StoredEntry) => void): void;
-}
+export type { PendingBlock } from '../types.js';
 
 /**
  * The part of the snapshot an open has not decoded yet, so that a store of a million keys opens

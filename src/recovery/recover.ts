@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { FileSystem } from '../fs/file-system.js';
-import type { CoveredSegment, KeyRange, StoredEntry, StoredValue, WalSegment } from '../types.js';
+import type { CoveredSegment, KeyRange, PendingBlock, StoredEntry, StoredValue, WalSegment } from '../types.js';
 import { planRecovery, type RecoverySink } from './plan.js';
 import { visitEntries, type EntryFormat } from '../format/snapshot-format.js';
 import type { SnapshotBlockVisitor } from '../format/snapshot-reader.js';
@@ -115,12 +115,4 @@ export interface ReplayTarget {
   addPending?(block: PendingBlock): void;
   /** Decodes every block it took, now (a later block proved the file is not in key order). */
   loadPending?(): void;
-}
-
-/** A snapshot block recovery left undecoded (the memtable's `PendingBlock`, by shape: recovery does not import the memtable). */
-export interface PendingBlock {
-  readonly firstKey: string;
-  readonly lastKey: string;
-  readonly entries: number;
-  load(into: (key: string, entry: StoredEntry) => void): void;
 }

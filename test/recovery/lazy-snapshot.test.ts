@@ -141,13 +141,20 @@ describe('a lazily loaded snapshot', () => {
 });
 
 describe('a store opened from a snapshot', () => {
-  it('answers every read at once and finishes loading in the background; stats count the keys still loading', async () => {
+  const options = (fs: MemoryFileSystem) => ({ fs, snapshotBlockBytes: 512, autoSnapshot: false });
+
+  /** `count` keys `keyOf(i)` = `v${i}`, all in a snapshot of 512-byte blocks, the store closed. */
+  async function snapshotOf(count: number): Promise<MemoryFileSystem> {
     const fs = new MemoryFileSystem();
-    const store = await DurableKVStore.open(dir, { fs, snapshotBlockBytes: 512, autoSnapshot: false });
-    await store.batch(Array.from({ length: 5_000 }, (_, i) => ({ type: 'put' as const, key: keyOf(i), value: `v${i}` })));
+    const store = await DurableKVStore.open(dir, options(fs));
+    await store.batch(Array.from({ length: count }, (_, i) => ({ type: 'put' as const, key: keyOf(i), value: `v${i}` })));
     await store.snapshot();
     await store.close();
-    const reopened = await DurableKVStore.open(dir, { fs, snapshotBlockBytes: 512, autoSnapshot: false });
+    return fs;
+  }
+
+  it('answers every read at once and finishes loading in the background; stats count the keys still loading', async () => {
+    const reopened = await DurableKVStore.open(dir, options(await snapshotOf(5_000)));
     expect(reopened.size).toBe(5_000);
     expect(reopened.get(keyOf(4_321))).toBe('v4321');
     await reopened.put(keyOf(17), 'changed');
@@ -164,14 +171,10 @@ describe('a store opened from a snapshot', () => {
   });
 
   it('closes while blocks are still pending, and the next open has every key', async () => {
-    const fs = new MemoryFileSystem();
-    const store = await DurableKVStore.open(dir, { fs, snapshotBlockBytes: 512, autoSnapshot: false });
-    await store.batch(Array.from({ length: 20_000 }, (_, i) => ({ type: 'put' as const, key: keyOf(i), value: `v${i}` })));
-    await store.snapshot();
-    await store.close();
-    const reopened = await DurableKVStore.open(dir, { fs, snapshotBlockBytes: 512, autoSnapshot: false });
+    const fs = await snapshotOf(20_000);
+    const reopened = await DurableKVStore.open(dir, options(fs));
     await reopened.close();
-    const again = await DurableKVStore.open(dir, { fs, snapshotBlockBytes: 512, autoSnapshot: false });
+    const again = await DurableKVStore.open(dir, options(fs));
     expect(again.size).toBe(20_000);
     expect([...again.entries()].every(([key, value]) => value === `v${Number(key.slice(1))}`)).toBe(true);
     await again.close();
