@@ -114,7 +114,10 @@ async function measure(shape: Shape | 'prepare', count: number, dir: string): Pr
     }
     keep.push(map);
   } else if (shape === 'store') {
-    keep.push(await DurableKVStore.open(dir, { autoSnapshot: false }));
+    const store = await DurableKVStore.open(dir, { autoSnapshot: false });
+    // An open leaves the snapshot's blocks to load in the background: measure the store once it holds every key.
+    while (store.stats().keysLoading > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    keep.push(store);
   }
   (globalThis as { kept?: unknown }).kept = keep; // alive through the collections below
   gc();

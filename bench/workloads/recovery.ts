@@ -19,7 +19,8 @@ export const w7: Workload = {
     { key: 'recovery_ms', label: 'recovery time', better: 'lower', unit: 'ms' },
     { key: 'mb_s', label: 'recovery rate', better: 'higher', unit: 'MB/s' },
     { key: 'snapshot_ms', label: 'of which: snapshot load', better: 'lower', unit: 'ms' },
-    { key: 'wal_mb_s', label: 'of which: WAL replay rate', better: 'higher', unit: 'MB/s' },
+    { key: 'wal_block_load_ms', label: 'of which: snapshot blocks decoded for the WAL', better: 'lower', unit: 'ms' },
+    { key: 'wal_mb_s', label: 'WAL replay rate, those blocks apart', better: 'higher', unit: 'MB/s' },
   ],
   async prepare({ store: name, dir, sizes }) {
     const values = makeValues();
@@ -49,13 +50,24 @@ export const w7: Workload = {
   },
 };
 
+interface RecoveryTimes {
+  snapshot?: { bytes: number };
+  bytesRead: number;
+  snapshotMs?: number;
+  walMs?: number;
+  walBlockLoadMs?: number;
+}
+
 /**
- * durable-kv's recovery report splits the open: the snapshot's load, and the WAL's read and replay
- * (its bytes over its time). Other stores report nothing here.
+ * durable-kv's recovery report splits the open: the snapshot's read and check; the snapshot blocks
+ * that replayed WAL records decoded (the open leaves blocks undecoded, and this WAL rewrites every
+ * key, so every block is decoded during the replay); and the WAL's own read and replay (its bytes
+ * over its time, those blocks apart). Other stores report nothing here.
  */
 function recoverySplit(info: Record<string, unknown> | undefined): Record<string, number> {
-  const report = info?.recovery as { snapshot?: { bytes: number }; bytesRead: number; snapshotMs?: number; walMs?: number } | undefined;
+  const report = info?.recovery as RecoveryTimes | undefined;
   if (report?.snapshotMs === undefined || report.walMs === undefined) return {};
   const walBytes = report.bytesRead - (report.snapshot?.bytes ?? 0);
-  return { snapshot_ms: report.snapshotMs, wal_mb_s: walBytes / 1e6 / (report.walMs / 1000) };
+  const blockMs = report.walBlockLoadMs ?? 0;
+  return { snapshot_ms: report.snapshotMs, wal_block_load_ms: blockMs, wal_mb_s: walBytes / 1e6 / ((report.walMs - blockMs) / 1000) };
 }

@@ -258,6 +258,10 @@ export class ReplayTarget {
     this.pending.loadAll(this.#intoMap);
   }
 
+  pendingLoadMs(): number {
+    return this.pending.loadMs;
+  }
+
   // A key already in the map lies in no pending block (the invariant): only a key the map lacks is looked for.
   set(key: string, value: StoredEntry): void {
     assert(value.version >= 1, 'an entry has the version of the record that wrote it');

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { assert } from '../errors.js';
 import type { PendingBlock, StoredEntry } from '../types.js';
 import { compareKeys } from './key-order.js';
@@ -24,6 +25,12 @@ export class PendingBlocks {
   /** The first index that may still be pending: blocks load front to back in the background. */
   #front = 0;
   #entries = 0;
+  #loadMs = 0;
+
+  /** Time spent decoding blocks so far (recovery reports what its WAL replay spent on them). */
+  get loadMs(): number {
+    return this.#loadMs;
+  }
 
   /** Entries not yet in the map. */
   get entries(): number {
@@ -73,12 +80,14 @@ export class PendingBlocks {
     // Out of the list first: `into` may write, and a write looks for a pending block to load.
     this.#blocks[index] = undefined;
     this.#entries -= block.entries;
+    const startedAtMs = performance.now();
     let loaded = 0;
     block.load((key, entry) => {
       loaded++;
       into(key, entry);
     });
     assert(loaded === block.entries, 'a pending block loads as many entries as it was read with');
+    this.#loadMs += performance.now() - startedAtMs;
   }
 
   /** The index of the pending block whose [firstKey, lastKey] holds `key`, or -1. */

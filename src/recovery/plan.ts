@@ -38,6 +38,8 @@ export interface RecoverySink extends OpVisitor {
    * chooses, instead of one `put` each.
    */
   block?: SnapshotBlockVisitor;
+  /** Time spent decoding blocks it took so far (what `walBlockLoadMs` reports). */
+  blockLoadMs?(): number;
 }
 
 /** A sink that keeps nothing: for plans that only look. */
@@ -97,6 +99,8 @@ export interface RecoveryPlan {
   /** Time spent reading the snapshot into the sink (0: none), and reading and replaying the WAL. */
   snapshotMs: number;
   walMs: number;
+  /** Of `walMs`: decoding snapshot blocks the replayed records touched. */
+  walBlockLoadMs: number;
   bytesRead: number;
   tornTail: TornTail | undefined;
   corruption: Corruption | undefined;
@@ -147,6 +151,7 @@ export async function planRecovery(
     recordsReplayed: 0,
     snapshotMs: 0,
     walMs: 0,
+    walBlockLoadMs: 0,
     bytesRead: 0,
     tornTail: undefined,
     corruption: undefined,
@@ -165,8 +170,10 @@ export async function planRecovery(
     return plan;
   }
   const walStartedAtMs = performance.now();
+  const blockLoadStartMs = sink.blockLoadMs?.() ?? 0;
   await readWal({ fs, dir, segments: live, fromSeq: plan.snapshotSeq + 1 }, new PlanReporter(live, plan, sink));
   plan.walMs = performance.now() - walStartedAtMs;
+  plan.walBlockLoadMs = (sink.blockLoadMs?.() ?? 0) - blockLoadStartMs;
   checkRestoreReachesDamaged(listing, plan);
   return plan;
 }

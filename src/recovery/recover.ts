@@ -53,6 +53,7 @@ export async function recover(options: RecoveryOptions): Promise<Recovered> {
     bytesRead: plan.bytesRead,
     snapshotMs: plan.snapshotMs,
     walMs: plan.walMs,
+    walBlockLoadMs: plan.walBlockLoadMs,
     tornTail: applied.tornTail,
     repaired: applied.repaired,
     removedFiles: applied.removedFiles,
@@ -87,6 +88,7 @@ function mapSink(map: Map<string, StoredEntry>, { fromBytes, replayTarget }: Rec
         target.addPending?.({ firstKey, lastKey, entries: layout.count, load: (into) => decodeInto(payload, format, into) });
       };
   return {
+    blockLoadMs: () => target.pendingLoadMs?.() ?? 0,
     block,
     put: (key, bytes, start, end, expiresAt, version) => target.set(key, { value: fromBytes(bytes, start, end), version, expiresAt }),
     delete: (key) => target.delete(key),
@@ -115,4 +117,6 @@ export interface ReplayTarget {
   addPending?(block: PendingBlock): void;
   /** Decodes every block it took, now (a later block proved the file is not in key order). */
   loadPending?(): void;
+  /** Time spent decoding blocks it took, so far. */
+  pendingLoadMs?(): number;
 }

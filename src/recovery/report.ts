@@ -33,6 +33,11 @@ export interface RecoveryReport {
   /** Of `durationMs`: reading the snapshot into memory, and reading and replaying the WAL after it. */
   snapshotMs: number;
   walMs: number;
+  /**
+   * Of `walMs`: decoding snapshot blocks that replayed records touched (a lazy open leaves blocks
+   * undecoded until a read or write needs them; a WAL that rewrites every key decodes them all here).
+   */
+  walBlockLoadMs: number;
   /** A torn tail (an incomplete or failing last record with nothing valid after it), cut off. */
   tornTail: DamageReport | undefined;
   /** With `mode: 'repair'`: the damage repaired (see `RepairedDamage`). */

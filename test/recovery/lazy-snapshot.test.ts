@@ -96,6 +96,27 @@ describe('a lazily loaded snapshot', () => {
     expect(pendingSeen, 'histories left blocks pending at open').toBeGreaterThan(0);
   });
 
+  it('reports the time its WAL replay spent decoding the blocks the WAL touched, and none when it touched none', async () => {
+    async function reopenedAfter(walKeys: number[]): Promise<DurableKVStore> {
+      const fs = new MemoryFileSystem();
+      const store = await DurableKVStore.open(dir, { fs, snapshotBlockBytes: 512, autoSnapshot: false });
+      await store.batch(Array.from({ length: 5_000 }, (_, i) => ({ type: 'put' as const, key: keyOf(i), value: `v${i}` })));
+      await store.snapshot();
+      for (const i of walKeys) await store.put(keyOf(i), 'rewritten');
+      await store.close();
+      return DurableKVStore.open(dir, { fs, autoSnapshot: false });
+    }
+    const touching = await reopenedAfter(Array.from({ length: 100 }, (_, n) => n * 50)); // a hundred blocks
+    expect(touching.recoveryReport.walBlockLoadMs).toBeGreaterThan(0);
+    expect(touching.recoveryReport.walBlockLoadMs).toBeLessThanOrEqual(touching.recoveryReport.walMs);
+    expect(touching.get(keyOf(50))).toBe('rewritten');
+    await touching.close();
+    const appending = await reopenedAfter(Array.from({ length: 100 }, (_, n) => 6_000 + n)); // past the snapshot's last key
+    expect(appending.recoveryReport.walBlockLoadMs).toBe(0);
+    expect(appending.recoveryReport.recordsReplayed).toBe(100);
+    await appending.close();
+  });
+
   it('keeps its size and reads right through writes, deletes and range reads while blocks are pending', async () => {
     const fs = await history(7);
     const eager = (await recovered(fs, false)).memtable;

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { planFor, type PlanOptions, type SimConfig, type SimOp } from './ops.js';
-import { runSimulation, sumFaults } from './workload.js';
+import { runSimulation, sumFaults, type SimResult } from './workload.js';
 import { shrink } from './shrink.js';
 import { failureReport } from './report.js';
 
@@ -34,7 +34,11 @@ const range = (from: number, count: number): number[] => Array.from({ length: co
 
 async function expectSeedPasses(seed: number, config: SimConfig, ops: SimOp[]): Promise<void> {
   const result = await runSimulation(seed, config, ops);
-  if (result.ok) return;
+  if (!result.ok) await failWithHistory(seed, config, ops, result);
+}
+
+/** Fails with the history shrunk from `result`'s, ready to pin or replay. */
+async function failWithHistory(seed: number, config: SimConfig, ops: SimOp[], result: Extract<SimResult, { ok: false }>): Promise<never> {
   const shrunk = await shrink(seed, config, ops, result, { runsMax: 500 });
   expect.fail(failureReport(seed, config, ops, result, shrunk));
 }
@@ -114,7 +118,7 @@ describe('simulation: the workload does what it claims', () => {
     for (const seed of range(1, 300)) {
       const plan = planFor(seed);
       const result = await runSimulation(seed, plan.config, plan.ops);
-      expect(result.ok, `seed ${seed}`).toBe(true);
+      if (!result.ok) await failWithHistory(seed, plan.config, plan.ops, result);
       for (const name of Object.keys(media) as Array<keyof typeof media>) media[name] += result.stats.media[name];
     }
     for (const [name, count] of Object.entries(media)) expect(count, name).toBeGreaterThan(0);
