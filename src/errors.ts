@@ -11,7 +11,9 @@ export type ErrorCode =
   | 'ERR_CHANGES_UNAVAILABLE'
   | 'ERR_NOT_A_NUMBER'
   | 'ERR_NO_STORE'
-  | 'ERR_STORE_EXISTS';
+  | 'ERR_STORE_EXISTS'
+  | 'ERR_UNSAFE_BIND'
+  | 'ERR_LISTEN';
 
 export class DurableKVError extends Error {
   readonly code: ErrorCode;

@@ -50,6 +50,14 @@ export interface BatchOptions {
   checks?: Array<{ key: string; version: number } | { key: string; absent: true }>;
 }
 
+/** What `settings` returns. */
+export interface StoreSettings {
+  valueEncoding: 'utf8' | 'json' | 'binary';
+  keyBytesMax: number;
+  valueBytesMax: number;
+  sync: 'always' | 'interval' | 'never';
+}
+
 /** What `stats()` returns: the lifecycle state and the engine's figures. */
 export interface StoreStats extends EngineStats {
   state: StoreState;
@@ -85,6 +93,15 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
     this.#actor = createActor(lifecycleMachine, { input: { steps: this.#engine } });
     this.#state$ = new BehaviorSubject<StoreState>('opening');
     this.#actor.subscribe((snapshot) => this.#onTransition(publicState(String(snapshot.value))));
+  }
+
+  /**
+   * The store's value encoding and size limits, as resolved at open: what a layer above (the RESP
+   * server) checks its own input against.
+   */
+  get settings(): StoreSettings {
+    const { valueEncoding, keyBytesMax, valueBytesMax, sync } = this.#engine.options;
+    return { valueEncoding, keyBytesMax, valueBytesMax, sync };
   }
 
   /** Opens (creating if missing) the store in `dir`: takes the lock, recovers, and resolves when ready. */

@@ -46,6 +46,8 @@ async function recoveryBytes(dir: string, names: string[]): Promise<number> {
 export interface OpenOptions {
   /** Create the store if the directory holds none (writes do; reads refuse). */
   create: boolean;
+  /** The store's `sync` policy (default: the store's own, 'always'). */
+  sync?: 'always' | 'interval' | 'never';
 }
 
 /**
@@ -64,6 +66,7 @@ export async function openStore(dir: string, context: CliContext, options: OpenO
   try {
     store = (await DurableKVStore.open(dir, {
       valueEncoding: context.encoding,
+      sync: options.sync,
       fs: context.showProgress ? new ReadCountingFileSystem(new NodeFileSystem(), (bytes) => progress.increment(bytes)) : undefined,
       listeners: {
         recovery: (report) => progress.update(report.bytesRead),

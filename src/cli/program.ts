@@ -13,6 +13,7 @@ import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
 import { registerScan } from './commands/scan.js';
 import { registerTtl } from './commands/ttl.js';
+import { registerServe } from './commands/serve.js';
 
 // src/cli/ and dist/cli/ both sit two levels below the package root.
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -20,7 +21,7 @@ const { version } = createRequire(import.meta.url)('../../package.json') as { ve
 /** The `durable-kv` command and its subcommands. */
 export function createProgram(): Command {
   const program = new Command('durable-kv')
-    .description('Inspect, query, verify, repair, export and import a durable-kv store directory.')
+    .description('Inspect, query, verify, repair, export, import and serve (Redis protocol) a durable-kv store directory.')
     .version(version)
     .option('--json', 'machine-readable output: one JSON document (or JSON Lines) on stdout, errors as JSON on stderr')
     .addOption(new Option('--encoding <encoding>', 'how values are read and written').choices(['utf8', 'json', 'binary']).default('utf8'))
@@ -44,6 +45,7 @@ export function createProgram(): Command {
     registerExport,
     registerImport,
     registerScan,
+    registerServe,
   ]) {
     register(program);
   }

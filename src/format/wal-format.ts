@@ -78,11 +78,11 @@ const opTypeDeleteExpired = 5;
 const opTypeExpire = 6;
 /** expiresAt: a u64 written as two u32 halves (epoch ms fit 53 bits). */
 const expiresAtBytes = 8;
-const opCountBytes = 4;
+export const opCountBytes = 4;
 /** type u8 + keyBytes u32 */
-const opKeyBytesOffset = 1;
-const opHeaderBytes = 5;
-const valueLengthBytes = 4;
+export const opKeyBytesOffset = 1;
+export const opHeaderBytes = 5;
+export const valueLengthBytes = 4;
 /** The smallest record: a delete of the empty key. Bounds the seq range a reader may believe. */
 export const walRecordBytesMin = walRecordHeaderBytes + opCountBytes + opHeaderBytes;
 /** A sync marker without padding: a record header and an op count of zero. */

@@ -125,6 +125,9 @@ const rebuild: { [C in ErrorCode]: (wire: WireError, fields: Record<string, stri
   ERR_STORE_EXISTS: (_wire, fields) => new StoreExistsError(String(fields.dir ?? '')),
   ERR_CHANGES_UNAVAILABLE: (wire, fields) =>
     new ChangesUnavailableError(wire.message, typeof fields.oldestSeq === 'number' ? fields.oldestSeq : undefined),
+  // The server's codes: never a store call's, listed for completeness.
+  ERR_UNSAFE_BIND: (wire) => new DurableKVError('ERR_UNSAFE_BIND', wire.message),
+  ERR_LISTEN: (wire) => new DurableKVError('ERR_LISTEN', wire.message),
 };
 
 export function fromWireError(wire: WireError): Error {
