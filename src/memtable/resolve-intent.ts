@@ -23,7 +23,7 @@ export type SequencedLookup = (key: string) => StoredEntry | undefined;
 /** The largest magnitude an increment may reach (Number.MAX_SAFE_INTEGER). */
 const incrementMagnitudeMax = Number.MAX_SAFE_INTEGER;
 /** A decimal integer as Redis writes and accepts it: no sign but '-', no leading zeros, no spaces. */
-const decimalInteger = /^-?(0|[1-9][0-9]{0,15})$/;
+const decimalInteger = /^(0|-?[1-9][0-9]{0,15})$/;
 
 /**
  * Resolves `intent` against `lookup` at the time `now` gives (what "expired" means: the clock when

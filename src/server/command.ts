@@ -5,6 +5,8 @@
 import type { Buffer } from 'node:buffer';
 import type { DurableKVStore } from '../store.js';
 import type { Protocol, Reply } from './reply.js';
+import type { KeyspaceEvents } from './keyspace-events.js';
+import type { PubSub, Subscriber } from './pubsub.js';
 import type { ScanCursors } from './scan-cursors.js';
 import type { CommandStore } from './transaction-view.js';
 
@@ -25,6 +27,11 @@ export interface Session {
   transactionFailed: boolean;
   /** WATCHed keys with the version each had (0: absent). */
   watched: Map<string, number>;
+  /** Channels and patterns subscribed to (one character per byte). */
+  readonly channels: Set<string>;
+  readonly patterns: Set<string>;
+  /** This connection as pub/sub delivers to it. */
+  readonly subscriber: Subscriber;
 }
 
 /** What the whole server shares with commands. */
@@ -40,6 +47,8 @@ export interface ServerContext {
   readonly maxClients: number;
   lastSaveSeconds: number;
   readonly scanCursors: ScanCursors;
+  readonly pubsub: PubSub;
+  readonly keyspaceEvents: KeyspaceEvents;
 }
 
 export interface CommandContext {

@@ -16,12 +16,14 @@
  * huge reply), is cut off, and the others carry on.
  */
 import { Buffer } from 'node:buffer';
+import { recordBytesMax } from '../limits.js';
 import type { Socket } from 'node:net';
 import { wrongArity } from './arguments.js';
 import type { Command, CommandContext, ServerContext, Session } from './command.js';
 import { commandTable, transactionalCommands, transactionControl } from './commands/command-table.js';
+import { leaveAll } from './commands/pubsub-commands.js';
 import { transactionCommandsMax } from './commands/transaction-commands.js';
-import { errorReply, queuedReply, type Reply } from './reply.js';
+import { errorReply, type Piece, queuedReply, type Reply } from './reply.js';
 import { type ParseEvent, type RequestLimits, RequestParser } from './request-parser.js';
 import { replyErrorFor } from './store-calls.js';
 
@@ -38,6 +40,16 @@ export interface ConnectionLimits {
   /** Close a connection idle this long; 0: never. */
   idleTimeoutMs: number;
 }
+
+/** Like Redis's client-query-buffer-limit: bytes of unfinished request a connection may hold (recordBytesMax: no bigger request could be written anyway). */
+const queryBufferBytesMax = recordBytesMax;
+/** Blind writes one connection may have in flight before its next command waits for one to settle. */
+const writesInFlightMax = 256;
+
+/** Ready replies written at once at most, before the next command runs (a long pipeline's). */
+const flushSlotsMax = 64;
+/** A reply piece this large (a big value) is written before the next command runs. */
+const largeReplyPieceBytes = 16 * 1024;
 
 /** How long a graceful close waits for a client to take its last replies. */
 export const finishGraceMs = 5_000;
@@ -62,6 +74,12 @@ export class Connection {
   #draining = false;
   #paused = false;
   #ending = false;
+  #flushScheduled = false;
+  /** QUIT ran or a protocol error ended the stream: nothing more is read or run. */
+  #stopped = false;
+  #stallTimer: NodeJS.Timeout | undefined;
+  /** A queued reply holds a piece over `largeReplyPieceBytes`: write before running more. */
+  #largeReplyQueued = false;
   /** Set by `finish`: read nothing more. */
   #finishing = false;
   /** The client ended its side (`printf … | nc`): answer what it sent, then end ours. */
@@ -81,12 +99,22 @@ export class Connection {
       transaction: undefined,
       transactionFailed: false,
       watched: new Map(),
+      channels: new Set(),
+      patterns: new Set(),
+      subscriber: {
+        get protocol() {
+          return session.protocol;
+        },
+        deliver: (message) => this.#enqueue(message, false),
+      },
     };
+    const session = this.session;
     this.#context = { server, session: this.session, store: server.store };
     this.#parser = new RequestParser(limits.request);
     this.#parser.setUnauthenticated(!this.session.authenticated);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#updateFlow());
+    socket.on('close', () => leaveAll(this.#context));
     socket.on('end', () => {
       this.#peerEnded = true;
       this.#endIfAnswered();
@@ -120,8 +148,14 @@ export class Connection {
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#finishing) return; // shutting down: what arrives after `finish` began is not run
+    // Shutting down, after QUIT or after a protocol error: what arrives is not read (as in Redis).
+    if (this.#finishing || this.#stopped) return;
     this.#take(this.#parser.push(chunk));
+    // Bounded like Redis's client-query-buffer-limit: a request this large could not be one WAL record anyway.
+    if (this.#parser.bufferedBytes > queryBufferBytesMax) {
+      this.#socket.destroy();
+      return;
+    }
     this.#updateFlow();
     void this.#drain();
   }
@@ -138,7 +172,10 @@ export class Connection {
     if (this.#draining) return;
     this.#draining = true;
     try {
-      while (this.#inbox.length > 0 && !this.#ending) {
+      while (this.#inbox.length > 0 && !this.#ending && !this.#stopped) {
+        // Replies are written once per batch; a long batch or a large reply goes out now, so that
+        // the output bound below sees it.
+        if (this.#slots.length >= flushSlotsMax || this.#largeReplyQueued) this.#flush();
         if (this.#socket.writableLength >= this.#limits.outputPauseBytes) await this.#outputRoom();
         if (this.#socket.destroyed) return;
         const waiting = this.#dispatch(this.#inbox.shift() as Buffer[]);
@@ -147,7 +184,8 @@ export class Connection {
         if (this.#inbox.length === 0 && this.#parser.holding) this.#take(this.#parser.resume());
         this.#updateFlow();
       }
-      if (this.#protocolError !== undefined && !this.#ending) {
+      if (this.#protocolError !== undefined && !this.#ending && !this.#stopped) {
+        this.#stop();
         // One character per byte: "expected '$', got '<byte>'" sends the byte as Redis does.
         this.#enqueue([Buffer.from(`-ERR ${this.#protocolError}\r\n`, 'latin1')], true);
         this.#protocolError = undefined;
@@ -186,6 +224,30 @@ export class Connection {
     if (!drained) socket.destroy();
   }
 
+  /** Reads and runs nothing more (QUIT, a protocol error); what was answered is still written. */
+  #stop(): void {
+    this.#stopped = true;
+    this.#inbox.length = 0;
+    this.#socket.pause();
+  }
+
+  /**
+   * A client that leaves `outputPauseBytes` unread for `outputStallMs` is cut off, whether or not it
+   * sends more (a big MGET then silence, a subscriber that stopped reading).
+   */
+  #watchStall(): void {
+    const socket = this.#socket;
+    if (this.#stallTimer !== undefined || socket.writableLength < this.#limits.outputPauseBytes) return;
+    const timer = setTimeout(() => socket.destroy(), this.#limits.outputStallMs);
+    this.#stallTimer = timer;
+    const clear = () => {
+      clearTimeout(timer);
+      if (this.#stallTimer === timer) this.#stallTimer = undefined;
+    };
+    socket.once('drain', clear);
+    socket.once('close', clear);
+  }
+
   /** Runs one command; returns a promise only when the next command must wait for it. */
   #dispatch(args: Buffer[]): Promise<void> | undefined {
     this.#context.server.counters.commandsProcessed++;
@@ -194,10 +256,16 @@ export class Connection {
     const refusal = this.#refusal(command, name, args);
     if (this.session.transaction !== undefined && !transactionControl.has(name)) return this.#queue(args, name, refusal);
     if (refusal !== undefined || command === undefined) {
+      // Redis's rejectCommand: a refused command inside MULTI fails the transaction, EXEC's own arity too.
+      if (this.session.transaction !== undefined) this.session.transactionFailed = true;
       this.#enqueue(errorReply(refusal ?? ''), false);
       return undefined;
     }
     const kind = typeof command.kind === 'function' ? command.kind(args) : command.kind;
+    if (kind === 'blind' && this.#writesInFlight.size >= writesInFlightMax) {
+      // A pipelining loader cannot fill the store's mailbox for everyone: wait for one to settle.
+      return Promise.race(this.#writesInFlight).then(() => this.#run(command, args, kind));
+    }
     if (kind === 'reads' && this.#writesInFlight.size > 0) {
       return Promise.allSettled([...this.#writesInFlight]).then(() => this.#run(command, args, kind));
     }
@@ -231,6 +299,11 @@ export class Connection {
     const arityOk = command.arity >= 0 ? args.length === command.arity : args.length >= -command.arity;
     if (!arityOk) return wrongArity(name);
     if (!this.session.authenticated && command.noAuth !== true) return 'NOAUTH Authentication required.';
+    const subscribed = this.session.channels.size + this.session.patterns.size > 0;
+    // RESP2 carries messages on the reply stream: a subscribed connection may only manage its subscriptions.
+    if (subscribed && this.session.protocol === 2 && !subscribedCommands.has(name)) {
+      return `ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`;
+    }
     return undefined;
   }
 
@@ -244,6 +317,7 @@ export class Connection {
     }
     if (this.session.authenticated !== wasAuthenticated) this.#parser.setUnauthenticated(!this.session.authenticated);
     const closeAfter = this.session.closeAfterReply;
+    if (closeAfter) this.#stop(); // QUIT: nothing after it runs, even before its reply is written
     if (!(result instanceof Promise)) {
       this.#enqueue(result, closeAfter);
       return undefined;
@@ -258,7 +332,22 @@ export class Connection {
 
   #enqueue(reply: Reply, closeAfter: boolean): void {
     this.#slots.push({ reply, closeAfter });
-    this.#flush();
+    this.#noteSize(reply);
+    this.#scheduleFlush();
+  }
+
+  #noteSize(reply: Reply): void {
+    for (const piece of reply) if (piece.length > largeReplyPieceBytes) this.#largeReplyQueued = true;
+  }
+
+  /** One write per batch of ready replies (a pipeline's), not one per reply or per piece. */
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
   }
 
   #enqueuePending(pending: Promise<Reply>, closeAfter: boolean): Promise<void> {
@@ -266,7 +355,8 @@ export class Connection {
     this.#slots.push(slot);
     return pending.then((reply) => {
       slot.reply = reply;
-      this.#flush();
+      this.#noteSize(reply);
+      this.#scheduleFlush();
     });
   }
 
@@ -274,18 +364,31 @@ export class Connection {
   #flush(): void {
     const socket = this.#socket;
     if (this.#slots.length === 0 || this.#slots[0].reply === undefined || socket.destroyed) return;
-    socket.cork();
-    while (this.#slots.length > 0 && this.#slots[0].reply !== undefined) {
+    this.#largeReplyQueued = false;
+    const pieces: Piece[] = [];
+    let allText = true;
+    let closeAfter = false;
+    while (this.#slots.length > 0 && this.#slots[0].reply !== undefined && !closeAfter) {
       const slot = this.#slots.shift() as ReplySlot;
-      for (const piece of slot.reply as Reply) socket.write(piece);
-      if (slot.closeAfter) {
-        this.#ending = true;
-        this.#slots.length = 0;
-        socket.end();
+      for (const piece of slot.reply as Reply) {
+        pieces.push(piece);
+        allText &&= typeof piece === 'string';
       }
+      closeAfter = slot.closeAfter;
     }
-    process.nextTick(() => socket.uncork());
+    // Text pieces are written as UTF-8, the encoding their bulk lengths were counted in.
+    socket.write(
+      allText ? pieces.join('') : Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece))),
+    );
+    if (closeAfter) {
+      this.#ending = true;
+      this.#slots.length = 0;
+      // As Redis frees the client: once the last reply is written, the connection is gone (a client
+      // that keeps its side open cannot keep sending into it).
+      socket.end(() => socket.destroy());
+    }
     if (socket.writableLength > this.#limits.outputBytesMax) socket.destroy(); // it does not read: cut it off
+    this.#watchStall();
     this.#updateFlow();
     this.#endIfAnswered();
   }
@@ -300,6 +403,17 @@ export class Connection {
     this.#paused = busy;
   }
 }
+
+/** What a RESP2 connection with subscriptions may send. */
+const subscribedCommands: ReadonlySet<string> = new Set([
+  'subscribe',
+  'psubscribe',
+  'unsubscribe',
+  'punsubscribe',
+  'ping',
+  'quit',
+  'reset',
+]);
 
 /** Redis's text: the name, then the first arguments quoted, 128 characters at most of each part. */
 function unknownCommand(args: Buffer[]): string {

@@ -14,6 +14,8 @@ import type { DurableKVStore } from '../store.js';
 import type { ServerContext, Session } from './command.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { errorReply } from './reply.js';
+import { KeyspaceEvents } from './keyspace-events.js';
+import { PubSub } from './pubsub.js';
 import { ScanCursors } from './scan-cursors.js';
 import { argumentsMaxDefault, inlineBytesMaxDefault } from './request-parser.js';
 import { checkServeOptions, type ServeOptions } from './serve-options.js';
@@ -35,6 +37,7 @@ export async function serveResp(store: DurableKVStore<string>, options: ServeOpt
   const passwordDigest = resolved.password === undefined ? undefined : digest(Buffer.from(resolved.password, 'utf8'));
   const sessions = new Map<number, Session>();
   const connections = new Map<Socket, Connection>();
+  const pubsub = new PubSub();
   const context: ServerContext = {
     store,
     startedAtMs: Date.now(),
@@ -47,6 +50,8 @@ export async function serveResp(store: DurableKVStore<string>, options: ServeOpt
     maxClients: resolved.maxClients,
     lastSaveSeconds: Math.floor(Date.now() / 1000),
     scanCursors: new ScanCursors(),
+    pubsub,
+    keyspaceEvents: new KeyspaceEvents(store, pubsub),
   };
   const limits: ConnectionLimits = {
     request: {
@@ -67,8 +72,9 @@ export async function serveResp(store: DurableKVStore<string>, options: ServeOpt
     if (connections.size >= resolved.maxClients) {
       context.counters.rejectedConnections++;
       socket.on('error', () => {});
-      socket.end(errorReply('ERR max number of clients reached').join(''));
-      socket.resume(); // drop whatever it sends, so its end is read and the socket closes
+      // Written, then closed from this side at once (the server listens half-open: a client that
+      // keeps its side open must not hold a descriptor past maxClients).
+      socket.end(errorReply('ERR max number of clients reached').join(''), () => socket.destroy());
       return;
     }
     socket.setNoDelay(true);
@@ -96,7 +102,10 @@ export async function serveResp(store: DurableKVStore<string>, options: ServeOpt
     get clients() {
       return connections.size;
     },
-    close: () => closeAll(servers, connections),
+    close: () => {
+      context.keyspaceEvents.stop();
+      return closeAll(servers, connections);
+    },
   };
 }
 

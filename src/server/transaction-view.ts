@@ -10,7 +10,8 @@
  * The commands run in one synchronous stretch of microtasks (every promise here is already
  * settled), so the store cannot change under them while they run.
  */
-import { NotANumberError } from '../errors.js';
+import { Buffer } from 'node:buffer';
+import { InvalidArgumentError, NotANumberError } from '../errors.js';
 import type { Entry } from '../read-view.js';
 import type { BatchOperation, BatchOptions, StoreSettings } from '../store.js';
 import type { WriteResult } from '../types.js';
@@ -29,6 +30,7 @@ export interface CommandStore {
   delete(key: string, options?: { ifVersion?: number }): Promise<WriteResult>;
   batch(operations: ReadonlyArray<BatchOperation<string>>, options?: BatchOptions): Promise<WriteResult>;
   increment(key: string, delta?: number): Promise<number>;
+  expire(key: string, expiry: { expiresAt: number } | null): Promise<WriteResult>;
 }
 
 /** Versions the view gives its own writes: below any real one (seqs start at 1), so never confused with the store's. */
@@ -73,6 +75,15 @@ export class TransactionView implements CommandStore {
   }
 
   put(key: string, value: string, options: PutOptions = {}): Promise<WriteResult> {
+    // The store checks these only when the batch commits, which would fail every command of the
+    // transaction: refused here, the one command answers its error and the others commit.
+    const keyBytes = Buffer.byteLength(key, 'utf8');
+    const valueBytes = Buffer.byteLength(value, 'utf8');
+    const { keyBytesMax, valueBytesMax } = this.#store.settings;
+    if (keyBytes > keyBytesMax)
+      return Promise.reject(new InvalidArgumentError(`key is ${keyBytes} bytes, over keyBytesMax (${keyBytesMax})`));
+    if (valueBytes > valueBytesMax)
+      return Promise.reject(new InvalidArgumentError(`value is ${valueBytes} bytes, over valueBytesMax (${valueBytesMax})`));
     const entry = this.getEntry(key);
     if (!holds(entry, options)) return Promise.resolve({ ok: false, conflicts: [key] });
     const expiresAt = options.keepTtl ? (entry?.expiresAt ?? null) : expiryOf(options);
@@ -101,6 +112,12 @@ export class TransactionView implements CommandStore {
       else await this.increment(operation.key, operation.delta);
     }
     return { ok: true, seq: 0 };
+  }
+
+  expire(key: string, expiry: { expiresAt: number } | null): Promise<WriteResult> {
+    const entry = this.getEntry(key);
+    if (entry === undefined) return Promise.resolve({ ok: false, conflicts: [key] });
+    return this.put(key, entry.value, expiry ?? {});
   }
 
   increment(key: string, delta = 1): Promise<number> {

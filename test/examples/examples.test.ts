@@ -26,6 +26,12 @@ describe('examples', () => {
 describe('examples: what they prove', () => {
   const output = async (name: string) => (await run('npm', ['run', '--silent', name], { timeout: 60_000 })).stdout;
 
+  it('example:cluster-mode: 4 cluster workers count through the Redis-protocol server, and every answered INCR survives a restart', async () => {
+    const stdout = await output('example:cluster-mode');
+    expect(stdout.match(/: 250 INCRs answered/g)).toHaveLength(4);
+    expect(stdout).toContain('workers answered 1000 INCRs; after a restart the store holds visits = 1000');
+  });
+
   it('example:rate-limiter lets exactly min(requests, limit) through per client per window, and the counters expire', async () => {
     const stdout = await output('example:rate-limiter');
     expect(stdout).toContain('window 0: allowed alice 10 of 25 (counter 25), bob 10 of 12 (counter 12), carol 4 of 4 (counter 4)');

@@ -206,6 +206,7 @@ describe('more strings', () => {
     expect(await redis.setrange('pad', 3, 'x')).toBe(4);
     expect(await redis.getBuffer('pad')).toEqual(Buffer.from([0, 0, 0, 0x78]));
     expect(await redis.setrange('nothing', 5, '')).toBe(0);
+    expect(await redis.setrange('s', 2 ** 40, '')).toBe(11); // an empty patch changes nothing: no size error
     expect(await redis.exists('nothing')).toBe(0);
     expect(await replyError(redis.setrange('s', -1, 'x'))).toBe('ERR offset is out of range');
   });
@@ -371,6 +372,12 @@ describe('transactions', () => {
     expect(await replyError(redis.call('KEYS', '*'))).toBe('ERR Command not allowed inside a transaction');
     expect(await redis.call('DISCARD')).toBe('OK');
     expect(await redis.ping()).toBe('PONG');
+    // A refused control command fails the transaction too (Redis's rejectCommand).
+    await redis.call('MULTI');
+    expect(await redis.call('SET', 'x', '1')).toBe('QUEUED');
+    expect(await replyError(redis.call('WATCH'))).toBe("ERR wrong number of arguments for 'watch' command");
+    expect(await replyError(redis.call('EXEC'))).toBe('EXECABORT Transaction discarded because of previous errors.');
+    expect(await redis.exists('x')).toBe(0);
   });
 
   it('commits all or nothing: a reader never sees half a transaction, and concurrent ones lose nothing', async () => {

@@ -23,6 +23,7 @@ afterEach(async () => {
 
 function client(port: number, options: { password?: string } = {}): Redis {
   const redis = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null, ...options });
+  redis.on('error', () => {}); // connections these tests cut off report it here
   clients.push(redis);
   return redis;
 }
@@ -71,6 +72,12 @@ describe('a password', () => {
     const big = 'x'.repeat(20_000);
     const { reply } = await rawExchange(serving.port, `AUTH s3cret\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$20000\r\n${big}\r\nGET k\r\n`);
     expect(reply).toBe(`+OK\r\n+OK\r\n$20000\r\n${big}\r\n`);
+  });
+
+  it('HELLO with AUTH and a bad option authenticates nobody', async () => {
+    serving = await served({ password: 's3cret' });
+    const { reply } = await rawExchange(serving.port, 'HELLO 2 AUTH default s3cret BOGUS\r\nGET k\r\n');
+    expect(reply).toBe("-ERR Syntax error in HELLO option 'BOGUS'\r\n-NOAUTH Authentication required.\r\n");
   });
 
   it('AUTH without a configured password says so, in Redis words', async () => {

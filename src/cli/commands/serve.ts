@@ -25,7 +25,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('serve the store over the Redis protocol (RESP2/RESP3) until SIGTERM or SIGINT')
     .argument('<dir>', 'store directory (created if missing)')
-    .option('--port <port>', 'TCP port (0: any free port)', '6379')
+    .option('--port <port>', 'TCP port (0: any free port; default 6379, or none with --unix-socket)')
     .option('--host <host>', 'address to bind; anything but loopback needs DURABLE_KV_PASSWORD', '127.0.0.1')
     .option('--unix-socket <path>', 'also listen on this Unix socket')
     .option('--max-clients <n>', 'connections served at once', '10000')

@@ -11,6 +11,7 @@ import { keyCommands } from './key-commands.js';
 import { keyspaceCommands } from './keyspace-commands.js';
 import { serverCommands } from './server-commands.js';
 import { stringCommands } from './string-commands.js';
+import { pubsubCommands } from './pubsub-commands.js';
 import { execCommand, transactionCommands } from './transaction-commands.js';
 
 function infoOf(command: Command, protocol: 2 | 3): Reply {
@@ -64,6 +65,7 @@ export const commandTable: ReadonlyMap<string, Command> = new Map(
     ...keyCommands,
     ...keyspaceCommands,
     ...transactionCommands,
+    ...pubsubCommands,
     execCommand((name) => commandTable.get(name)),
     command,
   ].map((entry) => [entry.name, entry]),
@@ -83,7 +85,9 @@ export const transactionalCommands: ReadonlySet<string> = new Set([
   'ping',
   'echo',
   'time',
+  // Queued, as in Redis: EXEC has checked the watched keys before it runs anything.
+  'unwatch',
 ]);
 
 /** Run at once even between MULTI and EXEC. */
-export const transactionControl: ReadonlySet<string> = new Set(['multi', 'exec', 'discard', 'watch', 'unwatch', 'quit', 'reset']);
+export const transactionControl: ReadonlySet<string> = new Set(['multi', 'exec', 'discard', 'watch', 'quit', 'reset']);

@@ -4,6 +4,7 @@
 import type { Buffer } from 'node:buffer';
 import { integerArg, ReplyError } from '../arguments.js';
 import { type Command, type CommandContext, word } from '../command.js';
+import { leaveAll } from './pubsub-commands.js';
 import { arrayReply, bulkReply, integerReply, mapReply, nullReply, okReply, pongReply, type Reply, simpleReply } from '../reply.js';
 
 /** The Redis version clients are told: the 7.x command set and replies this server follows. */
@@ -14,8 +15,13 @@ const ping: Command = {
   arity: -1,
   kind: 'connection',
   flags: ['fast'],
-  run(_context, args) {
+  run(context, args) {
     if (args.length > 2) throw new ReplyError("ERR wrong number of arguments for 'ping' command");
+    const { session } = context;
+    // Subscribed under RESP2, PING answers in the shape of a message: ["pong", argument or ""].
+    if (session.protocol === 2 && session.channels.size + session.patterns.size > 0) {
+      return arrayReply([bulkReply('pong'), bulkReply(args.length === 2 ? args[1] : '')]);
+    }
     return args.length === 2 ? bulkReply(args[1]) : pongReply;
   },
 };
@@ -51,6 +57,11 @@ const select: Command = {
 function authenticate(context: CommandContext, username: Buffer | undefined, password: Buffer): void {
   const { server, session } = context;
   if (!server.passwordSet) {
+    // Redis 7 (acl.c): with no password, the default user accepts any password given with its name.
+    if (username !== undefined && username.toString('latin1') === 'default') {
+      session.authenticated = true;
+      return;
+    }
     throw new ReplyError(
       'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
     );
@@ -102,21 +113,26 @@ const hello: Command = {
     let protocol = context.session.protocol;
     let at = 1;
     if (args.length > 1) {
-      const version = Number(args[1].toString('latin1'));
+      const text = args[1].toString('latin1');
+      if (!/^-?[0-9]{1,19}$/.test(text)) throw new ReplyError('ERR Protocol version is not an integer or out of range');
+      const version = Number(text);
       if (version !== 2 && version !== 3) throw new ReplyError('NOPROTO unsupported protocol version');
       protocol = version;
       at = 2;
     }
     let name: string | undefined;
+    let credentials: [Buffer, Buffer] | undefined;
+    // Every option is checked before any takes effect: a syntax error leaves the connection as it was.
     for (; at < args.length; at++) {
       const option = word(args[at]);
       if (option === 'auth' && at + 2 < args.length) {
-        authenticate(context, args[at + 1], args[at + 2]);
+        credentials = [args[at + 1], args[at + 2]];
         at += 2;
       } else if (option === 'setname' && at + 1 < args.length) {
         name = clientName(args[++at]);
       } else throw new ReplyError(`ERR Syntax error in HELLO option '${args[at].toString('latin1')}'`);
     }
+    if (credentials !== undefined) authenticate(context, ...credentials);
     if (!context.session.authenticated)
       throw new ReplyError(
         'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
@@ -186,6 +202,10 @@ const reset: Command = {
     session.protocol = 2;
     session.name = '';
     session.authenticated = !server.passwordSet;
+    session.transaction = undefined;
+    session.transactionFailed = false;
+    session.watched.clear();
+    leaveAll(context);
     return simpleReply('RESET');
   },
 };

@@ -18,7 +18,7 @@ function deleteKeys(name: string): Command {
     keys: [1, -1, 1],
     flags: ['write'],
     async run(context, args) {
-      const { store } = context.server;
+      const { store } = context; // the transaction's view inside EXEC
       const keys = [...new Set(args.slice(1).map(textOf))];
       for (let attempt = 0; attempt < conditionalWriteAttemptsMax; attempt++) {
         const present = keys.flatMap((key) => {
@@ -96,6 +96,14 @@ function expireCommand(name: string, toEpochMs: (amount: number, now: number) =>
       const expiresAt = toEpochMs(amount, Date.now());
       if (!Number.isSafeInteger(expiresAt)) throw new ReplyError(`ERR invalid expire time in '${name}' command`);
       const key = textOf(args[1]);
+      if (flags.size === 0 && expiresAt > Date.now()) {
+        // No condition on the current expiry: one expire record, which the store resolves against the
+        // key as it sequences it (0 if it is gone), and which keyspace events announce as "expire".
+        return context.store.expire(key, { expiresAt }).then(
+          (written) => integerReply(written.ok ? 1 : 0),
+          (error: unknown) => Promise.reject(replyErrorFor(error)),
+        );
+      }
       return updateKey(context.store, key, (entry) => {
         if (entry === undefined || !expiryAllowed(flags, entry.expiresAt, expiresAt)) return { result: integerReply(0) };
         return { result: integerReply(1), commit: () => setExpiry(context, key, entry, expiresAt) };
@@ -106,7 +114,7 @@ function expireCommand(name: string, toEpochMs: (amount: number, now: number) =>
 
 /** A time already past deletes the key, as Redis does (it never stores an expired key). */
 function setExpiry(context: CommandContext, key: string, entry: Entry<string>, expiresAt: number) {
-  const { store } = context.server;
+  const { store } = context; // the transaction's view inside EXEC
   if (expiresAt <= Date.now()) return store.delete(key, { ifVersion: entry.version });
   return store.put(key, entry.value, { ifVersion: entry.version, expiresAt });
 }
@@ -119,11 +127,12 @@ const persist: Command = {
   flags: ['write', 'fast'],
   run(context, args) {
     const key = textOf(args[1]);
-    return updateKey(context.store, key, (entry) => {
-      if (entry?.expiresAt == null) return { result: integerReply(0) };
-      // A put without TTL options clears the expiry.
-      return { result: integerReply(1), commit: () => context.store.put(key, entry.value, { ifVersion: entry.version }) };
-    }).catch((error: unknown) => Promise.reject(replyErrorFor(error)));
+    if (context.store.getEntry(key)?.expiresAt == null) return integerReply(0);
+    // One expire record removing the expiry ("persist" in keyspace events); 0 if the key went meanwhile.
+    return context.store.expire(key, null).then(
+      (written) => integerReply(written.ok ? 1 : 0),
+      (error: unknown) => Promise.reject(replyErrorFor(error)),
+    );
   },
 };
 
@@ -157,6 +166,7 @@ export const keyCommands: Command[] = [
   // Redis rounds TTL to the nearest second: (ms + 500) / 1000.
   ttlCommand('ttl', (expiresAt, now) => Math.floor((Math.max(0, expiresAt - now) + 500) / 1000)),
   ttlCommand('pttl', (expiresAt, now) => Math.max(0, expiresAt - now)),
-  ttlCommand('expiretime', (expiresAt) => Math.floor(expiresAt / 1000)),
+  // Redis: (ms + 500) / 1000, as TTL rounds.
+  ttlCommand('expiretime', (expiresAt) => Math.floor((expiresAt + 500) / 1000)),
   ttlCommand('pexpiretime', (expiresAt) => expiresAt),
 ];

@@ -2,25 +2,14 @@
  * Commands that walk or move keys: KEYS, SCAN (over ordered keys, see scan-cursors.ts), RENAME,
  * RENAMENX. Patterns are matched by glob.ts (iterative, bounded work; never a RegExp).
  */
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import { integerArg, ReplyError, syntaxError } from '../arguments.js';
 import { bytesOf, textOf } from '../byte-text.js';
 import { type Command, type CommandContext, word } from '../command.js';
-import { compileGlob, type GlobMatcher, literalPrefix } from '../glob.js';
+import { compileGlob, type GlobMatcher } from '../glob.js';
 import { arrayReply, bulkReply, integerReply, okReply, type Reply } from '../reply.js';
 import { conditionalWriteAttemptsMax, replyErrorFor } from '../store-calls.js';
 import type { RangeOptions } from '../../types.js';
-
-/**
- * The store range a pattern can only match within: its literal prefix, when that is plain ASCII
- * (then a text key matching it starts with the same characters; anything else walks every key).
- */
-function rangeFor(pattern: Buffer | undefined): RangeOptions {
-  if (pattern === undefined) return {};
-  const prefix = literalPrefix(pattern);
-  if (prefix === undefined || prefix.some((byte) => byte === 0 || byte >= 0x80)) return {};
-  return { prefix: Buffer.from(prefix).toString('latin1') };
-}
 
 const keys: Command = {
   name: 'keys',
@@ -30,7 +19,8 @@ const keys: Command = {
   run(context, args) {
     const matches = compileGlob(args[1]);
     const found: Reply[] = [];
-    for (const key of context.server.store.keys(rangeFor(args[1]))) {
+    // Every key is matched: a key that is not UTF-8 is stored behind a tag, outside any text prefix's range.
+    for (const key of context.server.store.keys()) {
       const wire = bytesOf(key);
       if (matches(wire)) found.push(bulkReply(wire));
     }
@@ -78,7 +68,7 @@ const scan: Command = {
     const cursor = Number(cursorText);
     const after = cursor === 0 ? undefined : context.server.scanCursors.resume(cursor);
     if (cursor !== 0 && after === undefined) throw new ReplyError('ERR invalid cursor (unknown or expired: start the scan again from 0)');
-    const range: RangeOptions = { ...rangeFor(options.pattern), limit: options.count };
+    const range: RangeOptions = { limit: options.count };
     if (after !== undefined) range.gt = after;
     const found: Reply[] = [];
     let last: string | undefined;

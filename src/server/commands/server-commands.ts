@@ -118,7 +118,7 @@ const info: Command = {
   },
 };
 
-/** The settings CONFIG GET answers; CONFIG SET changes none yet (they are fixed at start). */
+/** The settings CONFIG GET answers; CONFIG SET changes notify-keyspace-events only (the rest are fixed at start). */
 function configValues(context: CommandContext): Array<[string, string]> {
   const { server } = context;
   const { sync } = server.store.settings;
@@ -131,6 +131,7 @@ function configValues(context: CommandContext): Array<[string, string]> {
     ['unixsocket', server.listening.unixSocket ?? ''],
     ['save', ''],
     ['proto-max-bulk-len', String(server.store.settings.valueBytesMax)],
+    ['notify-keyspace-events', server.keyspaceEvents.flags],
   ];
 }
 
@@ -148,6 +149,10 @@ const config: Command = {
         pairs.map(([name, value]): [Reply, Reply] => [bulkReply(name), bulkReply(value)]),
         context.session.protocol,
       );
+    }
+    if (sub === 'set' && args.length === 4 && word(args[2]) === 'notify-keyspace-events') {
+      context.server.keyspaceEvents.configure(args[3].toString('latin1'));
+      return okReply;
     }
     if (sub === 'set' && args.length >= 4)
       throw new ReplyError(`ERR Unknown option or number of arguments for CONFIG SET - '${args[2].toString('latin1')}'`);

@@ -309,7 +309,7 @@ const setrange: Command = {
     const offset = integerArg(args[2]);
     if (offset < 0) throw new ReplyError('ERR offset is out of range');
     const patch = args[3];
-    if (offset + patch.byteLength > context.store.settings.valueBytesMax) {
+    if (patch.byteLength > 0 && offset + patch.byteLength > context.store.settings.valueBytesMax) {
       throw new ReplyError('ERR string exceeds maximum allowed size (proto-max-bulk-len)');
     }
     const key = textOf(args[1]);
@@ -328,6 +328,18 @@ const setrange: Command = {
     }).catch((error: unknown) => Promise.reject(replyErrorFor(error)));
   },
 };
+
+/**
+ * A double as Redis prints INCRBYFLOAT's result (ld2string's human form: `%.17Lf`, trailing zeros and
+ * point dropped), never with an exponent: the shortest exact text when JavaScript's has none.
+ */
+function plainDecimal(value: number): string {
+  const shortest = String(value);
+  if (!shortest.includes('e')) return shortest;
+  if (Number.isInteger(value)) return BigInt(value).toString();
+  const fixed = value.toFixed(17).replace(/0+$/, '').replace(/\.$/, '');
+  return fixed === '-0' ? '0' : fixed;
+}
 
 /** A decimal float as Redis reads one: no spaces, no hex, no NaN or infinities. */
 function floatOf(text: string): number | undefined {
@@ -356,7 +368,7 @@ const incrbyfloat: Command = {
       if (current === undefined) throw new ReplyError('ERR value is not a valid float');
       const result = current + increment;
       if (!Number.isFinite(result)) throw new ReplyError('ERR increment would produce NaN or Infinity');
-      const text = String(result);
+      const text = plainDecimal(result);
       return { result: bulkReply(text), commit: (condition) => context.store.put(key, text, { ...condition, keepTtl: true }) };
     }).catch((error: unknown) => Promise.reject(replyErrorFor(error)));
   },

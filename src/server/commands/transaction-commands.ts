@@ -69,7 +69,8 @@ const unwatch: Command = {
   kind: 'connection',
   flags: ['fast'],
   run(context) {
-    context.session.watched.clear();
+    // Inside EXEC (queued after MULTI) it does nothing: EXEC ends the watches itself.
+    if (!(context.store instanceof TransactionView)) context.session.watched.clear();
     return okReply;
   },
 };
