@@ -23,7 +23,7 @@ import type { Command, CommandContext, ServerContext, Session } from './command.
 import { commandTable, transactionalCommands, transactionControl } from './commands/command-table.js';
 import { leaveAll } from './commands/pubsub-commands.js';
 import { transactionCommandsMax } from './commands/transaction-commands.js';
-import { errorReply, type Piece, queuedReply, type Reply } from './reply.js';
+import { errorReply, type Piece, queuedReply, type Reply, replyBytes } from './reply.js';
 import { type ParseEvent, type RequestLimits, RequestParser } from './request-parser.js';
 import { replyErrorFor } from './store-calls.js';
 
@@ -75,6 +75,8 @@ export class Connection {
   #paused = false;
   #ending = false;
   #flushScheduled = false;
+  /** Bytes of replies queued behind a reply not yet settled (see #noteSize). */
+  #queuedBytes = 0;
   /** QUIT ran or a protocol error ended the stream: nothing more is read or run. */
   #stopped = false;
   #stallTimer: NodeJS.Timeout | undefined;
@@ -121,7 +123,10 @@ export class Connection {
     });
     if (limits.idleTimeoutMs > 0) {
       socket.setTimeout(limits.idleTimeoutMs);
-      socket.on('timeout', () => socket.destroy());
+      // As Redis's timeout: a subscriber waiting on a quiet channel is not idle.
+      socket.on('timeout', () => {
+        if (this.session.channels.size + this.session.patterns.size === 0) socket.destroy();
+      });
     }
   }
 
@@ -237,15 +242,17 @@ export class Connection {
    */
   #watchStall(): void {
     const socket = this.#socket;
-    if (this.#stallTimer !== undefined || socket.writableLength < this.#limits.outputPauseBytes) return;
+    if (this.#stallTimer !== undefined || socket.writableLength + this.#queuedBytes < this.#limits.outputPauseBytes) return;
     const timer = setTimeout(() => socket.destroy(), this.#limits.outputStallMs);
     this.#stallTimer = timer;
     const clear = () => {
       clearTimeout(timer);
+      socket.off('drain', clear);
+      socket.off('close', clear);
       if (this.#stallTimer === timer) this.#stallTimer = undefined;
     };
-    socket.once('drain', clear);
-    socket.once('close', clear);
+    socket.on('drain', clear);
+    socket.on('close', clear);
   }
 
   /** Runs one command; returns a promise only when the next command must wait for it. */
@@ -331,6 +338,9 @@ export class Connection {
   }
 
   #enqueue(reply: Reply, closeAfter: boolean): void {
+    // Closing (after QUIT's reply, a protocol error, a shutdown): a late message is dropped, as Redis
+    // adds nothing to a client closing after its reply; writing it after end() would lose the rest.
+    if (this.#ending || (this.#stopped && !closeAfter) || this.#finishing) return;
     this.#slots.push({ reply, closeAfter });
     this.#noteSize(reply);
     this.#scheduleFlush();
@@ -338,6 +348,13 @@ export class Connection {
 
   #noteSize(reply: Reply): void {
     for (const piece of reply) if (piece.length > largeReplyPieceBytes) this.#largeReplyQueued = true;
+    // Replies waiting behind one not yet settled (a subscriber's messages behind a durable write)
+    // count against the output bounds too.
+    if (this.#slots.length > 1 && this.#slots[0].reply === undefined) {
+      this.#queuedBytes += replyBytes(reply);
+      if (this.#queuedBytes > this.#limits.outputBytesMax) this.#socket.destroy();
+      else if (this.#queuedBytes >= this.#limits.outputPauseBytes) this.#watchStall();
+    }
   }
 
   /** One write per batch of ready replies (a pipeline's), not one per reply or per piece. */
@@ -363,7 +380,7 @@ export class Connection {
   /** Writes every ready reply at the head of the queue, in one corked batch. */
   #flush(): void {
     const socket = this.#socket;
-    if (this.#slots.length === 0 || this.#slots[0].reply === undefined || socket.destroyed) return;
+    if (this.#slots.length === 0 || this.#slots[0].reply === undefined || socket.destroyed || this.#ending) return;
     this.#largeReplyQueued = false;
     const pieces: Piece[] = [];
     let allText = true;
@@ -387,6 +404,7 @@ export class Connection {
       // that keeps its side open cannot keep sending into it).
       socket.end(() => socket.destroy());
     }
+    this.#queuedBytes = 0; // what was queued is written now, or waits behind a new head counted afresh
     if (socket.writableLength > this.#limits.outputBytesMax) socket.destroy(); // it does not read: cut it off
     this.#watchStall();
     this.#updateFlow();

@@ -38,14 +38,23 @@ export class KeyspaceEvents {
   /** CONFIG SET notify-keyspace-events: validates, then starts or stops following the feed. */
   configure(value: string): void {
     const flags = normalized(value);
-    this.#flags = flags;
     const on = flags.includes('K') || flags.includes('E');
     if (on && this.#subscription === undefined) {
       // From the last committed write on: notifications are live, never replayed.
-      this.#subscription = this.#store.changes({ since: this.#store.stats().lastSeq }).subscribe((change) => {
-        for (const op of change.ops) this.#publish(op);
+      this.#subscription = this.#store.changes({ since: this.#store.stats().lastSeq }).subscribe({
+        next: (change) => {
+          // Nothing here may throw into rxjs (it would be an uncaught error): a bug costs the event, not the server.
+          try {
+            for (const op of change.ops) this.#publish(op);
+          } catch {}
+        },
+        // The feed ends with the store (closed or failed): notifications stop; the server goes on.
+        error: () => {
+          this.#subscription = undefined;
+        },
       });
     } else if (!on) this.stop();
+    this.#flags = flags; // only once the feed is running (a closed store refuses CONFIG SET and keeps the old value)
   }
 
   stop(): void {
@@ -75,7 +84,7 @@ export class KeyspaceEvents {
   }
 }
 
-/** Redis's parse and print of the setting (keyspaceEventsStringToFlags / FlagsToString). */
+/** Redis's parse and print of the setting (keyspaceEventsStringToFlags / keyspaceEventsFlagsToString). */
 function normalized(value: string): string {
   const seen = new Set<string>();
   for (const char of value) {
@@ -87,10 +96,11 @@ function normalized(value: string): string {
       );
     }
   }
+  // Classes in Redis's order (A for all of g$lshzxetd, which then leaves n out too), then K, E, and m last.
   const all = [...aliasAll].every((each) => seen.has(each));
-  let text = all ? 'A' : [...classes].filter((each) => seen.has(each) && !(all && aliasAll.includes(each))).join('');
-  if (all) text += [...'mn'].filter((each) => seen.has(each)).join('');
+  let text = all ? 'A' : [...`${aliasAll}n`].filter((each) => seen.has(each)).join('');
   if (seen.has('K')) text += 'K';
   if (seen.has('E')) text += 'E';
+  if (seen.has('m')) text += 'm';
   return text;
 }

@@ -5,7 +5,7 @@
  * sees it.
  */
 import { Buffer } from 'node:buffer';
-import { globMatch } from './glob.js';
+import { compileGlob, type GlobMatcher } from './glob.js';
 import { bulkReply, pushReply, type Protocol, type Reply } from './reply.js';
 
 /** A connection, as pub/sub sees it. */
@@ -20,7 +20,7 @@ const nameOf = (bytes: Buffer) => bytes.toString('latin1');
 
 export class PubSub {
   readonly #channels = new Map<string, Set<Subscriber>>();
-  readonly #patterns = new Map<string, { pattern: Buffer; subscribers: Set<Subscriber> }>();
+  readonly #patterns = new Map<string, { pattern: Buffer; matches: GlobMatcher; subscribers: Set<Subscriber> }>();
 
   subscribe(subscriber: Subscriber, channel: Buffer): void {
     const name = nameOf(channel);
@@ -43,7 +43,10 @@ export class PubSub {
     const name = nameOf(pattern);
     let entry = this.#patterns.get(name);
     if (entry === undefined) {
-      entry = { pattern: Buffer.from(pattern), subscribers: new Set() };
+      const copy = Buffer.from(pattern);
+      // Compiled once; Redis's pub/sub has no "*" shortcut (compileGlob's), which differs only for an empty channel.
+      const matches: GlobMatcher = copy.length === 1 && copy[0] === 0x2a ? (channel) => channel.length > 0 : compileGlob(copy);
+      entry = { pattern: copy, matches, subscribers: new Set() };
       this.#patterns.set(name, entry);
     }
     entry.subscribers.add(subscriber);
@@ -68,9 +71,8 @@ export class PubSub {
       subscriber.deliver(pushReply([bulkReply('message'), bulkReply(channel), bulkReply(message)], subscriber.protocol));
       receivers++;
     }
-    for (const { pattern, subscribers } of this.#patterns.values()) {
-      // Redis's pub/sub has no "*" shortcut: the plain matcher (an empty channel differs only).
-      if (!globMatch(pattern, channel)) continue;
+    for (const { pattern, matches, subscribers } of this.#patterns.values()) {
+      if (!matches(channel)) continue;
       for (const subscriber of subscribers) {
         subscriber.deliver(
           pushReply([bulkReply('pmessage'), bulkReply(pattern), bulkReply(channel), bulkReply(message)], subscriber.protocol),

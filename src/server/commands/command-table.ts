@@ -87,6 +87,9 @@ export const transactionalCommands: ReadonlySet<string> = new Set([
   'time',
   // Queued, as in Redis: EXEC has checked the watched keys before it runs anything.
   'unwatch',
+  // Queued, as in Redis ("write and announce"): delivered when EXEC runs its commands, which is
+  // before the transaction's batch is durable, as Redis delivers before its AOF fsync.
+  'publish',
 ]);
 
 /** Run at once even between MULTI and EXEC. */
