@@ -11,7 +11,7 @@
  * store, 'utf8' and 'json' — costs no conversion either way and reads as itself through the store's
  * own API. A value given as bytes is kept as one character per byte behind a two-character tag, and
  * so is text that happens to begin with U+0000 (the tag's first character), so every value
- * round-trips exactly and reads back in any format:
+ * round-trips exactly and reads back in any format (src/tagged-bytes.ts, shared with the RESP server):
  *
  *   text not starting with U+0000   stored as itself
  *   text starting with U+0000       "\u0000t" + text
@@ -19,6 +19,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { InvalidArgumentError } from '../errors.js';
+import { taggedBytes, taggedText, untagged } from '../tagged-bytes.js';
 
 /** The formats abstract-level hands the adapter data in (its encodings declared native). */
 export type LevelFormat = 'utf8' | 'buffer' | 'view';
@@ -50,12 +51,6 @@ export function levelKey(key: string, format: LevelFormat): LevelData {
   return format === 'view' ? plainView(bytes) : bytes;
 }
 
-const textTag = '\u0000t';
-const bytesTag = '\u0000b';
-const tagCode = 0;
-const textTagCode = 0x74; // 't'
-const bytesTagCode = 0x62; // 'b'
-
 /**
  * The store value for a Level value in any format, checked against `valueBytesMax` in the value's
  * own bytes (as keys are). Text with a lone surrogate is stored as its UTF-8 would decode (U+FFFD in
@@ -64,15 +59,14 @@ const bytesTagCode = 0x62; // 'b'
 export function storeValue(value: LevelData, valueBytesMax: number): string {
   if (typeof value !== 'string') {
     if (value.byteLength > valueBytesMax) throw overLimit(value.byteLength, valueBytesMax);
-    return bytesTag + bufferOf(value).toString('latin1');
+    return taggedBytes(bufferOf(value));
   }
   // A UTF-16 unit is at most 3 UTF-8 bytes: only a long string needs measuring.
   if (value.length * 3 > valueBytesMax) {
     const valueBytes = Buffer.byteLength(value, 'utf8');
     if (valueBytes > valueBytesMax) throw overLimit(valueBytes, valueBytesMax);
   }
-  const text = value.isWellFormed() ? value : value.toWellFormed();
-  return text.charCodeAt(0) === tagCode ? textTag + text : text;
+  return taggedText(value.isWellFormed() ? value : value.toWellFormed());
 }
 
 function overLimit(valueBytes: number, valueBytesMax: number): InvalidArgumentError {
@@ -81,11 +75,9 @@ function overLimit(valueBytes: number, valueBytesMax: number): InvalidArgumentEr
 
 /** The Level value, in `format`, for a store value written by `storeValue` (or any string: untagged is text). */
 export function levelValue(stored: string, format: LevelFormat): LevelData {
-  if (stored.charCodeAt(0) !== tagCode || stored.length < 2) return textIn(stored, format);
-  const kind = stored.charCodeAt(1);
-  if (kind === textTagCode) return textIn(stored.slice(2), format);
-  if (kind !== bytesTagCode) return textIn(stored, format);
-  const bytes = Buffer.from(stored.slice(2), 'latin1');
+  const held = untagged(stored);
+  if (typeof held === 'string') return textIn(held, format);
+  const bytes = held;
   if (format === 'utf8') return bytes.toString('utf8');
   return format === 'view' ? plainView(bytes) : bytes;
 }

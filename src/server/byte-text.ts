@@ -7,32 +7,21 @@
  *   valid UTF-8 starting with NUL                       "\u0000t" + text
  *   anything else                                       "\u0000b" + bytes, one character per byte
  *
- * It is the tagging the Level adapter uses for values (src/level/key-codec.ts), so a store shared
- * by both reads the same. Ordering: text keys sort by their UTF-8 bytes, which is Redis's order;
+ * The tagging is src/tagged-bytes.ts, shared with the Level adapter's values, so a store shared by
+ * both reads the same. Ordering: text keys sort by their UTF-8 bytes, which is Redis's order;
  * tagged keys sort before every key not starting with NUL.
  */
 import { Buffer, isUtf8 } from 'node:buffer';
-
-const tagCode = 0;
-const textTag = '\u0000t';
-const bytesTag = '\u0000b';
-const textTagCode = 0x74; // 't'
-const bytesTagCode = 0x62; // 'b'
+import { taggedBytes, taggedText, untagged } from '../tagged-bytes.js';
 
 /** The store string for bytes from the wire. */
 export function textOf(bytes: Buffer): string {
-  if (!isUtf8(bytes)) return bytesTag + bytes.toString('latin1');
-  const text = bytes.toString('utf8');
-  return bytes[0] === tagCode ? textTag + text : text;
+  return isUtf8(bytes) ? taggedText(bytes.toString('utf8')) : taggedBytes(bytes);
 }
 
 /** The bytes (or text, written as UTF-8) to send for a store string written by `textOf` or any app. */
 export function wireOf(stored: string): Buffer | string {
-  if (stored.charCodeAt(0) !== tagCode || stored.length < 2) return stored;
-  const kind = stored.charCodeAt(1);
-  if (kind === textTagCode) return stored.slice(2);
-  if (kind === bytesTagCode) return Buffer.from(stored.slice(2), 'latin1');
-  return stored;
+  return untagged(stored);
 }
 
 /** The length in bytes a client sees (STRLEN, APPEND's reply). */

@@ -60,6 +60,11 @@ export interface CommandContext {
 
 export type CommandKind = 'blind' | 'reads' | 'connection';
 
+/**
+ * A handler returns its reply, or throws / rejects: a `ReplyError` with Redis's text, or the store's
+ * own error, which the connection (and EXEC, per queued command) turns into Redis's reply in one
+ * place (`replyErrorFor`), so handlers do not wrap their store calls.
+ */
 export type CommandHandler = (context: CommandContext, args: Buffer[]) => Reply | Promise<Reply>;
 
 export interface Command {

@@ -7,7 +7,7 @@ import { integerArg, ReplyError } from '../arguments.js';
 import { textOf } from '../byte-text.js';
 import { type Command, type CommandContext, word } from '../command.js';
 import { integerReply, simpleReply } from '../reply.js';
-import { conditionalWriteAttemptsMax, replyErrorFor, updateKey } from '../store-calls.js';
+import { conditionalWriteAttemptsMax, updateKey } from '../store-calls.js';
 
 /** DEL / UNLINK: one atomic batch of the keys that exist, conditional on the versions read. */
 function deleteKeys(name: string): Command {
@@ -26,15 +26,11 @@ function deleteKeys(name: string): Command {
           return entry === undefined ? [] : [{ key, version: entry.version }];
         });
         if (present.length === 0) return integerReply(0);
-        try {
-          const written = await store.batch(
-            present.map(({ key }) => ({ type: 'delete' as const, key })),
-            { checks: present },
-          );
-          if (written.ok) return integerReply(present.length);
-        } catch (error) {
-          throw replyErrorFor(error);
-        }
+        const written = await store.batch(
+          present.map(({ key }) => ({ type: 'delete' as const, key })),
+          { checks: present },
+        );
+        if (written.ok) return integerReply(present.length);
       }
       throw new ReplyError(`ERR keys changed by other clients ${conditionalWriteAttemptsMax} times in a row; not deleted`);
     },
@@ -99,15 +95,12 @@ function expireCommand(name: string, toEpochMs: (amount: number, now: number) =>
       if (flags.size === 0 && expiresAt > Date.now()) {
         // No condition on the current expiry: one expire record, which the store resolves against the
         // key as it sequences it (0 if it is gone), and which keyspace events announce as "expire".
-        return context.store.expire(key, { expiresAt }).then(
-          (written) => integerReply(written.ok ? 1 : 0),
-          (error: unknown) => Promise.reject(replyErrorFor(error)),
-        );
+        return context.store.expire(key, { expiresAt }).then((written) => integerReply(written.ok ? 1 : 0));
       }
       return updateKey(context.store, key, (entry) => {
         if (entry === undefined || !expiryAllowed(flags, entry.expiresAt, expiresAt)) return { result: integerReply(0) };
         return { result: integerReply(1), commit: () => setExpiry(context, key, entry, expiresAt) };
-      }).catch((error: unknown) => Promise.reject(replyErrorFor(error)));
+      });
     },
   };
 }
@@ -129,10 +122,7 @@ const persist: Command = {
     const key = textOf(args[1]);
     if (context.store.getEntry(key)?.expiresAt == null) return integerReply(0);
     // One expire record removing the expiry ("persist" in keyspace events); 0 if the key went meanwhile.
-    return context.store.expire(key, null).then(
-      (written) => integerReply(written.ok ? 1 : 0),
-      (error: unknown) => Promise.reject(replyErrorFor(error)),
-    );
+    return context.store.expire(key, null).then((written) => integerReply(written.ok ? 1 : 0));
   },
 };
 

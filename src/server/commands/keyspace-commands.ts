@@ -8,7 +8,7 @@ import { bytesOf, textOf } from '../byte-text.js';
 import { type Command, type CommandContext, word } from '../command.js';
 import { compileGlob, type GlobMatcher } from '../glob.js';
 import { arrayReply, bulkReply, integerReply, okReply, type Reply } from '../reply.js';
-import { conditionalWriteAttemptsMax, replyErrorFor } from '../store-calls.js';
+import { conditionalWriteAttemptsMax } from '../store-calls.js';
 import type { RangeOptions } from '../../types.js';
 
 const keys: Command = {
@@ -30,20 +30,18 @@ const keys: Command = {
 
 interface ScanOptions {
   matches: GlobMatcher | undefined;
-  pattern: Buffer | undefined;
   count: number;
   /** False when TYPE names anything but string: nothing matches. */
   typeMatches: boolean;
 }
 
 function scanOptionsOf(args: Buffer[]): ScanOptions {
-  const options: ScanOptions = { matches: undefined, pattern: undefined, count: 10, typeMatches: true };
+  const options: ScanOptions = { matches: undefined, count: 10, typeMatches: true };
   for (let at = 2; at < args.length; at += 2) {
     const option = word(args[at]);
     const value = args[at + 1];
     if (value === undefined) throw new ReplyError(syntaxError);
     if (option === 'match') {
-      options.pattern = value;
       options.matches = compileGlob(value);
     } else if (option === 'count') {
       options.count = integerArg(value);
@@ -108,18 +106,14 @@ function rename(name: string, onlyIfAbsent: boolean): Command {
           { key: from, version: source.version },
           target === undefined ? { key: to, absent: true as const } : { key: to, version: target.version },
         ];
-        try {
-          const written = await store.batch(
-            [
-              { type: 'put', key: to, value: source.value, ...expiry },
-              { type: 'delete', key: from },
-            ],
-            { checks },
-          );
-          if (written.ok) return onlyIfAbsent ? integerReply(1) : okReply;
-        } catch (error) {
-          throw replyErrorFor(error);
-        }
+        const written = await store.batch(
+          [
+            { type: 'put', key: to, value: source.value, ...expiry },
+            { type: 'delete', key: from },
+          ],
+          { checks },
+        );
+        if (written.ok) return onlyIfAbsent ? integerReply(1) : okReply;
       }
       throw new ReplyError(`ERR keys changed by other clients ${conditionalWriteAttemptsMax} times in a row; not renamed`);
     },

@@ -8,7 +8,6 @@ import { ReplyError, syntaxError } from '../arguments.js';
 import { type Command, type CommandContext, word } from '../command.js';
 import { arrayReply, bulkReply, integerReply, mapReply, okReply, type Reply, simpleReply } from '../reply.js';
 import { globMatchText } from '../glob.js';
-import { replyErrorFor } from '../store-calls.js';
 import { redisVersionCompatible } from './connection-commands.js';
 
 const dbsize: Command = {
@@ -28,11 +27,7 @@ function flush(name: string): Command {
     async run(context, args) {
       // ASYNC and SYNC are accepted; either way the reply comes once the delete is durable.
       if (args.length > 2 || (args.length === 2 && !['async', 'sync'].includes(word(args[1])))) throw new ReplyError(syntaxError);
-      try {
-        await context.server.store.deleteRange({});
-      } catch (error) {
-        throw replyErrorFor(error);
-      }
+      await context.server.store.deleteRange({});
       return okReply;
     },
   };
@@ -162,12 +157,8 @@ const config: Command = {
 };
 
 async function snapshotNow(context: CommandContext): Promise<void> {
-  try {
-    await context.server.store.snapshot();
-    context.server.lastSaveSeconds = Math.floor(Date.now() / 1000);
-  } catch (error) {
-    throw replyErrorFor(error);
-  }
+  await context.server.store.snapshot();
+  context.server.lastSaveSeconds = Math.floor(Date.now() / 1000);
 }
 
 const save: Command = {

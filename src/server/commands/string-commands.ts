@@ -8,7 +8,7 @@ import { expireTimeArg, integerArg, ReplyError, syntaxError } from '../arguments
 import { bytesOf, textOf, wireBytes, wireOf } from '../byte-text.js';
 import { type Command, type CommandContext, word } from '../command.js';
 import { arrayReply, bulkReply, integerReply, nullReply, okReply, type Reply } from '../reply.js';
-import { replyErrorFor, updateKey } from '../store-calls.js';
+import { updateKey } from '../store-calls.js';
 
 interface SetOptions {
   condition: 'nx' | 'xx' | undefined;
@@ -52,11 +52,7 @@ function valueReply(context: CommandContext, stored: string | undefined): Reply 
 }
 
 async function put(context: CommandContext, key: string, stored: string, options?: PutOptions): Promise<boolean> {
-  try {
-    return (await context.store.put(key, stored, options)).ok;
-  } catch (error) {
-    throw replyErrorFor(error);
-  }
+  return (await context.store.put(key, stored, options)).ok;
 }
 
 /** SET with GET or XX reads first; plain SET and SET NX are decided by the store as it sequences them. */
@@ -80,7 +76,7 @@ const set: Command = {
       const skip = (options.condition === 'nx' && entry !== undefined) || (options.condition === 'xx' && entry === undefined);
       if (skip) return { result: options.get ? previous : nullReply(protocol) };
       return { result: previous, commit: (condition) => context.store.put(key, stored, { ...options.ttl, ...condition }) };
-    }).catch((error: unknown) => Promise.reject(replyErrorFor(error)));
+    });
   },
 };
 
@@ -128,7 +124,7 @@ const getset: Command = {
     return updateKey(context.store, key, (entry) => ({
       result: valueReply(context, entry?.value),
       commit: (condition) => context.store.put(key, stored, condition),
-    })).catch((error: unknown) => Promise.reject(replyErrorFor(error)));
+    }));
   },
 };
 
@@ -143,7 +139,7 @@ const getdel: Command = {
     return updateKey(context.store, key, (entry) => ({
       result: valueReply(context, entry?.value),
       commit: entry === undefined ? undefined : () => context.store.delete(key, { ifVersion: entry.version }),
-    })).catch((error: unknown) => Promise.reject(replyErrorFor(error)));
+    }));
   },
 };
 
@@ -171,10 +167,7 @@ const mset: Command = {
   flags: ['write', 'denyoom'],
   run(context, args) {
     const ops = pairsOf(args, 'mset');
-    return context.store.batch(ops).then(
-      () => okReply,
-      (error: unknown) => Promise.reject(replyErrorFor(error)),
-    );
+    return context.store.batch(ops).then(() => okReply);
   },
 };
 
@@ -187,10 +180,7 @@ const msetnx: Command = {
   run(context, args) {
     const ops = pairsOf(args, 'msetnx');
     const checks = ops.map((op) => ({ key: op.key, absent: true as const }));
-    return context.store.batch(ops, { checks }).then(
-      (written) => integerReply(written.ok ? 1 : 0),
-      (error: unknown) => Promise.reject(replyErrorFor(error)),
-    );
+    return context.store.batch(ops, { checks }).then((written) => integerReply(written.ok ? 1 : 0));
   },
 };
 
@@ -222,7 +212,7 @@ const append: Command = {
         result: integerReply(bytes.byteLength),
         commit: (condition) => context.store.put(key, stored, { ...condition, keepTtl: true }),
       };
-    }).catch((error: unknown) => Promise.reject(replyErrorFor(error)));
+    });
   },
 };
 
@@ -235,10 +225,7 @@ function incrementBy(name: string, sign: 1 | -1, deltaAt: number | undefined): C
     flags: ['write', 'denyoom', 'fast'],
     run(context, args) {
       const delta = sign * (deltaAt === undefined ? 1 : integerArg(args[deltaAt]));
-      return context.store.increment(textOf(args[1]), delta).then(
-        (result) => integerReply(result),
-        (error: unknown) => Promise.reject(replyErrorFor(error)),
-      );
+      return context.store.increment(textOf(args[1]), delta).then((result) => integerReply(result));
     },
   };
 }
@@ -263,7 +250,7 @@ const getex: Command = {
         return { result, commit: () => context.store.delete(key, { ifVersion: entry.version }) };
       }
       return { result, commit: () => context.store.put(key, entry.value, { ...ttl, ifVersion: entry.version }) };
-    }).catch((error: unknown) => Promise.reject(replyErrorFor(error)));
+    });
   },
 };
 
@@ -325,7 +312,7 @@ const setrange: Command = {
         result: integerReply(after.byteLength),
         commit: (condition) => context.store.put(key, stored, { ...condition, keepTtl: true }),
       };
-    }).catch((error: unknown) => Promise.reject(replyErrorFor(error)));
+    });
   },
 };
 
@@ -370,7 +357,7 @@ const incrbyfloat: Command = {
       if (!Number.isFinite(result)) throw new ReplyError('ERR increment would produce NaN or Infinity');
       const text = plainDecimal(result);
       return { result: bulkReply(text), commit: (condition) => context.store.put(key, text, { ...condition, keepTtl: true }) };
-    }).catch((error: unknown) => Promise.reject(replyErrorFor(error)));
+    });
   },
 };
 

@@ -123,8 +123,6 @@ export function execCommand(lookup: (name: string) => Command | undefined): Comm
           if (written.ok) return arrayReply(replies);
         }
         throw new ReplyError(`ERR keys changed by other clients ${conditionalWriteAttemptsMax} times in a row; transaction not run`);
-      } catch (error) {
-        throw replyErrorFor(error);
       } finally {
         endTransaction(context);
       }
