@@ -145,6 +145,7 @@ export class Connection {
     }
     if (socket.destroyed) return;
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    this.#ending = true; // a pub/sub message arriving now is not written after end()
     socket.end();
     socket.resume(); // read (and drop, see #onData) until the client's end: only then does 'close' come
     const cut = setTimeout(() => socket.destroy(), Math.max(0, deadlineMs - Date.now()));
@@ -340,7 +341,7 @@ export class Connection {
   #enqueue(reply: Reply, closeAfter: boolean): void {
     // Closing (after QUIT's reply, a protocol error, a shutdown): a late message is dropped, as Redis
     // adds nothing to a client closing after its reply; writing it after end() would lose the rest.
-    if (this.#ending || (this.#stopped && !closeAfter) || this.#finishing) return;
+    if (this.#ending || (this.#stopped && !closeAfter)) return;
     this.#slots.push({ reply, closeAfter });
     this.#noteSize(reply);
     this.#scheduleFlush();
