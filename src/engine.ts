@@ -2,7 +2,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { defer, filter, firstValueFrom, startWith, Subject, takeUntil, type Observable } from 'rxjs';
 import type { EventEmitter } from 'eventemitter3';
-import type { FileLock } from './fs/file-system.js';
+import type { FileLock, FileSystem } from './fs/file-system.js';
 import { lockStore } from './store-lock.js';
 import { Bus, type Message, type WriteRequest } from './messages/index.js';
 import type { DeleteRangeResult, EncodableOp, IncrementResult, SnapshotResult, WriteIntent, WriteKind, WriteResult } from './types.js';
@@ -18,7 +18,9 @@ import { WallClock } from './clock.js';
 import { recover, type RecoveryReport } from './recovery/recover.js';
 import { scrub, type VerifyResult } from './recovery/scrub.js';
 import { codecFor, type Codec } from './codec.js';
-import { assert, InvalidArgumentError, StoreFailedError } from './errors.js';
+import { assert, InvalidArgumentError, ReplicationFailedError, StoreFailedError, StoreOverloadedError } from './errors.js';
+import { GatedAcknowledger, type CommitGate } from './commit-gate.js';
+import { decodeReplicationFrame } from './format/replication-frame.js';
 import { backgroundLoadSliceMs, recordBytesMax } from './limits.js';
 import type { ResolvedOptions } from './options.js';
 import type { LifecycleSteps } from './lifecycle.js';
@@ -49,6 +51,36 @@ interface Running {
   wal: WalActor;
   snapshots: SnapshotActor;
   settler: WriteSettler;
+  acknowledger: GatedAcknowledger;
+  expiry: ExpiryActor;
+}
+
+/**
+ * The one place replication reaches into the engine (see `replicationHook` in store.ts): it may hold
+ * each committed group's acknowledgement, refuse the API's writes, and apply the leader's records.
+ */
+export interface ReplicationHook {
+  /** Seq of the last committed record. */
+  readonly lastSeq: number;
+  /** Sees every committed group from now on, and may hold its acknowledgement (see `CommitGate`). */
+  setCommitGate(gate: CommitGate | undefined): void;
+  /**
+   * Refuses the API's writes with `error` (a follower, a fenced leader), and pauses active expiry:
+   * on a replica, expiry's deletes come from the leader. `undefined` takes writes again.
+   */
+  refuseWrites(error: Error | undefined): void;
+  /**
+   * Applies a frame the leader shipped (format/replication-frame.ts): each record becomes one local
+   * record with the same seq. Frames must come in seq order, the first right after the store's last
+   * record; call again before the last resolves to pipeline. Rejects with ERR_REPLICATION_FAILED
+   * when the frame is damaged or out of order (nothing of it is applied then).
+   */
+  applyFrame(bytes: Uint8Array): Promise<{ firstSeq: number; lastSeq: number }>;
+  /** Resolves once every write handed to the store before the call is committed and answered (refused ones too). */
+  barrier(): Promise<void>;
+  /** The store's directory and file system: for replication's own small file beside the store's. */
+  readonly dir: string;
+  readonly fs: FileSystem;
 }
 
 /**
@@ -75,6 +107,12 @@ export class Engine implements LifecycleSteps {
   #recoveryReport: RecoveryReport | undefined;
   #nextSnapshotId = 1;
   #closing = false;
+  #writeRefusal: Error | undefined;
+  /** Seq the next applied replica record must have, while some are in flight (else the WAL's lastSeq + 1). */
+  #replicaNextSeq = 0;
+  #replicaWritesInFlight = 0;
+  /** Set once a replica write failed: every later frame is refused with it. */
+  #replicaFailure: Error | undefined;
 
   constructor(dir: string, options: ResolvedOptions, events: EventEmitter<StoreEvents>, onFailure: (error: StoreFailedError) => void) {
     this.dir = path.resolve(dir);
@@ -148,16 +186,18 @@ export class Engine implements LifecycleSteps {
     const now = () => this.clock.now();
     new MemtableActor(bus, memtable, recovered.lastSeq, now); // lives on through its bus subscriptions
     const settler = new WriteSettler(recovered.lastSeq);
+    // A refusal already in place (a fenced leader's NotLeaderError) says more than the rejection.
+    const acknowledger = new GatedAcknowledger(settler, (error) => this.refuseWrites(this.#writeRefusal ?? error));
     const lookup = (key: string) => memtable.get(key);
     const binaryValues = this.options.valueEncoding === 'binary';
     const wal = new WalActor(bus, { ...this.options, dir: this.dir, lookup, binaryValues, now }, recovered, settler);
     const { snapshotBlockBytes } = this.options;
     const snapshots = new SnapshotActor(bus, { fs, dir: this.dir, snapshotGenerations, snapshotBlockBytes }, recovered.snapshotSeq);
-    this.#running = { bus, memtable, wal, snapshots, settler };
+    const expiry = new ExpiryActor(bus, memtable, { now, intervalMs: this.options.expiryIntervalMs }); // stops with the bus
+    this.#running = { bus, memtable, wal, snapshots, settler, acknowledger, expiry };
     this.#wireEvents(this.#running);
     this.#wireSignals(this.#running);
     await wal.start();
-    new ExpiryActor(bus, memtable, { now, intervalMs: this.options.expiryIntervalMs }); // stops with the bus
     void loadInBackground(memtable, bus);
     this.#recoveryReport = recovered.report;
     if (recovered.report.tornTail !== undefined) this.#events.emit('torn-tail', recovered.report.tornTail);
@@ -171,11 +211,14 @@ export class Engine implements LifecycleSteps {
       if (running !== undefined) {
         await running.snapshots.idle();
         const failedBeforeClose = running.wal.failure !== undefined;
-        await running.wal.stop().catch((error: unknown) => {
-          // A failure the store already reported is not news at close; a new one (the final fsync
-          // of 'interval' or 'never' writes failing) is, and close() must reject with it.
-          if (!failedBeforeClose) throw error;
-        });
+        // Groups replication still holds are answered (acked or rejected) before the final check.
+        await running.wal
+          .stop(() => running.acknowledger.idle())
+          .catch((error: unknown) => {
+            // A failure the store already reported is not news at close; a new one (the final fsync
+            // of 'interval' or 'never' writes failing) is, and close() must reject with it.
+            if (!failedBeforeClose) throw error;
+          });
       }
     } finally {
       await this.release();
@@ -196,11 +239,97 @@ export class Engine implements LifecycleSteps {
     return this.#running?.wal.lastSeq ?? 0;
   }
 
+  /** The hook replication uses (see `ReplicationHook`). */
+  get replication(): ReplicationHook {
+    const engine = this;
+    return {
+      get lastSeq() {
+        return engine.lastSeq;
+      },
+      setCommitGate: (gate) => {
+        assert(this.#running !== undefined, 'commit gate before recovery');
+        this.#running.acknowledger.gate = gate;
+      },
+      refuseWrites: (error) => this.refuseWrites(error),
+      applyFrame: (bytes) => this.#applyFrame(bytes),
+      // An intent that resolves to no record is answered after every record sequenced before it.
+      barrier: () => this.#write('batch', [], { checks: [], ops: [] }).then(() => undefined),
+      dir: this.dir,
+      fs: this.options.fs,
+    };
+  }
+
+  refuseWrites(error: Error | undefined): void {
+    this.#writeRefusal = error;
+    this.#running?.expiry.pause(error !== undefined);
+  }
+
   /**
    * Queues one write (one WAL record); resolves once it is durable and applied. A write with an
    * `intent` is resolved into its ops when the WAL actor sequences it (and may write no record).
    */
   write<R extends WriteResult | DeleteRangeResult | IncrementResult = WriteResult>(
+    kind: WriteKind,
+    ops: EncodableOp[],
+    intent?: WriteIntent,
+  ): Promise<R> {
+    if (this.#writeRefusal !== undefined) throw this.#writeRefusal;
+    return this.#write(kind, ops, intent);
+  }
+
+  /** What a write of nothing (an empty batch) resolves with: refused as any write on a replica. */
+  writeNothing(): Promise<WriteResult> {
+    if (this.#writeRefusal !== undefined) return Promise.reject(this.#writeRefusal);
+    return Promise.resolve({ ok: true, seq: this.lastSeq });
+  }
+
+  #applyFrame(bytes: Uint8Array): Promise<{ firstSeq: number; lastSeq: number }> {
+    const running = this.#running;
+    assert(running !== undefined, 'replica write before recovery');
+    if (this.#replicaFailure !== undefined) return Promise.reject(this.#replicaFailure);
+    const decoded = decodeReplicationFrame(bytes, this.codec.fromBytes);
+    if (!decoded.ok) return Promise.reject(new ReplicationFailedError(`a damaged replication frame: ${decoded.reason}`));
+    const { firstSeq, records } = decoded.frame;
+    const lastSeq = firstSeq + records.length - 1;
+    const nextSeq = this.#replicaWritesInFlight === 0 ? running.wal.lastSeq + 1 : this.#replicaNextSeq;
+    if (firstSeq > nextSeq) {
+      return Promise.reject(
+        new ReplicationFailedError(`a replication frame starts at seq ${firstSeq}; the store's next seq is ${nextSeq}`),
+      );
+    }
+    // The records the store already has (a crash kept part of an earlier frame) are skipped.
+    const fresh = records.slice(nextSeq - firstSeq);
+    if (fresh.length === 0) return Promise.resolve({ firstSeq, lastSeq });
+    // All or none reach the mailbox: a refused record would hand its seq to the next one.
+    if (!running.wal.hasRoomFor(fresh.length, bytes.byteLength)) {
+      return Promise.reject(new StoreOverloadedError(`the WAL mailbox has no room for a replication frame of ${fresh.length} records`));
+    }
+    this.#replicaNextSeq = lastSeq + 1;
+    this.#replicaWritesInFlight += fresh.length;
+    const writes = fresh.map((ops, index) => this.#write('batch', ops).then((result) => this.#checkReplicaSeq(result, nextSeq + index)));
+    return Promise.all(writes).then(
+      () => ({ firstSeq, lastSeq }),
+      (error: unknown) => {
+        // A replica write that failed leaves the seqs after it unsure: no more frames are applied.
+        this.#replicaFailure ??= new ReplicationFailedError(`a replica write failed: ${(error as Error).message}`, { cause: error });
+        throw this.#replicaFailure;
+      },
+    );
+  }
+
+  /** Nothing but replication writes to a replica, in order: its seqs must be the leader's, or the store stops. */
+  #checkReplicaSeq(result: WriteResult, leaderSeq: number): void {
+    this.#replicaWritesInFlight--;
+    const seq = result.ok ? result.seq : undefined;
+    if (seq === leaderSeq) return;
+    const error = new StoreFailedError(
+      `replica record got seq ${seq}, the leader's is ${leaderSeq}: the replica's log is no longer the leader's`,
+    );
+    this.#running?.bus.publish({ type: 'wal.halt', error, during: 'replication' });
+    throw error;
+  }
+
+  #write<R extends WriteResult | DeleteRangeResult | IncrementResult = WriteResult>(
     kind: WriteKind,
     ops: EncodableOp[],
     intent?: WriteIntent,
@@ -307,13 +436,13 @@ export class Engine implements LifecycleSteps {
     on('snapshot.failed').subscribe(({ error }) => this.signal(() => ({ type: 'snapshot-failed', error })));
   }
 
-  #wireEvents({ bus, wal, snapshots, settler }: Running): void {
+  #wireEvents({ bus, wal, snapshots, acknowledger }: Running): void {
     bus
       .on('memtable.applied')
       .pipe(takeUntil(bus.stop$))
       .subscribe(({ run }) => {
         const { firstSeq, requests } = run;
-        settler.acknowledge(run);
+        acknowledger.commit(run);
         if (!this.operations.observed) return;
         requests.forEach((request, index) => {
           if (request.startedAtMs !== 0) this.operations.next(operationEvent(firstSeq + index, request));

@@ -13,7 +13,9 @@ export type ErrorCode =
   | 'ERR_NO_STORE'
   | 'ERR_STORE_EXISTS'
   | 'ERR_UNSAFE_BIND'
-  | 'ERR_LISTEN';
+  | 'ERR_LISTEN'
+  | 'ERR_NOT_LEADER'
+  | 'ERR_REPLICATION_FAILED';
 
 export class DurableKVError extends Error {
   readonly code: ErrorCode;
@@ -107,6 +109,29 @@ export class NotANumberError extends DurableKVError {
   constructor(key: string, message: string) {
     super('ERR_NOT_A_NUMBER', message);
     this.key = key;
+  }
+}
+
+/**
+ * A write to a replica that is not its group's leader: a follower, or a leader that a newer one
+ * fenced off. Nothing was written. `leader` names the current leader when it is known.
+ */
+export class NotLeaderError extends DurableKVError {
+  readonly leader: string | undefined;
+  constructor(message: string, leader?: string, options?: { cause?: unknown }) {
+    super('ERR_NOT_LEADER', message, options);
+    this.leader = leader;
+  }
+}
+
+/**
+ * Replication could not do what a write needed (the stream refused or lost a message, replication
+ * stopped before the write was shipped): the write is not acknowledged as replicated, and may or may
+ * not be in the stream.
+ */
+export class ReplicationFailedError extends DurableKVError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_REPLICATION_FAILED', message, options);
   }
 }
 

@@ -44,6 +44,8 @@ export {
   NotANumberError,
   NoStoreError,
   StoreExistsError,
+  NotLeaderError,
+  ReplicationFailedError,
   type ErrorCode,
 } from './errors.js';
 export { RollingMetrics, type MetricsReading, type LatencySummary, type Measurable } from './metrics/rolling-metrics.js';

@@ -104,3 +104,19 @@ export const overlayMergeSliceMs = 2;
  * enough that reads and writes keep their latency, long enough to be done in a few seconds.
  */
 export const backgroundLoadSliceMs = 4;
+
+/** Replication, `ack: 'local'`: records acknowledged but not yet in the stream before writers wait. */
+export const replicationLagRecordsMaxDefault = 1_000;
+/** A publish to the stream with no answer in this long has an unknown outcome: it is asked again. */
+export const replicationPublishTimeoutMsDefault = 5_000;
+/** Waits between asking again after an unknown outcome: doubling from the first to the most. */
+export const replicationRetryDelayMsMin = 50;
+export const replicationRetryDelayMsMax = 2_000;
+/** Room kept in each stream message for NATS's and our headers, below the server's max_payload. */
+export const replicationHeaderBytesMax = 1024;
+/** Frames a follower has handed to its store and not yet seen committed: bounds its memory. */
+export const replicationFramesInFlightMax = 64;
+/** A follower's consumer that delivers nothing this long while the stream holds more is replaced. */
+export const replicationConsumerStallMs = 4_000;
+/** Records a follower has handed to its store and not yet seen committed: far below the mailbox's limit. */
+export const replicationRecordsInFlightMax = 50_000;

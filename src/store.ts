@@ -1,10 +1,11 @@
 import { EventEmitter } from 'eventemitter3';
 import { BehaviorSubject, of, type Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
-import { Engine, type EngineStats } from './engine.js';
+import { Engine, type EngineStats, type ReplicationHook } from './engine.js';
 import { scrubError, type VerifyResult } from './recovery/scrub.js';
 
-export type { EngineStats } from './engine.js';
+export type { EngineStats, ReplicationHook } from './engine.js';
+export type { CommitGate, CommittedGroup } from './commit-gate.js';
 import { lifecycleMachine, publicState, type StoreState } from './lifecycle.js';
 import { fileSystem, resolveOptions, snapshotGenerationsOption, type StoreOptions } from './options.js';
 import { checkKey, prepareDelete, preparePut, describe } from './codec.js';
@@ -58,6 +59,19 @@ export interface StoreSettings {
   sync: 'always' | 'interval' | 'never';
 }
 
+/** Each store's replication hook: reached only through `replicationHook`, never from the public API. */
+const replicationHooks = new WeakMap<object, () => ReplicationHook>();
+
+/**
+ * The one place `durable-kv/replication` reaches into a store (see `ReplicationHook`): not part of
+ * the public API.
+ */
+export function replicationHook(store: DurableKVStore<unknown>): ReplicationHook {
+  const hook = replicationHooks.get(store);
+  assert(hook !== undefined, 'replicationHook of something that is not a DurableKVStore');
+  return hook();
+}
+
 /** What `stats()` returns: the lifecycle state and the engine's figures. */
 export interface StoreStats extends EngineStats {
   state: StoreState;
@@ -90,6 +104,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
       if (typeof listener === 'function') this.on(name as keyof StoreEvents, listener as (...args: unknown[]) => void);
     }
     this.#engine = new Engine(dir, resolved, this, (error) => this.#fail(error));
+    replicationHooks.set(this, () => this.#engine.replication);
     this.#actor = createActor(lifecycleMachine, { input: { steps: this.#engine } });
     this.#state$ = new BehaviorSubject<StoreState>('opening');
     this.#actor.subscribe((snapshot) => this.#onTransition(publicState(String(snapshot.value))));
@@ -334,7 +349,7 @@ export class DurableKVStore<V = string> extends EventEmitter<StoreEvents> {
       const ops = this.#prepareBatch(operations);
       const checks = batchChecksOf(optionsObject<BatchOptions>(options, 'batch').checks, (key) => this.#checkedKey(key));
       const plain = checks.length === 0 && ops.every(isEncodable);
-      if (plain && ops.length === 0) return Promise.resolve({ ok: true, seq: this.#engine.lastSeq });
+      if (plain && ops.length === 0) return this.#engine.writeNothing();
       if (plain) return this.#engine.write('batch', ops as EncodableOp[]);
       return this.#engine.write('batch', [], { checks, ops });
     } catch (error) {

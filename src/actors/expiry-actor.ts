@@ -44,6 +44,8 @@ export class ExpiryActor {
   #timer: NodeJS.Timeout | undefined;
   #inFlight = 0;
   #stopped = false;
+  /** On a replica: its expiry deletes come from the leader's log. Keys are still tracked meanwhile. */
+  #paused = false;
   /** A record was refused since the last interval tick: wait for the next one rather than spin. */
   #refused = false;
 
@@ -68,6 +70,11 @@ export class ExpiryActor {
   /** Keys waiting in the heap (stale entries included): for stats and tests. */
   get tracked(): number {
     return this.#heap.size;
+  }
+
+  /** Stops (or restarts) sending deletes, keeping the heap up to date: a replica's are the leader's. */
+  pause(paused: boolean): void {
+    this.#paused = paused;
   }
 
   stop(): void {
@@ -103,6 +110,10 @@ export class ExpiryActor {
    */
   #sweep(onTick = false): void {
     if (this.#stopped) return;
+    if (this.#paused) {
+      this.#schedule();
+      return;
+    }
     if (onTick) this.#refused = false;
     if (this.#refused) return; // the timer is set: the next tick tries again
     if (this.#heap.size > 2 * this.#memtable.size + expiryHeapSlackEntries) this.#rebuild();

@@ -144,7 +144,11 @@ export class WalActor {
   }
 
   /** Drains every queued write, makes the WAL durable and closes it. New writes are refused. */
-  async stop(): Promise<void> {
+  /**
+   * `beforeFinalCheck` runs once every write is committed, before the check that each was settled:
+   * the engine waits there for acknowledgements replication still holds.
+   */
+  async stop(beforeFinalCheck: () => Promise<void> = async () => undefined): Promise<void> {
     this.#closed = true;
     clearInterval(this.#syncTimer);
     await this.#retention.stop();
@@ -163,11 +167,13 @@ export class WalActor {
     await this.#segment.close();
     if (this.#failure !== undefined) {
       await this.#segment.cutUnacknowledgedTail();
+      await beforeFinalCheck();
       this.#settler.assertSettledThrough(this.#nextSeq - 1);
       throw this.#failure;
     }
     await this.#segment.trimPreallocation();
     // Last, so a broken invariant never leaves the segment open or an unacknowledged tail uncut.
+    await beforeFinalCheck();
     this.#settler.assertSettledThrough(this.#nextSeq - 1);
   }
 
@@ -190,6 +196,12 @@ export class WalActor {
 
   get segmentCount(): number {
     return this.#segment.segmentCount;
+  }
+
+  /** Whether the mailbox takes `writes` more writes of `bytes` in all now, none refused. */
+  hasRoomFor(writes: number, bytes: number): boolean {
+    const { mailboxWritesMax, mailboxBytesMax } = this.#options;
+    return this.#mailbox.length + writes <= mailboxWritesMax && this.#mailboxBytes + bytes <= mailboxBytesMax;
   }
 
   get pendingWrites(): number {

@@ -49,6 +49,8 @@ export interface ServerContext {
   readonly scanCursors: ScanCursors;
   readonly pubsub: PubSub;
   readonly keyspaceEvents: KeyspaceEvents;
+  /** INFO's replication fields (see `ServeOptions.replicationInfo`). */
+  readonly replicationInfo: () => Array<[string, string | number]>;
 }
 
 export interface CommandContext {

@@ -23,6 +23,11 @@ export interface ServeOptions {
   outputBytesMax?: number;
   /** A client that leaves 1 MB of replies unread this long, in ms, is disconnected (default 60,000). */
   outputStallMs?: number;
+  /**
+   * INFO's "replication" section, for a store that is a replica (durable-kv/replication): called at
+   * each INFO. Without it the section says what Redis says of a lone server (role:master).
+   */
+  replicationInfo?: () => Array<[string, string | number]>;
 }
 
 export const portDefault = 6379;
@@ -47,6 +52,7 @@ export interface ResolvedServeOptions {
   outputStallMs: number;
   outputPauseBytes: number;
   inboxCommandsMax: number;
+  replicationInfo: (() => Array<[string, string | number]>) | undefined;
 }
 
 export function checkServeOptions(store: DurableKVStore<string>, options: ServeOptions): ResolvedServeOptions {
@@ -86,7 +92,13 @@ export function checkServeOptions(store: DurableKVStore<string>, options: ServeO
     outputStallMs: positive('outputStallMs', options.outputStallMs, outputStallMsDefault),
     outputPauseBytes,
     inboxCommandsMax,
+    replicationInfo: functionOption('replicationInfo', options.replicationInfo),
   };
+}
+
+function functionOption<F>(name: string, value: F | undefined): F | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new InvalidArgumentError(`serveResp: ${name} must be a function`);
+  return value;
 }
 
 function isPort(port: unknown): boolean {

@@ -52,6 +52,12 @@ export async function serveResp(store: DurableKVStore<string>, options: ServeOpt
     scanCursors: new ScanCursors(),
     pubsub,
     keyspaceEvents: new KeyspaceEvents(store, pubsub),
+    replicationInfo:
+      resolved.replicationInfo ??
+      (() => [
+        ['role', 'master'],
+        ['connected_slaves', 0],
+      ]),
   };
   const limits: ConnectionLimits = {
     request: {

@@ -25,6 +25,13 @@ export function replyErrorFor(error: unknown): ReplyError {
   switch (error.code) {
     case 'ERR_NOT_A_NUMBER':
       return new ReplyError(notAnInteger);
+    case 'ERR_NOT_LEADER': {
+      // Redis's reply from a read-only replica, which clients know; then who leads, when known.
+      const leader = (error as { leader?: string }).leader;
+      return new ReplyError(
+        `READONLY You can't write against a read only replica.${leader === undefined ? '' : ` The leader is ${leader}.`}`,
+      );
+    }
     case 'ERR_STORE_FAILED':
       // Redis's reply when its log cannot be written: writes are refused until an operator acts.
       return new ReplyError(`MISCONF ${error.message}`);

@@ -22,14 +22,14 @@ export interface SeqRun {
 export class WriteSettler {
   /** Seqs up to here were there before this store opened. */
   readonly #recoveredSeq: number;
-  /** Every seq in (#recoveredSeq, #acknowledgedSeq] is acknowledged. */
-  #acknowledgedSeq: number;
+  /** Every seq in (#recoveredSeq, #settledSeq] is acknowledged or rejected, in order. */
+  #settledSeq: number;
   /** Seq ranges rejected after they were written, as [first, last]. */
   readonly #rejected: Array<[number, number]> = [];
 
   constructor(recoveredSeq: number) {
     this.#recoveredSeq = recoveredSeq;
-    this.#acknowledgedSeq = recoveredSeq;
+    this.#settledSeq = recoveredSeq;
   }
 
   /** Resolves a committed run: durable under the sync policy and applied to the memtable. */
@@ -37,10 +37,10 @@ export class WriteSettler {
     const { firstSeq, requests } = run;
     const lastSeq = firstSeq + requests.length - 1;
     // Checked before any message is built: this runs once per commit.
-    if (firstSeq !== this.#acknowledgedSeq + 1 || (this.#rejected.length > 0 && lastSeq >= this.#lowestRejectedSeq())) {
+    if (firstSeq !== this.#settledSeq + 1 || (this.#rejected.length > 0 && lastSeq >= this.#lowestRejectedSeq())) {
       this.#refuseAcknowledgement(firstSeq, lastSeq);
     }
-    this.#acknowledgedSeq = lastSeq;
+    this.#settledSeq = lastSeq;
     // Writes that wrote no record are answered in their place among the others: acknowledgements
     // keep the order the writes were sequenced in.
     const unwritten = run.unwritten;
@@ -56,11 +56,8 @@ export class WriteSettler {
   }
 
   #answer({ request, afterSeq, outcome }: UnwrittenWrite): void {
-    assert(
-      afterSeq <= this.#acknowledgedSeq,
-      `answering a write judged after seq ${afterSeq}, acknowledged up to ${this.#acknowledgedSeq}`,
-    );
-    this.settleUnwritten(request, outcome);
+    assert(afterSeq <= this.#settledSeq, `answering a write judged after seq ${afterSeq}, acknowledged up to ${this.#settledSeq}`);
+    this.settleUnwrittenNow(request, outcome);
   }
 
   /**
@@ -69,6 +66,12 @@ export class WriteSettler {
    * record sequenced before it is committed, so what the caller then reads agrees with the answer.
    */
   settleUnwritten(request: WriteRequest, outcome: WriteResult | Error): void {
+    if (this.unwrittenGate?.(request, outcome) === true) return;
+    this.settleUnwrittenNow(request, outcome);
+  }
+
+  /** Settles an unwritten write now, past any gate: for the gate itself, in its turn. */
+  settleUnwrittenNow(request: WriteRequest, outcome: WriteResult | Error): void {
     if (outcome instanceof Error) request.reject(outcome);
     else request.resolve(outcome);
   }
@@ -78,22 +81,31 @@ export class WriteSettler {
     request.reject(error);
   }
 
+  /**
+   * Set by the engine while replication holds acknowledgements: takes an unwritten write's answer
+   * to give it in its place after the held runs (true), or leaves it to be answered now (false).
+   */
+  unwrittenGate: ((request: WriteRequest, outcome: WriteResult | Error) => boolean) | undefined;
+
   /** Rejects written requests that will never be acknowledged (their write or fsync failed). */
   rejectWritten(run: SeqRun, error: Error): void {
     const { firstSeq, requests } = run;
     if (requests.length === 0) return;
     const lastSeq = firstSeq + requests.length - 1;
-    assert(firstSeq > this.#acknowledgedSeq, `rejecting seq ${firstSeq}, already acknowledged up to ${this.#acknowledgedSeq}`);
+    assert(firstSeq > this.#settledSeq, `rejecting seq ${firstSeq}, already settled up to ${this.#settledSeq}`);
     for (const [first, last] of this.#rejected) {
       assert(lastSeq < first || firstSeq > last, `rejecting seqs ${firstSeq}..${lastSeq} twice`);
     }
-    this.#rejected.push([firstSeq, lastSeq]);
+    // Next in line (replication refused it, and a later leadership may go on): settled, in order.
+    // Else (the WAL failed with several groups in flight) kept as a range until the end.
+    if (firstSeq === this.#settledSeq + 1) this.#settledSeq = lastSeq;
+    else this.#rejected.push([firstSeq, lastSeq]);
     for (const request of requests) request.reject(error);
   }
 
   /** Asserts every seq handed out, up to `lastSeq`, was settled exactly once (call when idle). */
   assertSettledThrough(lastSeq: number): void {
-    let settledThroughSeq = this.#acknowledgedSeq;
+    let settledThroughSeq = this.#settledSeq;
     const ranges = [...this.#rejected].sort((a, b) => a[0] - b[0]);
     for (const [first, last] of ranges) {
       assert(first === settledThroughSeq + 1, `seq ${settledThroughSeq + 1} never settled`);
@@ -103,7 +115,7 @@ export class WriteSettler {
   }
 
   #refuseAcknowledgement(firstSeq: number, lastSeq: number): never {
-    assert(firstSeq === this.#acknowledgedSeq + 1, `acknowledging seq ${firstSeq} after ${this.#acknowledgedSeq}`);
+    assert(firstSeq === this.#settledSeq + 1, `acknowledging seq ${firstSeq} after ${this.#settledSeq}`);
     assert(false, `acknowledging seq ${lastSeq}, already rejected`);
   }
 

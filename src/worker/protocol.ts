@@ -18,6 +18,8 @@ import {
   ChangesUnavailableError,
   DurableKVError,
   InvalidArgumentError,
+  NotLeaderError,
+  ReplicationFailedError,
   NotANumberError,
   NoStoreError,
   StoreExistsError,
@@ -128,6 +130,9 @@ const rebuild: { [C in ErrorCode]: (wire: WireError, fields: Record<string, stri
   // The server's codes: never a store call's, listed for completeness.
   ERR_UNSAFE_BIND: (wire) => new DurableKVError('ERR_UNSAFE_BIND', wire.message),
   ERR_LISTEN: (wire) => new DurableKVError('ERR_LISTEN', wire.message),
+  // A store that a worker serves may be a replica: its writes can be refused by replication.
+  ERR_NOT_LEADER: (wire, fields) => new NotLeaderError(wire.message, typeof fields.leader === 'string' ? fields.leader : undefined),
+  ERR_REPLICATION_FAILED: (wire) => new ReplicationFailedError(wire.message),
 };
 
 export function fromWireError(wire: WireError): Error {

@@ -120,6 +120,15 @@ export class NatsCluster {
     node.process = undefined;
   }
 
+  /** SIGSTOP: the node stops answering, as a machine that hangs (resume with `resume`). */
+  pause(node: NatsNode): void {
+    node.process?.kill('SIGSTOP');
+  }
+
+  resume(node: NatsNode): void {
+    node.process?.kill('SIGCONT');
+  }
+
   /** Starts a stopped node again, on its ports and its store directory. */
   restart(node: NatsNode): void {
     if (node.process === undefined) this.#spawn(node);

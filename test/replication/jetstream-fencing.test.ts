@@ -87,5 +87,20 @@ describe.skipIf(natsServerMissing !== undefined)(
       expect(retried.seq).toBe(sent.seq);
       expect((await jsm.streams.info('DKV_dedupe')).state.messages).toBe(1);
     }, 30_000);
+
+    it('answers a retry of a fenced publish that landed with "duplicate", not "wrong last sequence"', async () => {
+      // The leader's way to learn the outcome of a publish that timed out: the same Msg-Id and
+      // expectation again. The dedupe check must come before the expectation's, or a landed
+      // publish would read as a fence.
+      await jsm.streams.add({ name: 'DKV_retry', subjects: ['dkv.retry.log'], storage: StorageType.File, num_replicas: 3 });
+      const js = jetstream(nc);
+      const options = { msgID: 'retry:1:1', expect: { lastSequence: 0 } };
+      const sent = await js.publish('dkv.retry.log', 'records 1..3', options);
+      const retried = await js.publish('dkv.retry.log', 'records 1..3', options);
+      expect(retried).toMatchObject({ duplicate: true, seq: sent.seq });
+      expect(await publishError(js.publish('dkv.retry.log', 'records 1..3', { ...options, msgID: 'retry:1:other' }))).toMatch(
+        /wrong last sequence/,
+      );
+    }, 30_000);
   },
 );

@@ -65,6 +65,8 @@ describe('layering: imports point only downwards', () => {
     ['src/worker/probe.ts', '../messages/index.js'],
     ['src/level/probe.ts', '../memtable/memtable.js'],
     ['src/read-view.ts', './store.js'],
+    ['src/replication/probe.ts', '../engine.js'],
+    ['src/replication/probe.ts', '../actors/wal-actor.js'],
   ])('%s may not import %s', async (file, specifier) => {
     expect(await lintPasses(file, importOf(specifier))).toBe(false);
   });
@@ -81,6 +83,8 @@ describe('layering: imports point only downwards', () => {
     ['src/cli/commands/probe.ts', '../../store.js'],
     ['src/level/probe.ts', '../store.js'],
     ['src/store.ts', './read-view.js'],
+    ['src/replication/probe.ts', '../store.js'],
+    ['src/engine.ts', './commit-gate.js'],
   ])('%s may import %s', async (file, specifier) => {
     expect(await lintPasses(file, importOf(specifier))).toBe(true);
   });

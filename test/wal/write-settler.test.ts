@@ -39,9 +39,20 @@ describe('WriteSettler', () => {
   it('refuses to reject a seq twice or one already acknowledged, and notices a seq never settled', () => {
     const settler = new WriteSettler(0);
     settler.acknowledge({ firstSeq: 1, requests: [request([], 'a')] });
-    expect(() => settler.rejectWritten({ firstSeq: 1, requests: [request([], 'a')] }, new Error('x'))).toThrow(/already acknowledged/);
+    expect(() => settler.rejectWritten({ firstSeq: 1, requests: [request([], 'a')] }, new Error('x'))).toThrow(/already settled/);
     settler.rejectWritten({ firstSeq: 3, requests: [request([], 'c'), request([], 'd')] }, new Error('x'));
     expect(() => settler.rejectWritten({ firstSeq: 4, requests: [request([], 'd')] }, new Error('x'))).toThrow(/twice/);
     expect(() => settler.assertSettledThrough(4)).toThrow(/seq 2 never settled/);
+  });
+});
+
+describe('WriteSettler after a rejection in seq order', () => {
+  it('acknowledges the seqs after a rejected run that was next in line (a later leadership goes on)', () => {
+    const settler = new WriteSettler(0);
+    settler.acknowledge({ firstSeq: 1, requests: [request([], 'a')] });
+    settler.rejectWritten({ firstSeq: 2, requests: [request([], 'b')] }, new Error('not replicated'));
+    settler.acknowledge({ firstSeq: 3, requests: [request([], 'c')] });
+    settler.assertSettledThrough(3);
+    expect(() => settler.rejectWritten({ firstSeq: 3, requests: [request([], 'c')] }, new Error('x'))).toThrow(/already settled/);
   });
 });

@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
-import { serveResp } from '../../server/index.js';
+import { type RespServer, type ServeOptions, serveResp } from '../../server/index.js';
+import { type ReplicaNode, runReplicaNode } from '../../replication/index.js';
 import type { DurableKVStore } from '../../store.js';
 import { handled } from '../action.js';
 import { contextOf, note } from '../context.js';
@@ -13,6 +14,13 @@ interface ServeFlags {
   maxClients?: string;
   idleTimeoutMs?: string;
   sync?: 'always' | 'interval' | 'never';
+  replicate?: string;
+  group?: string;
+  ack?: 'local' | 'replicated';
+  maxLagRecords?: string;
+  leaseTtlMs?: string;
+  streamReplicas?: string;
+  nodeName?: string;
 }
 
 /**
@@ -37,37 +45,155 @@ export function registerServe(program: Command): void {
         'never',
       ]),
     )
+    .option('--replicate <urls>', 'NATS server URLs (comma-separated): lead or follow --group as elected')
+    .option('--group <name>', 'the replication group (with --replicate)')
+    .addOption(
+      new Option('--ack <mode>', "as leader, a write's reply waits for: the stream too, or only this disk").choices([
+        'replicated',
+        'local',
+      ]),
+    )
+    .option('--max-lag-records <n>', 'with --ack local: replied-to records not yet in the stream before writers wait')
+    .option('--lease-ttl-ms <ms>', 'how long a silent leader keeps the lead (failover takes about this)')
+    .option('--stream-replicas <n>', 'replicas of the group stream if this node creates it (default 3)')
+    .option('--node-name <name>', "this node's name, which followers give clients as the leader (default host:port)")
     .addHelpText('after', '\nEnvironment:\n  DURABLE_KV_PASSWORD   clients must AUTH with it (user "default")')
     .action(
       handled(async (dir: string, flags: ServeFlags, command: Command) => {
         if (contextOf(command).encoding !== 'utf8')
           throw new CliError('serve needs --encoding utf8 (Redis values are strings)', exitCodes.usage, 'ERR_INVALID_ARG');
-        const store = (await openStore(dir, contextOf(command), { create: true, sync: flags.sync })) as DurableKVStore<string>;
-        try {
-          const server = await serveResp(store, {
-            port: integerFlag('--port', flags.port),
-            host: flags.host,
-            unixSocket: flags.unixSocket,
-            password: process.env.DURABLE_KV_PASSWORD || undefined,
-            maxClients: integerFlag('--max-clients', flags.maxClients),
-            idleTimeoutMs: integerFlag('--idle-timeout-ms', flags.idleTimeoutMs),
-          });
-          const address = server.address();
-          note(
-            `serving ${dir} on ${typeof address === 'string' ? address : `${address.address}:${address.port}`}${flags.unixSocket ? ` and ${flags.unixSocket}` : ''}`,
-          );
-          const signal = await new Promise<string>((resolve) => {
-            process.once('SIGTERM', () => resolve('SIGTERM'));
-            process.once('SIGINT', () => resolve('SIGINT'));
-          });
-          note(`${signal}: finishing ${server.clients} connection(s), then closing the store`);
-          await server.close();
-        } finally {
-          await store.close();
-        }
+        const serveOptions: ServeOptions = {
+          port: integerFlag('--port', flags.port),
+          host: flags.host,
+          unixSocket: flags.unixSocket,
+          password: process.env.DURABLE_KV_PASSWORD || undefined,
+          maxClients: integerFlag('--max-clients', flags.maxClients),
+          idleTimeoutMs: integerFlag('--idle-timeout-ms', flags.idleTimeoutMs),
+        };
+        if (flags.replicate !== undefined) await serveReplicated(dir, flags, serveOptions);
+        else await serveLocal(dir, flags, serveOptions, command);
         return exitCodes.ok;
       }),
     );
+}
+
+async function serveLocal(dir: string, flags: ServeFlags, serveOptions: ServeOptions, command: Command): Promise<void> {
+  const store = (await openStore(dir, contextOf(command), { create: true, sync: flags.sync })) as DurableKVStore<string>;
+  try {
+    const server = await serveResp(store, serveOptions);
+    note(`serving ${dir} on ${describeAddress(server, flags)}`);
+    const signal = await stopSignal();
+    note(`${signal}: finishing ${server.clients} connection(s), then closing the store`);
+    await server.close();
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * A node of a replication group: it follows (writes answered -READONLY naming the leader) and
+ * leads when elected. When the node's store is rebuilt (a fenced leader rejoining), the server is
+ * started again on the new store.
+ */
+async function serveReplicated(dir: string, flags: ServeFlags, serveOptions: ServeOptions): Promise<void> {
+  if (flags.group === undefined) throw new CliError('--replicate needs --group <name>', exitCodes.usage, 'ERR_INVALID_ARG');
+  if (flags.port === '0' && flags.nodeName === undefined) {
+    throw new CliError(
+      '--replicate with --port 0 needs --node-name (followers name the leader to clients)',
+      exitCodes.usage,
+      'ERR_INVALID_ARG',
+    );
+  }
+  const name = flags.nodeName ?? `${serveOptions.host ?? '127.0.0.1'}:${serveOptions.port ?? 6379}`;
+  const node = await runReplicaNode(dir, {
+    servers: flags.replicate?.split(',') ?? [],
+    group: flags.group,
+    name,
+    ack: flags.ack,
+    maxLagRecords: integerFlag('--max-lag-records', flags.maxLagRecords),
+    leaseTtlMs: integerFlag('--lease-ttl-ms', flags.leaseTtlMs),
+    streamReplicas: integerFlag('--stream-replicas', flags.streamReplicas),
+    store: { valueEncoding: 'utf8', sync: flags.sync },
+  });
+  node.on('warning', (error) => note(`replication: ${error.message}`));
+  const options = { ...serveOptions, replicationInfo: () => replicationInfo(node) };
+  let server: RespServer | undefined;
+  try {
+    server = await serveResp(node.store, options);
+    note(`serving ${dir} on ${describeAddress(server, flags)}, ${node.role} of group ${flags.group} as ${name}`);
+    let served = node.store;
+    let serving = Promise.resolve();
+    node.on('role', (role, store) => {
+      note(`now ${role} of group ${flags.group}`);
+      serving = serving.then(async () => {
+        if (server === undefined || served === store) return;
+        await server.close();
+        served = store;
+        server = await serveResp(store, options);
+      });
+    });
+    const signal = await stopSignal();
+    note(`${signal}: finishing ${server.clients} connection(s), then leaving the group and closing the store`);
+    await serving;
+    await server.close();
+  } finally {
+    await node.close();
+  }
+}
+
+/** INFO's replication section, in Redis's field names where Redis has one. */
+function replicationInfo(node: ReplicaNode<string>): Array<[string, string | number]> {
+  const stats = node.stats();
+  if (stats.role === 'leader') {
+    return [
+      ['role', 'master'],
+      ['connected_slaves', 0],
+      ['dkv_node', stats.name],
+      ['dkv_epoch', stats.epoch],
+      ['dkv_ack', stats.ack],
+      ['master_repl_offset', stats.committedSeq],
+      ['dkv_shipped_seq', stats.shippedSeq],
+      ['dkv_lag_records', stats.lagRecords],
+    ];
+  }
+  if (stats.role === 'follower') {
+    const [host, port] = splitAddress(stats.leader);
+    return [
+      ['role', 'slave'],
+      ['master_host', host],
+      ['master_port', port],
+      ['master_link_status', stats.leader === '' ? 'down' : 'up'],
+      ['slave_repl_offset', stats.appliedSeq],
+      ['slave_read_only', 1],
+      ['dkv_node', stats.name],
+      ['dkv_epoch', stats.epoch],
+      ['dkv_lag_records', stats.lagRecords],
+      ['dkv_lag_messages', stats.lagMessages],
+      ['dkv_lag_ms', stats.lagMs],
+    ];
+  }
+  return [
+    ['role', 'slave'],
+    ['master_link_status', 'down'],
+  ];
+}
+
+function splitAddress(name: string): [string, string | number] {
+  const colon = name.lastIndexOf(':');
+  const port = Number(name.slice(colon + 1));
+  return colon > 0 && Number.isInteger(port) ? [name.slice(0, colon), port] : [name, 0];
+}
+
+function describeAddress(server: RespServer, flags: ServeFlags): string {
+  const address = server.address();
+  return `${typeof address === 'string' ? address : `${address.address}:${address.port}`}${flags.unixSocket ? ` and ${flags.unixSocket}` : ''}`;
+}
+
+function stopSignal(): Promise<string> {
+  return new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
 }
 
 function integerFlag(name: string, value: string | undefined): number | undefined {

@@ -84,6 +84,7 @@ function infoSections(context: CommandContext): Record<string, Array<[string, st
       ['rejected_connections', server.counters.rejectedConnections],
       ['pending_writes', stats.pendingWrites],
     ],
+    replication: server.replicationInfo(),
     keyspace: stats.keys > 0 ? [['db0', `keys=${stats.keys},expires=0,avg_ttl=0`]] : [],
   };
 }
@@ -93,6 +94,7 @@ const sectionTitles: Record<string, string> = {
   clients: 'Clients',
   persistence: 'Persistence',
   stats: 'Stats',
+  replication: 'Replication',
   keyspace: 'Keyspace',
 };
 
