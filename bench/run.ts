@@ -9,7 +9,7 @@
  *   npm run bench -- --workloads W2,W3,W8 --stores durable-kv,durable-level,classic-level,memory-level
  *                                                  the abstract-level adapter against the store (issue 14)
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,6 +42,7 @@ const program = new Command()
   .option('--profile', 'run durable-kv and durable-level children with --cpu-prof (profiles go to bench/results/)')
   .option('--commit-stats', 'durable-kv: count group commits and fsyncs (via signals$) in W1-W3, W5')
   .option('--freeze-src', 'measure a copy of src/ taken at the start (others may be editing src/ meanwhile)')
+  .option('--no-replication', 'skip replication (bench/replication.ts: replicated W2, follower lag, failover; needs nats-server)')
   .parse();
 const options = program.opts<{
   quick?: boolean;
@@ -51,6 +52,7 @@ const options = program.opts<{
   profile?: boolean;
   freezeSrc?: boolean;
   commitStats?: boolean;
+  replication: boolean;
 }>();
 
 const quick = options.quick === true;
@@ -186,6 +188,16 @@ fs.writeFileSync(
   ),
 );
 if (frozenSrc !== undefined && !options.profile) fs.rmSync(path.dirname(frozenSrc), { recursive: true, force: true });
+// Replication (issue 13) runs its own NATS cluster, after the rest so it does not load the machine
+// under them; it measures src/ as it is (not a frozen copy).
+if (options.replication) {
+  console.log('\nreplication (issue 13; bench/replication.ts, a 3-node nats-server cluster on this machine):');
+  const args = ['--import', 'tsx', path.join(benchDir, 'replication.ts'), '--runs', String(runs)];
+  args.push('--ops', String(quick ? 5_000 : 20_000), '--failovers', String(quick ? 1 : 3));
+  const replication = spawnSync(process.execPath, args, { cwd: repoDir, stdio: 'inherit' });
+  if (replication.status !== 0)
+    console.log(`replication: not measured (exit ${replication.status}; nats-server missing? apt-get install -y nats-server)`);
+}
 process.exitCode = errors.length > 0 ? 1 : 0;
 
 function commitStatsLines(): string[] {

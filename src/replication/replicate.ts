@@ -8,7 +8,12 @@ import { epochHeader, epochMsgId, kindHeader, lastSeqHeader, leaderHeader, strea
 import { connectionOptions, type ReplicateOptions, type ResolvedReplicateOptions, resolveReplicateOptions } from './options.js';
 import { readRole, writeRole } from './role-file.js';
 import { type AckMode, isWrongLastSequence, Shipper } from './shipper.js';
-import { ensureStream, readStreamMessage, type StreamTail, streamTail } from './stream.js';
+import { ensureStream, readStreamMessage, resumePoint, type StreamTail, streamTail } from './stream.js';
+import { type ShelvedSnapshot, SnapshotShelf } from './snapshot-shelf.js';
+import { snapshotName } from '../format/file-names.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { replicationRetryDelayMsMin } from '../limits.js';
 
 /** Tries at an epoch marker whose publish got no answer, before giving up on leading this time. */
@@ -37,7 +42,29 @@ export interface LeaderStats {
 export interface ReplicatorEvents {
   /** The stream refused this leader: a newer one took over. Writes are refused with this error from now on. */
   fenced: (error: NotLeaderError) => void;
+  /** A snapshot was put on the group's shelf (and the stream purged below what the shelf needs). */
+  shelved: (snapshot: ShelvedSnapshot) => void;
+  /** Something failed that replication works around (a snapshot not shelved); for logs. */
+  warning: (error: Error) => void;
 }
+
+/** What a leader holds, made by `takeTheLead`. */
+interface Leadership {
+  options: ResolvedReplicateOptions;
+  store: DurableKVStore<unknown>;
+  hook: ReplicationHook;
+  connection: NatsConnection;
+  jsm: JetStreamManager;
+  shipper: Shipper;
+  shelf: SnapshotShelf;
+  epoch: number;
+  /** The record seq this leader started from, and its epoch marker's stream seq. */
+  fromSeq: number;
+  markerSeq: number;
+}
+
+/** Snapshots kept on the shelf: the newest, and one before it in case the newest is damaged. */
+const snapshotsKept = 2;
 
 /** The leader's side of a replication group (see `replicate`). */
 export class Replicator extends EventEmitter<ReplicatorEvents> {
@@ -47,17 +74,56 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   readonly #hook: ReplicationHook;
   readonly #connection: NatsConnection;
   readonly #shipper: Shipper;
+  readonly #leadership: Leadership;
   #stopped: Promise<void> | undefined;
+  #shelving: Promise<ShelvedSnapshot> | undefined;
+  readonly #onSnapshot = () => {
+    this.shelveSnapshot().catch((error: Error) => this.emit('warning', error));
+  };
 
   /** @internal */
-  constructor(options: ResolvedReplicateOptions, hook: ReplicationHook, connection: NatsConnection, shipper: Shipper, epoch: number) {
+  constructor(leadership: Leadership) {
     super();
-    this.group = options.group;
-    this.epoch = epoch;
-    this.#options = options;
-    this.#hook = hook;
-    this.#connection = connection;
-    this.#shipper = shipper;
+    this.#leadership = leadership;
+    this.group = leadership.options.group;
+    this.epoch = leadership.epoch;
+    this.#options = leadership.options;
+    this.#hook = leadership.hook;
+    this.#connection = leadership.connection;
+    this.#shipper = leadership.shipper;
+    // Each local snapshot goes on the shelf, so the stream can be purged behind it.
+    leadership.store.on('snapshot', this.#onSnapshot);
+  }
+
+  /**
+   * Puts a snapshot of the store on the group's shelf (a JetStream Object Store), named by the
+   * stream seq it covers, once the stream holds every record in it; keeps the two newest, and purges
+   * the stream below what the older one needs. One at a time: a call while one runs gets that one.
+   */
+  shelveSnapshot(): Promise<ShelvedSnapshot> {
+    this.#shelving ??= this.#shelve().finally(() => {
+      this.#shelving = undefined;
+    });
+    return this.#shelving;
+  }
+
+  async #shelve(): Promise<ShelvedSnapshot> {
+    const { store, hook, jsm, shipper, shelf, fromSeq, markerSeq, options } = this.#leadership;
+    const dir = await mkdtemp(path.join(os.tmpdir(), `dkv-shelf-${options.group}-`));
+    try {
+      const backup = await store.backup(dir);
+      await shipper.shippedThrough(backup.seq);
+      const tail = await streamTail(jsm, options.group);
+      const streamSeq = backup.seq <= fromSeq ? markerSeq : await resumePoint(jsm, options.group, backup.seq - 1, tail);
+      if (streamSeq === undefined) throw new ReplicationFailedError(`the stream no longer holds record ${backup.seq}`);
+      const shelved = await shelf.put(hook.fs, path.join(dir, snapshotName(backup.seq)), backup.seq, streamSeq);
+      const oldest = await shelf.prune(snapshotsKept);
+      if (oldest !== undefined) await jsm.streams.purge(streamName(options.group), { seq: oldest.streamSeq });
+      this.emit('shelved', shelved);
+      return shelved;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   stats(): LeaderStats {
@@ -94,6 +160,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     this.#stopped ??= (async () => {
       const refusal = reason ?? new NotLeaderError(`replication of group ${this.group} stopped on this node`);
       this.#hook.refuseWrites(refusal);
+      this.#leadership.store.off('snapshot', this.#onSnapshot);
+      await this.#shelving?.catch(() => undefined);
       await this.#shipper.stop(drainTimeoutMs, reason);
       await this.#hook.barrier().catch(() => undefined); // what was held is settled now: nothing waits on NATS
       this.#hook.setCommitGate(undefined);
@@ -124,7 +192,7 @@ export async function replicate<V>(store: DurableKVStore<V>, options: ReplicateO
     throw new ReplicationFailedError(`cannot reach NATS at ${resolved.servers.join(', ')}: ${(error as Error).message}`, { cause: error });
   });
   try {
-    return await takeTheLead(resolved, hook, connection);
+    return await takeTheLead(resolved, store as DurableKVStore<unknown>, hook, connection);
   } catch (error) {
     hook.setCommitGate(undefined);
     // A node that could not lead refuses writes: it is not the group's leader.
@@ -138,7 +206,12 @@ export async function replicate<V>(store: DurableKVStore<V>, options: ReplicateO
   }
 }
 
-async function takeTheLead(options: ResolvedReplicateOptions, hook: ReplicationHook, connection: NatsConnection): Promise<Replicator> {
+async function takeTheLead(
+  options: ResolvedReplicateOptions,
+  store: DurableKVStore<unknown>,
+  hook: ReplicationHook,
+  connection: NatsConnection,
+): Promise<Replicator> {
   const { group } = options;
   const jsm = await jetstreamManager(connection);
   await ensureStream(jsm, group, options.streamReplicas);
@@ -169,8 +242,11 @@ async function takeTheLead(options: ResolvedReplicateOptions, hook: ReplicationH
     publishTimeoutMs: options.publishTimeoutMs,
     onFenced: (error) => replicator?.fenced(error),
   });
-  replicator = new Replicator(options, hook, connection, shipper, epoch);
+  const shelf = await SnapshotShelf.open(connection, group, options.streamReplicas);
+  replicator = new Replicator({ options, store, hook, connection, jsm, shipper, shelf, epoch, fromSeq, markerSeq });
   hook.setCommitGate(shipper.gate);
+  // A group started from a store with data: followers need a snapshot of it before the stream's first record.
+  if (tail.firstStreamSeq <= 1 && markerSeq === 1 && fromSeq > 0) await replicator.shelveSnapshot();
   hook.refuseWrites(undefined);
   return replicator;
 }

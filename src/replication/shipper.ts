@@ -100,6 +100,17 @@ export class Shipper {
     return wait;
   };
 
+  /** Resolves once the stream holds every record through `seq` (rejects if shipping fails first). */
+  shippedThrough(seq: number): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    if (seq <= this.#shippedSeq) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      // Kept in seq order: `#release` stops at the first waiter the stream does not cover yet.
+      const at = this.#waiters.findIndex((waiter) => waiter.seq > seq);
+      this.#waiters.splice(at === -1 ? this.#waiters.length : at, 0, { seq, resolve, reject });
+    });
+  }
+
   /** Resolves once everything committed so far is in the stream (or shipping failed or stopped). */
   async drained(): Promise<void> {
     while (this.#shipping !== undefined) await this.#shipping;
