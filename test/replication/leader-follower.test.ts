@@ -5,6 +5,7 @@
  * leader's store is rebuilt from the group's log when it follows again. Skips, naming the package,
  * without nats-server.
  */
+import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DurableKVStore } from '../../src/index.js';
 import { follow, type Follower, replicate, type Replicator } from '../../src/replication/index.js';
@@ -58,7 +59,7 @@ describe.skipIf(natsServerMissing !== undefined)(`replication leader and followe
     return replica;
   }
 
-  it('a follower applies every kind of write in order and ends with the leader’s keys, values, versions and expiries', async () => {
+  it('a follower applies every kind of write in order and ends with the leader’s keys, values, versions, expiries and change feed', async () => {
     const { store } = await leader('kinds');
     const replica = await follower('kinds');
     await store.put('a', '1');
@@ -79,6 +80,10 @@ describe.skipIf(natsServerMissing !== undefined)(`replication leader and followe
     expect(replica.store.get('n')).toBe('7');
     expect(replica.store.stats().lastSeq).toBe(store.stats().lastSeq);
     expect(replica.stats()).toMatchObject({ role: 'follower', leader: 'leader-kinds', epoch: 1, lagRecords: 0 });
+    // The follower's change feed is the leader's, record for record, at the same seqs.
+    const lastSeq = store.stats().lastSeq;
+    const feed = (of: Store) => firstValueFrom(of.changes({ since: 0 }).pipe(take(lastSeq), toArray()));
+    expect(await feed(replica.store)).toEqual(await feed(store));
   }, 60_000);
 
   it('a follower refuses writes with ERR_NOT_LEADER naming the leader, and keeps nothing of them', async () => {
