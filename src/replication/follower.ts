@@ -368,7 +368,7 @@ async function openFollowerStore<O extends StoreOptions>(
   const tail = await streamTail(jsm, group);
   let reason = await divergence(jsm, group, role, hook.lastSeq, tail);
   // A store the stream cannot continue (empty, or behind what was purged) starts from the newest snapshot.
-  const newest = await shelf.newest();
+  const newest = await shelf.newest(tail.created);
   const resumable = reason === undefined && (await resumePoint(jsm, group, hook.lastSeq, tail)) !== undefined;
   const bootstrap = newest !== undefined && newest.recordSeq > hook.lastSeq && (hook.lastSeq === 0 || !resumable);
   if (reason === undefined && bootstrap && hook.lastSeq > 0) reason = `it is at record ${hook.lastSeq}, behind what the stream still holds`;
@@ -384,7 +384,10 @@ async function openFollowerStore<O extends StoreOptions>(
     } else {
       await removeStoreFiles(fs, storeDir); // an empty store: nothing to keep (other files are left alone)
     }
-    if (bootstrap && newest !== undefined) await shelf.download(newest, fs, storeDir);
+    if (bootstrap && newest !== undefined) {
+      await shelf.download(newest, fs, storeDir);
+      await writeRole(fs, storeDir, { role: 'follower', group }); // before it opens: the snapshot came from the group
+    }
     store = await DurableKVStore.open(dir, storeOptions);
     hook = replicationHook(store as DurableKVStore<unknown>);
     hook.refuseWrites(refusal());

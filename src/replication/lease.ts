@@ -1,6 +1,12 @@
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 
+export interface LeaseHolder {
+  name: string;
+  instance: string;
+  revision: number;
+}
+
 /** The key the leader's lease lives under, in the bucket `dkv_lease_<group>`. */
 const leaseKey = 'leader';
 
@@ -28,21 +34,34 @@ export class Lease {
     return new Lease(kv, ttlMs);
   }
 
-  /** The current holder's name and the revision of its lease, or undefined when nobody holds it. */
-  async holder(): Promise<{ name: string; revision: number } | undefined> {
+  /** The current holder (its name, and the run of it, `instance`) and its lease's revision; undefined when nobody holds it. */
+  async holder(): Promise<LeaseHolder | undefined> {
     const entry = await this.#kv.get(leaseKey);
     if (entry === null || entry.operation !== 'PUT') return undefined;
-    return { name: entry.string(), revision: entry.revision };
+    try {
+      const { name, instance } = JSON.parse(entry.string()) as { name?: unknown; instance?: unknown };
+      if (typeof name === 'string' && typeof instance === 'string') return { name, instance, revision: entry.revision };
+    } catch {
+      // not ours: treated as held by an unknown node, which expires like any other
+    }
+    return { name: '', instance: '', revision: entry.revision };
   }
 
   /** Takes the lease if nobody holds it: its revision, or undefined if someone else was first. */
-  async acquire(name: string): Promise<number | undefined> {
-    return this.#kv.create(leaseKey, name).catch(() => undefined);
+  async acquire(holder: Omit<LeaseHolder, 'revision'>): Promise<number | undefined> {
+    return this.#kv.create(leaseKey, JSON.stringify(holder)).catch(() => undefined);
   }
 
-  /** Renews a lease held at `revision`: the new revision, or undefined if it was lost meanwhile. */
-  async renew(name: string, revision: number): Promise<number | undefined> {
-    return this.#kv.update(leaseKey, name, revision).catch(() => undefined);
+  /**
+   * Renews a lease held at `revision`: the new revision; 'lost' when another revision is there (it
+   * expired and someone took it); 'unknown' when NATS did not answer (try again while the lease lasts).
+   */
+  async renew(holder: Omit<LeaseHolder, 'revision'>, revision: number): Promise<number | 'lost' | 'unknown'> {
+    try {
+      return await this.#kv.update(leaseKey, JSON.stringify(holder), revision);
+    } catch (error) {
+      return /wrong last sequence|10071/i.test(`${(error as Error).message} ${(error as { code?: unknown }).code}`) ? 'lost' : 'unknown';
+    }
   }
 
   /** Gives a held lease up at once (a clean step-down), so another node need not wait for the TTL. */

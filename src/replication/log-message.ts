@@ -1,10 +1,10 @@
 import type { MsgHdrs } from '@nats-io/transport-node';
-import { epochHeader, firstSeqHeader, kindHeader, lastSeqHeader, leaderHeader } from './names.js';
+import { epochHeader, firstSeqHeader, instanceHeader, kindHeader, lastSeqHeader, leaderHeader } from './names.js';
 
 /** A message of a group's stream, its headers read and checked (see names.ts). */
 export type LogMessage =
   | { kind: 'records'; streamSeq: number; epoch: number; firstSeq: number; lastSeq: number; data: Uint8Array; timestampMs: number }
-  | { kind: 'epoch'; streamSeq: number; epoch: number; lastSeq: number; leader: string; timestampMs: number };
+  | { kind: 'epoch'; streamSeq: number; epoch: number; lastSeq: number; leader: string; instance: string; timestampMs: number };
 
 /** Reads a stream message's headers; undefined (with why) for one that is not ours or is damaged. */
 export function readLogMessage(
@@ -18,7 +18,10 @@ export function readLogMessage(
   const lastSeq = seqHeader(headers, lastSeqHeader);
   if (epoch === undefined || epoch < 1 || lastSeq === undefined)
     return { invalid: `stream message ${streamSeq} lacks its epoch or seq headers` };
-  if (kind === 'epoch') return { kind, streamSeq, epoch, lastSeq, leader: headers?.get(leaderHeader) ?? '', timestampMs };
+  if (kind === 'epoch') {
+    const leader = headers?.get(leaderHeader) ?? '';
+    return { kind, streamSeq, epoch, lastSeq, leader, instance: headers?.get(instanceHeader) ?? '', timestampMs };
+  }
   const firstSeq = seqHeader(headers, firstSeqHeader);
   if (kind !== 'records' || firstSeq === undefined || firstSeq < 1 || firstSeq > lastSeq) {
     return { invalid: `stream message ${streamSeq} is neither records nor an epoch marker` };

@@ -10,10 +10,12 @@
  *               Nats-Msg-Id <group>:<epoch>:<firstSeq>
  *     epoch     a new leader's marker, no payload but JSON about the leader: Dkv-Epoch (one more than
  *               any before it), Dkv-Last-Seq (the last record seq in the stream when it took over),
- *               Dkv-Leader (its name); Nats-Msg-Id <group>:<epoch>:epoch:<name>
+ *               Dkv-Leader (its name), Dkv-Instance (this run of it, unique even when two nodes
+ *               share a name); Nats-Msg-Id <group>:<epoch>:epoch:<instance>
  *   every message is published with Nats-Expected-Last-Sequence = the stream seq of the message
  *   before it: a leader that missed a message (a zombie) is refused, in Raft order.
  */
+import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
 
 export const kindHeader = 'Dkv-Kind';
@@ -21,6 +23,7 @@ export const epochHeader = 'Dkv-Epoch';
 export const firstSeqHeader = 'Dkv-First-Seq';
 export const lastSeqHeader = 'Dkv-Last-Seq';
 export const leaderHeader = 'Dkv-Leader';
+export const instanceHeader = 'Dkv-Instance';
 
 export type LogMessageKind = 'records' | 'epoch';
 
@@ -46,6 +49,12 @@ export function recordsMsgId(group: string, epoch: number, firstSeq: number): st
   return `${group}:${epoch}:${firstSeq}`;
 }
 
-export function epochMsgId(group: string, epoch: number, leader: string): string {
-  return `${group}:${epoch}:epoch:${leader}`;
+/** `instance`: this run of the node, unique even between nodes that share a name. */
+export function epochMsgId(group: string, epoch: number, instance: string): string {
+  return `${group}:${epoch}:epoch:${instance}`;
+}
+
+/** A fresh id for one run of a node: what tells two nodes apart when they share a name. */
+export function newInstanceId(): string {
+  return randomUUID();
 }

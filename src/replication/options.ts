@@ -2,7 +2,7 @@ import os from 'node:os';
 import { InvalidArgumentError } from '../errors.js';
 import { replicationLagRecordsMaxDefault, replicationPublishTimeoutMsDefault } from '../limits.js';
 import type { AckMode } from './shipper.js';
-import { checkGroup } from './names.js';
+import { checkGroup, newInstanceId } from './names.js';
 
 /** Where the group's log is, shared by `replicate` and `follow`. */
 export interface GroupOptions {
@@ -33,6 +33,8 @@ export interface ResolvedGroupOptions {
   servers: string[];
   group: string;
   name: string;
+  /** This run of the node (see `newInstanceId`). */
+  instance: string;
 }
 
 export interface ResolvedReplicateOptions extends ResolvedGroupOptions {
@@ -52,7 +54,8 @@ export function resolveGroupOptions(options: GroupOptions): ResolvedGroupOptions
   if (typeof name !== 'string' || name.length === 0 || name.length > 256 || /[\r\n]/.test(name)) {
     throw new InvalidArgumentError(`name must be a non-empty single-line string, got ${JSON.stringify(options.name)}`);
   }
-  return { servers, group: checkGroup(options.group), name };
+  const instance = (options as { instance?: string }).instance ?? newInstanceId();
+  return { servers, group: checkGroup(options.group), name, instance };
 }
 
 export function resolveReplicateOptions(options: ReplicateOptions): ResolvedReplicateOptions {

@@ -1,10 +1,10 @@
 import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { EventEmitter } from 'eventemitter3';
-import { NotLeaderError, ReplicationFailedError } from '../errors.js';
+import { DurableKVError, NotLeaderError, ReplicationFailedError } from '../errors.js';
 import { type DurableKVStore, type ReplicationHook, replicationHook } from '../store.js';
 import { catchUp, divergence } from './lineage.js';
-import { epochHeader, epochMsgId, kindHeader, lastSeqHeader, leaderHeader, streamName, subjectOf } from './names.js';
+import { epochHeader, epochMsgId, instanceHeader, kindHeader, lastSeqHeader, leaderHeader, streamName, subjectOf } from './names.js';
 import { connectionOptions, type ReplicateOptions, type ResolvedReplicateOptions, resolveReplicateOptions } from './options.js';
 import { readRole, writeRole } from './role-file.js';
 import { type AckMode, isWrongLastSequence, Shipper } from './shipper.js';
@@ -12,7 +12,6 @@ import { ensureStream, readStreamMessage, resumePoint, type StreamTail, streamTa
 import { type ShelvedSnapshot, SnapshotShelf } from './snapshot-shelf.js';
 import { snapshotName } from '../format/file-names.js';
 import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { replicationRetryDelayMsMin } from '../limits.js';
 
@@ -46,6 +45,8 @@ export interface ReplicatorEvents {
   shelved: (snapshot: ShelvedSnapshot) => void;
   /** Something failed that replication works around (a snapshot not shelved); for logs. */
   warning: (error: Error) => void;
+  /** Shipping ended for good (fenced, a record too large for a message, stopped): this node no longer leads. */
+  failed: (error: Error) => void;
 }
 
 /** What a leader holds, made by `takeTheLead`. */
@@ -109,15 +110,16 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   async #shelve(): Promise<ShelvedSnapshot> {
     const { store, hook, jsm, shipper, shelf, fromSeq, markerSeq, options } = this.#leadership;
-    const dir = await mkdtemp(path.join(os.tmpdir(), `dkv-shelf-${options.group}-`));
+    // Beside the store (its disk, sized for it), not in a tmpfs.
+    const dir = await mkdtemp(path.join(path.dirname(hook.dir), `.dkv-shelf-${options.group}-`));
     try {
       const backup = await store.backup(dir);
       await shipper.shippedThrough(backup.seq);
       const tail = await streamTail(jsm, options.group);
       const streamSeq = backup.seq <= fromSeq ? markerSeq : await resumePoint(jsm, options.group, backup.seq - 1, tail);
       if (streamSeq === undefined) throw new ReplicationFailedError(`the stream no longer holds record ${backup.seq}`);
-      const shelved = await shelf.put(hook.fs, path.join(dir, snapshotName(backup.seq)), backup.seq, streamSeq);
-      const oldest = await shelf.prune(snapshotsKept);
+      const shelved = await shelf.put(hook.fs, path.join(dir, snapshotName(backup.seq)), backup.seq, tail.created, streamSeq);
+      const oldest = await shelf.prune(snapshotsKept, tail.created);
       if (oldest !== undefined) await jsm.streams.purge(streamName(options.group), { seq: oldest.streamSeq });
       this.emit('shelved', shelved);
       return shelved;
@@ -161,8 +163,9 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       const refusal = reason ?? new NotLeaderError(`replication of group ${this.group} stopped on this node`);
       this.#hook.refuseWrites(refusal);
       this.#leadership.store.off('snapshot', this.#onSnapshot);
-      await this.#shelving?.catch(() => undefined);
+      // The shipper first: a shelving waiting for the stream to hold its records then fails at once.
       await this.#shipper.stop(drainTimeoutMs, reason);
+      await this.#shelving?.catch(() => undefined);
       await this.#hook.barrier().catch(() => undefined); // what was held is settled now: nothing waits on NATS
       this.#hook.setCommitGate(undefined);
       await this.#connection.close();
@@ -202,7 +205,9 @@ export async function replicate<V>(store: DurableKVStore<V>, options: ReplicateO
         : new NotLeaderError(`not the leader of group ${resolved.group}`, undefined, { cause: error }),
     );
     await connection.close().catch(() => undefined);
-    throw error;
+    // NATS's own errors (a request timing out on a loaded cluster) become ours, with a code.
+    if (error instanceof DurableKVError) throw error;
+    throw new ReplicationFailedError(`taking the lead of group ${resolved.group} failed: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -241,12 +246,16 @@ async function takeTheLead(
     payloadBytesMax: connection.info?.max_payload ?? 1024 * 1024,
     publishTimeoutMs: options.publishTimeoutMs,
     onFenced: (error) => replicator?.fenced(error),
+    onFailed: (error) => replicator?.emit('failed', error),
   });
   const shelf = await SnapshotShelf.open(connection, group, options.streamReplicas);
   replicator = new Replicator({ options, store, hook, connection, jsm, shipper, shelf, epoch, fromSeq, markerSeq });
   hook.setCommitGate(shipper.gate);
-  // A group started from a store with data: followers need a snapshot of it before the stream's first record.
-  if (tail.firstStreamSeq <= 1 && markerSeq === 1 && fromSeq > 0) await replicator.shelveSnapshot();
+  // Records the stream lacks from the start (a group started from a store with data, or purged)
+  // need a snapshot on the shelf before a new follower can join: one is shelved if there is none.
+  if (fromSeq > 0 && (await resumePoint(jsm, group, 0, tail)) === undefined && (await shelf.newest(tail.created)) === undefined) {
+    await replicator.shelveSnapshot().catch((error: Error) => replicator?.emit('warning', error));
+  }
   hook.refuseWrites(undefined);
   return replicator;
 }
@@ -260,16 +269,17 @@ async function publishMarker(
   epoch: number,
   lastSeq: number,
 ): Promise<number> {
-  const { group, name } = options;
+  const { group, name, instance } = options;
   const headers = natsHeaders();
   headers.set(kindHeader, 'epoch');
   headers.set(epochHeader, String(epoch));
   headers.set(lastSeqHeader, String(lastSeq));
   headers.set(leaderHeader, name);
+  headers.set(instanceHeader, instance);
   const payload = JSON.stringify({ leader: name, epoch, lastSeq });
   // The Msg-Id names this node: a retry of our own marker is a duplicate, another node's is not.
   const publishOptions = {
-    msgID: epochMsgId(group, epoch, name),
+    msgID: epochMsgId(group, epoch, instance),
     expect: { lastSequence: tail.streamSeq },
     headers,
     timeout: options.publishTimeoutMs,
@@ -285,7 +295,7 @@ async function publishMarker(
         continue;
       }
       const next = await readStreamMessage(jsm, group, tail.streamSeq + 1).catch(() => undefined);
-      if (next?.kind === 'epoch' && next.epoch === epoch && next.leader === name) return next.streamSeq; // ours landed
+      if (next?.kind === 'epoch' && next.epoch === epoch && next.instance === instance) return next.streamSeq; // ours landed
       const now = await streamTail(jsm, group).catch(() => undefined);
       const leader = now !== undefined && now.leader !== '' ? now.leader : undefined;
       throw new NotLeaderError(

@@ -25,6 +25,8 @@ export interface ShipperOptions {
   publishTimeoutMs: number;
   /** Told once when the stream refuses this leader (a newer one took over). */
   onFenced(error: NotLeaderError): void;
+  /** Told once when shipping ends for good, for any reason (fenced, a record too large, stopped). */
+  onFailed?(error: Error): void;
 }
 
 interface Waiter {
@@ -239,7 +241,10 @@ export class Shipper {
   }
 
   #fail(error: Error): void {
-    this.#failure ??= error;
+    if (this.#failure === undefined) {
+      this.#failure = error;
+      this.#options.onFailed?.(error);
+    }
     for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#failure);
   }
 }

@@ -15,6 +15,8 @@ export interface StreamTail {
   epoch: number;
   /** The newest leader's name, from its epoch marker ('' when unknown). */
   leader: string;
+  /** When the stream was created: tells this stream from an earlier one of the same name (snapshots name it). */
+  created: string;
 }
 
 /** Creates the group's stream if missing (file storage, no limits); an existing one is used as it is. */
@@ -56,10 +58,11 @@ export async function readStreamMessage(jsm: JetStreamManager, group: string, st
 export async function streamTail(jsm: JetStreamManager, group: string): Promise<StreamTail> {
   const info = await jsm.streams.info(streamName(group));
   const { last_seq: streamSeq, first_seq: firstStreamSeq, messages } = info.state;
-  if (messages === 0) return { streamSeq, firstStreamSeq, recordSeq: 0, epoch: 0, leader: '' };
+  const created = String(info.created);
+  if (messages === 0) return { streamSeq, firstStreamSeq, recordSeq: 0, epoch: 0, leader: '', created };
   const last = await readStreamMessage(jsm, group, streamSeq);
   if (last === undefined) throw new ReplicationFailedError(`the stream ${streamName(group)} lost its last message ${streamSeq}`);
-  return { streamSeq, firstStreamSeq, recordSeq: last.lastSeq, epoch: last.epoch, leader: await leaderOf(jsm, group, last) };
+  return { streamSeq, firstStreamSeq, recordSeq: last.lastSeq, epoch: last.epoch, leader: await leaderOf(jsm, group, last), created };
 }
 
 /** The leader of the last message's epoch: the marker that began it, found by walking back. */
@@ -81,7 +84,7 @@ async function leaderOf(jsm: JetStreamManager, group: string, last: LogMessage):
  */
 export async function resumePoint(jsm: JetStreamManager, group: string, recordSeq: number, tail: StreamTail): Promise<number | undefined> {
   if (tail.streamSeq === 0 || tail.recordSeq <= recordSeq) return tail.streamSeq + 1;
-  let low = tail.firstStreamSeq;
+  let low = Math.max(1, tail.firstStreamSeq); // an empty stream reports first_seq 0
   let high = tail.streamSeq; // the answer is in [low, high]: the last message has a record after recordSeq
   while (low < high) {
     const middle = Math.floor((low + high) / 2);
@@ -91,7 +94,8 @@ export async function resumePoint(jsm: JetStreamManager, group: string, recordSe
     else low = middle + 1;
   }
   const first = await readStreamMessage(jsm, group, low);
-  // A records message starting past recordSeq + 1 means the records in between were purged.
-  if (first === undefined || (first.kind === 'records' && first.firstSeq > recordSeq + 1)) return undefined;
+  // Every message before `first` ends at or before recordSeq: if `first` does not hold recordSeq + 1
+  // (records starting later, or a marker claiming records the stream no longer has), they were purged.
+  if (first === undefined || first.kind === 'epoch' || first.firstSeq > recordSeq + 1) return undefined;
   return low;
 }

@@ -133,7 +133,10 @@ describe.skipIf(natsServerMissing !== undefined)(`a zombie leader of served node
     for (const node of all) {
       await until(`${node.name} converges`, async () =>
         JSON.stringify(await contents(node)) === JSON.stringify(expected) ? true : undefined,
-      );
+      ).catch(async (error: Error) => {
+        const seen = await contents(node).catch((contentsError: Error) => contentsError.message);
+        throw new Error(`${error.message}: it holds ${JSON.stringify(seen).slice(0, 300)}; its log:\n${node.stderr()}`);
+      });
     }
     expect(old.stderr()).toMatch(/steps down|now follower/);
   }, 120_000);

@@ -104,7 +104,15 @@ async function serveReplicated(dir: string, flags: ServeFlags, serveOptions: Ser
       'ERR_INVALID_ARG',
     );
   }
-  const name = flags.nodeName ?? `${serveOptions.host ?? '127.0.0.1'}:${serveOptions.port ?? 6379}`;
+  const host = serveOptions.host ?? '127.0.0.1';
+  if (flags.nodeName === undefined && (host === '0.0.0.0' || host === '::')) {
+    throw new CliError(
+      `--replicate on ${host} needs --node-name: the address other machines reach this node at (followers name the leader to clients)`,
+      exitCodes.usage,
+      'ERR_INVALID_ARG',
+    );
+  }
+  const name = flags.nodeName ?? `${host}:${serveOptions.port ?? 6379}`;
   const node = await runReplicaNode(dir, {
     servers: flags.replicate?.split(',') ?? [],
     group: flags.group,
@@ -116,28 +124,75 @@ async function serveReplicated(dir: string, flags: ServeFlags, serveOptions: Ser
     store: { valueEncoding: 'utf8', sync: flags.sync },
   });
   node.on('warning', (error) => note(`replication: ${error.message}`));
-  const options = { ...serveOptions, replicationInfo: () => replicationInfo(node) };
-  let server: RespServer | undefined;
+  const server = new ServerOnNode(node, { ...serveOptions, replicationInfo: () => replicationInfo(node) });
   try {
-    server = await serveResp(node.store, options);
-    note(`serving ${dir} on ${describeAddress(server, flags)}, ${node.role} of group ${flags.group} as ${name}`);
-    let served = node.store;
-    let serving = Promise.resolve();
-    node.on('role', (role, store) => {
-      note(`now ${role} of group ${flags.group}`);
-      serving = serving.then(async () => {
-        if (server === undefined || served === store) return;
-        await server.close();
-        served = store;
-        server = await serveResp(store, options);
-      });
-    });
+    await server.start();
+    note(`serving ${dir} on ${server.address(flags)}, ${node.role} of group ${flags.group} as ${name}`);
     const signal = await stopSignal();
     note(`${signal}: finishing ${server.clients} connection(s), then leaving the group and closing the store`);
-    await serving;
-    await server.close();
+    await server.stop();
   } finally {
     await node.close();
+    await server.stop(); // a store change during the close started nothing: stop() is final
+  }
+}
+
+/**
+ * The RESP server of a replica node: started again on the node's new store whenever the node
+ * rebuilds it (a fenced leader rejoining), on the port first bound; stopped for good by `stop()`.
+ */
+class ServerOnNode {
+  readonly #node: ReplicaNode<string>;
+  readonly #options: ServeOptions;
+  #server: RespServer | undefined;
+  #served: DurableKVStore<string> | undefined;
+  /** Store changes, one at a time; `stop()` waits for the one running. */
+  #changes: Promise<void> = Promise.resolve();
+  #stopped = false;
+  readonly #onRole = (role: string, store: DurableKVStore<string>) => {
+    note(`now ${role}`);
+    this.#changes = this.#changes
+      .then(() => this.#serve(store))
+      .catch((error: Error) => note(`serving the new store failed: ${error.message}`));
+  };
+
+  constructor(node: ReplicaNode<string>, options: ServeOptions) {
+    this.#node = node;
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    this.#node.on('role', this.#onRole); // before the first serve: a change meanwhile is not missed
+    await this.#serve(this.#node.store);
+  }
+
+  get clients(): number {
+    return this.#server?.clients ?? 0;
+  }
+
+  address(flags: ServeFlags): string {
+    return this.#server === undefined ? 'nothing (stopped)' : describeAddress(this.#server, flags);
+  }
+
+  async #serve(store: DurableKVStore<string>): Promise<void> {
+    if (this.#stopped || store === this.#served) return;
+    const previous = this.#server;
+    // The port first bound, so clients (and the node's advertised name) keep finding it: read before the close.
+    const address = previous?.address();
+    const port = address !== undefined && address !== null && typeof address !== 'string' ? address.port : this.#options.port;
+    this.#server = undefined;
+    await previous?.close();
+    if (this.#stopped) return;
+    this.#served = store;
+    this.#server = await serveResp(store, { ...this.#options, port });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#node.off('role', this.#onRole);
+    await this.#changes;
+    await this.#server?.close();
+    this.#server = undefined;
   }
 }
 
