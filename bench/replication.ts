@@ -13,14 +13,13 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { DurableKVStore } from '../src/index.js';
 import { follow, replicate } from '../src/replication/index.js';
-import { NatsCluster, natsServerMissing } from '../src/testing/index.js';
+import { freePort, NatsCluster, natsServerMissing } from '../src/testing/index.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -114,14 +113,6 @@ function natsVersion(): string {
   return execFileSync('nats-server', ['--version'], { encoding: 'utf8' })
     .trim()
     .replace(/^nats-server: /, '');
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** SIGKILL of a served leader to the follower answering role:master (ms). */

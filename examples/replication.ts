@@ -8,11 +8,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { NatsCluster, natsServerMissing } from '../src/testing/index.js';
+import { freePort, NatsCluster, natsServerMissing } from '../src/testing/index.js';
 
 if (natsServerMissing !== undefined) {
   console.error(`This example runs real NATS servers. ${natsServerMissing}`);
@@ -86,12 +85,4 @@ async function waitForLeader<T extends { redis: Redis }>(candidates: T[]): Promi
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }

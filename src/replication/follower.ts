@@ -1,10 +1,10 @@
-import path from 'node:path';
 import { SnapshotShelf } from './snapshot-shelf.js';
+import { openFollowerStore, type RebuiltFrom } from './follower-store.js';
 import { DeliverPolicy, type JetStreamManager, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { EventEmitter } from 'eventemitter3';
 import { NotLeaderError, ReplicationFailedError } from '../errors.js';
-import { DurableKVStore, type ReplicationHook, replicationHook, type ValueFor } from '../store.js';
+import { type DurableKVStore, type ReplicationHook, replicationHook, type ValueFor } from '../store.js';
 import type { StoreOptions } from '../options.js';
 import {
   replicationConsumerStallMs,
@@ -14,12 +14,8 @@ import {
   replicationRetryDelayMsMin,
 } from '../limits.js';
 import { type LogMessage, readLogMessage } from './log-message.js';
-import { divergence } from './lineage.js';
 import { streamName } from './names.js';
 import { connectionOptions, type GroupOptions, type ReplicateOptions, type ResolvedGroupOptions, resolveGroupOptions } from './options.js';
-import { readRole, roleFileName, writeRole } from './role-file.js';
-import type { FileSystem } from '../fs/file-system.js';
-import { classifyDirectory, lockFileName } from '../format/file-names.js';
 import { ensureStream, resumePoint, streamTail } from './stream.js';
 import { type Replicator, replicate } from './replicate.js';
 
@@ -66,7 +62,7 @@ export interface FollowerEvents {
 export class Follower<V = string> extends EventEmitter<FollowerEvents> {
   readonly store: DurableKVStore<V>;
   /** Where a store that had diverged from the group's log was moved before this one was rebuilt. */
-  readonly rebuiltFrom: { movedTo: string; reason: string } | undefined;
+  readonly rebuiltFrom: RebuiltFrom;
   readonly #options: ResolvedGroupOptions;
   readonly #hook: ReplicationHook;
   readonly #connection: NatsConnection;
@@ -96,7 +92,7 @@ export class Follower<V = string> extends EventEmitter<FollowerEvents> {
     options: ResolvedGroupOptions,
     connection: NatsConnection,
     jsm: JetStreamManager,
-    rebuiltFrom: Follower<V>['rebuiltFrom'],
+    rebuiltFrom: RebuiltFrom,
   ) {
     super();
     this.store = store;
@@ -349,64 +345,4 @@ export async function follow<O extends StoreOptions = StoreOptions>(
     await connection.close().catch(() => undefined);
     throw error;
   }
-}
-
-async function openFollowerStore<O extends StoreOptions>(
-  dir: string,
-  storeOptions: O | undefined,
-  options: ResolvedGroupOptions,
-  jsm: JetStreamManager,
-  shelf: SnapshotShelf,
-): Promise<{ store: DurableKVStore<ValueFor<O>>; rebuiltFrom: Follower['rebuiltFrom'] }> {
-  const { group } = options;
-  const refusal = () => new NotLeaderError(`this node follows group ${group}`);
-  let store = await DurableKVStore.open(dir, storeOptions);
-  let hook = replicationHook(store as DurableKVStore<unknown>);
-  hook.refuseWrites(refusal());
-  await hook.barrier();
-  const role = await readRole(hook.fs, hook.dir);
-  const tail = await streamTail(jsm, group);
-  let reason = await divergence(jsm, group, role, hook.lastSeq, tail);
-  // A store the stream cannot continue (empty, or behind what was purged) starts from the newest snapshot.
-  const newest = await shelf.newest(tail.created);
-  const resumable = reason === undefined && (await resumePoint(jsm, group, hook.lastSeq, tail)) !== undefined;
-  const bootstrap = newest !== undefined && newest.recordSeq > hook.lastSeq && (hook.lastSeq === 0 || !resumable);
-  if (reason === undefined && bootstrap && hook.lastSeq > 0) reason = `it is at record ${hook.lastSeq}, behind what the stream still holds`;
-  let rebuiltFrom: Follower['rebuiltFrom'];
-  if (reason !== undefined || bootstrap) {
-    const { fs } = hook;
-    const storeDir = hook.dir;
-    await store.close();
-    if (reason !== undefined) {
-      const movedTo = `${path.resolve(dir)}.diverged-${Date.now()}`;
-      await fs.rename(storeDir, movedTo);
-      rebuiltFrom = { movedTo, reason };
-    } else {
-      await removeStoreFiles(fs, storeDir); // an empty store: nothing to keep (other files are left alone)
-    }
-    if (bootstrap && newest !== undefined) {
-      await shelf.download(newest, fs, storeDir);
-      await writeRole(fs, storeDir, { role: 'follower', group }); // before it opens: the snapshot came from the group
-    }
-    store = await DurableKVStore.open(dir, storeOptions);
-    hook = replicationHook(store as DurableKVStore<unknown>);
-    hook.refuseWrites(refusal());
-  }
-  if (role?.role !== 'follower' || rebuiltFrom !== undefined) await writeRole(hook.fs, hook.dir, { role: 'follower', group });
-  return { store, rebuiltFrom };
-}
-
-/** Deletes a store's own files (its segments, snapshots, temporaries, lock and role file), nothing else. */
-async function removeStoreFiles(fs: FileSystem, dir: string): Promise<void> {
-  const names = await fs.readdir(dir);
-  const listing = classifyDirectory(names);
-  const own = [
-    ...listing.segments.map((segment) => segment.name),
-    ...listing.snapshots.map((snapshot) => snapshot.name),
-    ...listing.temporaries,
-  ];
-  if (names.includes(lockFileName)) own.push(lockFileName);
-  if (names.includes(roleFileName)) own.push(roleFileName);
-  for (const name of own) await fs.unlink(path.join(dir, name));
-  await fs.syncDir(dir);
 }

@@ -13,5 +13,5 @@ export { Prng } from './prng.js';
 export { fileSystemContract } from './file-system-contract.js';
 export type { ContractTestFunctions, FileSystemFixture } from './file-system-contract.js';
 export { ManualClock } from './manual-clock.js';
-export { NatsCluster, natsServerMissing } from './nats-cluster.js';
+export { freePort, NatsCluster, natsServerMissing } from './nats-cluster.js';
 export type { NatsNode } from './nats-cluster.js';

@@ -1,2 +1,2 @@
 /** The replication tests' NATS cluster: durable-kv/testing's `NatsCluster`. */
-export { NatsCluster, type NatsNode, natsServerMissing } from '../../src/testing/nats-cluster.js';
+export { freePort, NatsCluster, type NatsNode, natsServerMissing } from '../../src/testing/nats-cluster.js';

@@ -7,11 +7,10 @@
  * leader, and INFO replication says who is what. Skips, naming the package, without nats-server.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsCluster, natsServerMissing } from '../helpers/nats-cluster.js';
+import { freePort, NatsCluster, natsServerMissing } from '../helpers/nats-cluster.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');
@@ -24,14 +23,6 @@ interface ServeNode {
   child: ChildProcess;
   redis: Redis;
   stderr(): string;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
