@@ -70,6 +70,12 @@ export interface ReplicationHook {
    */
   refuseWrites(error: Error | undefined): void;
   /**
+   * Refuses the API's writes whose record would be larger than `bytes` (ERR_INVALID_ARG, nothing
+   * written): a leader ships each record in one message. `undefined` lifts it. Replica writes and
+   * active expiry (its records are small, see `expiryRecordKeyBytesMax`) are not limited.
+   */
+  limitRecordBytes(bytes: number | undefined): void;
+  /**
    * Applies a frame the leader shipped (format/replication-frame.ts): each record becomes one local
    * record with the same seq. Frames must come in seq order, the first right after the store's last
    * record; call again before the last resolves to pipeline. Rejects with ERR_REPLICATION_FAILED
@@ -111,6 +117,8 @@ export class Engine implements LifecycleSteps {
   /** Seq the next applied replica record must have, while some are in flight (else the WAL's lastSeq + 1). */
   #replicaNextSeq = 0;
   #replicaWritesInFlight = 0;
+  /** The largest record the API may write: less than the WAL's while a leader ships each record in one message. */
+  #writeRecordBytesMax = recordBytesMax;
   /** Set once a replica write failed: every later frame is refused with it. */
   #replicaFailure: Error | undefined;
 
@@ -251,6 +259,13 @@ export class Engine implements LifecycleSteps {
         this.#running.acknowledger.gate = gate;
       },
       refuseWrites: (error) => this.refuseWrites(error),
+      limitRecordBytes: (bytes) => {
+        assert(
+          bytes === undefined || (Number.isSafeInteger(bytes) && bytes > 0 && bytes <= recordBytesMax),
+          'a record limit within the WAL limit',
+        );
+        this.#writeRecordBytesMax = bytes ?? recordBytesMax;
+      },
       applyFrame: (bytes) => this.#applyFrame(bytes),
       // An intent that resolves to no record is answered after every record sequenced before it.
       barrier: () => this.#write('batch', [], { checks: [], ops: [] }).then(() => undefined),
@@ -274,7 +289,7 @@ export class Engine implements LifecycleSteps {
     intent?: WriteIntent,
   ): Promise<R> {
     if (this.#writeRefusal !== undefined) throw this.#writeRefusal;
-    return this.#write(kind, ops, intent);
+    return this.#write(kind, ops, intent, this.#writeRecordBytesMax);
   }
 
   /** What a write of nothing (an empty batch) resolves with: refused as any write on a replica. */
@@ -333,13 +348,16 @@ export class Engine implements LifecycleSteps {
     kind: WriteKind,
     ops: EncodableOp[],
     intent?: WriteIntent,
+    recordBytesLimit = recordBytesMax,
   ): Promise<R> {
     const running = this.#running;
     assert(running !== undefined, 'write before recovery');
     const recordBytes = intent === undefined ? walRecordBytes(ops) : walRecordBytesBound(intent.ops);
     // Checked here for every write (a put's size is bounded by the options, a batch's is not).
-    if (recordBytes > recordBytesMax) {
-      throw new InvalidArgumentError(`the ${kind} is ${recordBytes} bytes, over the ${recordBytesMax}-byte WAL record limit`);
+    if (recordBytes > recordBytesLimit) {
+      const what =
+        recordBytesLimit === recordBytesMax ? 'WAL record limit' : "limit of one replication message (the NATS servers' max_payload)";
+      throw new InvalidArgumentError(`the ${kind} is ${recordBytes} bytes, over the ${recordBytesLimit}-byte ${what}`);
     }
     const startedAtMs = this.operations.observed ? performance.now() : 0;
     return new Promise<R>((resolve, reject) => {

@@ -84,8 +84,12 @@ export const sortRunKeys = 4096;
 export const expiryIntervalMsDefault = 250;
 /** Active expiry removes at most this many keys per WAL record. */
 export const expiryRecordKeysMax = 1024;
-/** ... and at most this many bytes of keys (keys may be up to keyBytesMax each): far below recordBytesMax. */
-export const expiryRecordKeyBytesMax = 1024 * 1024;
+/**
+ * ... and at most this many bytes of keys, give or take one key (keys may be up to keyBytesMax each):
+ * far below recordBytesMax, and small enough that the record fits one replication message (NATS's
+ * default max_payload is 1 MiB).
+ */
+export const expiryRecordKeyBytesMax = 256 * 1024;
 /** Active expiry stops a slice of looking for expired keys after this long, so it never stalls the event loop. */
 export const expirySliceMs = 2;
 /** Active expiry's records in flight at once: enough to keep group commits full, few enough to leave room for writers. */

@@ -13,7 +13,8 @@ import { type ShelvedSnapshot, SnapshotShelf } from './snapshot-shelf.js';
 import { snapshotName } from '../format/file-names.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { replicationRetryDelayMsMin } from '../limits.js';
+import { replicationHeaderBytesMax, replicationRetryDelayMsMin } from '../limits.js';
+import { replicationFrameHeaderBytes } from '../format/replication-frame.js';
 
 /** Tries at an epoch marker whose publish got no answer, before giving up on leading this time. */
 const markerAttemptsMax = 5;
@@ -168,6 +169,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       await this.#shelving?.catch(() => undefined);
       await this.#hook.barrier().catch(() => undefined); // what was held is settled now: nothing waits on NATS
       this.#hook.setCommitGate(undefined);
+      this.#hook.limitRecordBytes(undefined);
       await this.#connection.close();
     })();
     return this.#stopped;
@@ -198,6 +200,7 @@ export async function replicate<V>(store: DurableKVStore<V>, options: ReplicateO
     return await takeTheLead(resolved, store as DurableKVStore<unknown>, hook, connection);
   } catch (error) {
     hook.setCommitGate(undefined);
+    hook.limitRecordBytes(undefined);
     // A node that could not lead refuses writes: it is not the group's leader.
     hook.refuseWrites(
       error instanceof NotLeaderError
@@ -234,6 +237,7 @@ async function takeTheLead(
   const markerSeq = await publishMarker(connection, jsm, options, tail, epoch, fromSeq);
   tail = { ...tail, streamSeq: markerSeq, recordSeq: fromSeq, epoch, leader: options.name };
   let replicator: Replicator | undefined;
+  const payloadBytesMax = connection.info?.max_payload ?? 1024 * 1024;
   const shipper = new Shipper({
     js: jetstream(connection),
     jsm,
@@ -243,7 +247,7 @@ async function takeTheLead(
     shippedSeq: fromSeq,
     ack: options.ack,
     maxLagRecords: options.maxLagRecords,
-    payloadBytesMax: connection.info?.max_payload ?? 1024 * 1024,
+    payloadBytesMax,
     publishTimeoutMs: options.publishTimeoutMs,
     onFenced: (error) => replicator?.fenced(error),
     onFailed: (error) => replicator?.emit('failed', error),
@@ -251,6 +255,8 @@ async function takeTheLead(
   const shelf = await SnapshotShelf.open(connection, group, options.streamReplicas);
   replicator = new Replicator({ options, store, hook, connection, jsm, shipper, shelf, epoch, fromSeq, markerSeq });
   hook.setCommitGate(shipper.gate);
+  // Each record travels in one message: a larger write is refused up front, with nothing written.
+  hook.limitRecordBytes(payloadBytesMax - replicationHeaderBytesMax - replicationFrameHeaderBytes);
   // Records the stream lacks from the start (a group started from a store with data, or purged)
   // need a snapshot on the shelf before a new follower can join: one is shelved if there is none.
   if (fromSeq > 0 && (await resumePoint(jsm, group, 0, tail)) === undefined && (await shelf.newest(tail.created)) === undefined) {

@@ -8,6 +8,7 @@
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DurableKVStore } from '../../src/index.js';
+import { replicationHook } from '../../src/store.js';
 import { follow, type Follower, replicate, type Replicator } from '../../src/replication/index.js';
 import { NatsCluster, natsServerMissing } from '../helpers/nats-cluster.js';
 import path from 'node:path';
@@ -84,6 +85,27 @@ describe.skipIf(natsServerMissing !== undefined)(`replication leader and followe
     const lastSeq = store.stats().lastSeq;
     const feed = (of: Store) => firstValueFrom(of.changes({ since: 0 }).pipe(take(lastSeq), toArray()));
     expect(await feed(replica.store)).toEqual(await feed(store));
+  }, 60_000);
+
+  it('a leader refuses a write too large for one stream message (ERR_INVALID_ARG, nothing written) and goes on; the limit ends with replication', async () => {
+    const { store, replicator } = await leader('large');
+    const replica = await follower('large');
+    const tooLarge = 'x'.repeat(2 * 1024 * 1024); // the test cluster's max_payload is NATS's default, 1 MiB
+    await expect(store.put('big', tooLarge)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG',
+      message: expect.stringMatching(/replication message/),
+    });
+    await expect(store.batch([{ type: 'put', key: 'big', value: tooLarge }])).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
+    expect(store.get('big')).toBeUndefined();
+    const fits = 'y'.repeat(512 * 1024);
+    await store.put('fits', fits);
+    await replica.caughtUpTo(store.stats().lastSeq);
+    expect(replica.store.get('fits')).toBe(fits);
+    expect(replicator.stats().failure).toBeUndefined();
+    await replicator.stop();
+    await expect(store.put('big', tooLarge)).rejects.toMatchObject({ code: 'ERR_NOT_LEADER' }); // stopped: not the leader
+    replicationHook(store as DurableKVStore<unknown>).refuseWrites(undefined); // as a store no longer in any group
+    expect((await store.put('big', tooLarge)).ok).toBe(true);
   }, 60_000);
 
   it('a follower refuses writes with ERR_NOT_LEADER naming the leader, and keeps nothing of them', async () => {
