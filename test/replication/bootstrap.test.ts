@@ -8,10 +8,10 @@
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DurableKVStore } from '../../src/index.js';
 import { follow, replicate } from '../../src/replication/index.js';
-import { NatsCluster, natsServerMissing } from '../helpers/nats-cluster.js';
+import { natsServerMissing, useNatsCluster } from '../helpers/nats-cluster.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const keyCount = 1_000_000;
@@ -19,15 +19,7 @@ const batchKeys = 10_000;
 const keyOf = (i: number) => `key:${String(i).padStart(7, '0')}`;
 
 describe.skipIf(natsServerMissing !== undefined)(`a new follower of a 1M-key group (${natsServerMissing ?? 'nats-server found'})`, () => {
-  let cluster: NatsCluster;
-
-  beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
-  }, 60_000);
-
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useNatsCluster();
 
   async function firstStreamSeq(group: string): Promise<number> {
     const nc = await connect({ servers: cluster.urls });

@@ -9,24 +9,22 @@
 import { type JetStreamManager, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsCluster, natsServerMissing } from '../helpers/nats-cluster.js';
+import { natsServerMissing, useNatsCluster } from '../helpers/nats-cluster.js';
 
 describe.skipIf(natsServerMissing !== undefined)(
   `JetStream fencing on a 3-node cluster (${natsServerMissing ?? 'nats-server found'})`,
   () => {
-    let cluster: NatsCluster;
+    const cluster = useNatsCluster();
     let nc: NatsConnection;
     let jsm: JetStreamManager;
 
     beforeAll(async () => {
-      cluster = await NatsCluster.start(3);
       nc = await connect({ servers: cluster.urls });
       jsm = await jetstreamManager(nc);
     }, 60_000);
 
     afterAll(async () => {
       await nc?.close();
-      await cluster?.stop();
     });
 
     /** Resolves once the stream has a leader other than `not` (a killed node's stream leadership moves by Raft election). */

@@ -6,11 +6,11 @@
  * without nats-server.
  */
 import { firstValueFrom, take, toArray } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DurableKVStore } from '../../src/index.js';
 import { replicationHook } from '../../src/store.js';
 import { follow, type Follower, replicate, type Replicator } from '../../src/replication/index.js';
-import { NatsCluster, natsServerMissing } from '../helpers/nats-cluster.js';
+import { natsServerMissing, useNatsCluster } from '../helpers/nats-cluster.js';
 import path from 'node:path';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -30,16 +30,11 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'pending'
 }
 
 describe.skipIf(natsServerMissing !== undefined)(`replication leader and follower (${natsServerMissing ?? 'nats-server found'})`, () => {
-  let cluster: NatsCluster;
+  const cluster = useNatsCluster();
   const open: Array<{ close(): Promise<void> }> = [];
-
-  beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
-  }, 60_000);
 
   afterAll(async () => {
     for (const item of open.reverse()) await item.close().catch(() => undefined);
-    await cluster?.stop();
   });
 
   /** A store directory inside a temporary one: a diverged store is moved beside it, and removed with it. */

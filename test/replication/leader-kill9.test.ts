@@ -8,10 +8,10 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DurableKVStore } from '../../src/index.js';
 import { follow, type ReplicaNode, runReplicaNode } from '../../src/replication/index.js';
-import { NatsCluster, natsServerMissing } from '../helpers/nats-cluster.js';
+import { natsServerMissing, useNatsCluster } from '../helpers/nats-cluster.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');
@@ -20,15 +20,7 @@ const leaderScript = path.join(projectRoot, 'test/fixtures/replicated-leader.ts'
 const ackedBeforeKill = 400;
 
 describe.skipIf(natsServerMissing !== undefined)(`kill -9 of a replicated leader (${natsServerMissing ?? 'nats-server found'})`, () => {
-  let cluster: NatsCluster;
-
-  beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
-  }, 60_000);
-
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useNatsCluster();
 
   /** Runs a leader process until `ackedBeforeKill` acknowledgements, kills it; resolves the keys it acknowledged. */
   async function killLeaderUnderLoad(

@@ -7,10 +7,10 @@
  * without nats-server.
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DurableKVStore } from '../../src/index.js';
 import { type ReplicaNode, runReplicaNode } from '../../src/replication/index.js';
-import { NatsCluster, natsServerMissing } from '../helpers/nats-cluster.js';
+import { natsServerMissing, useNatsCluster } from '../helpers/nats-cluster.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -25,17 +25,11 @@ async function until(what: string, check: () => boolean, timeoutMs = 30_000): Pr
 }
 
 describe.skipIf(natsServerMissing !== undefined)(`ReplicaNode (${natsServerMissing ?? 'nats-server found'})`, () => {
-  let cluster: NatsCluster;
+  const cluster = useNatsCluster();
   const nodes: ReplicaNode[] = [];
 
-  beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
-  }, 60_000);
-
   afterAll(async () => {
-    for (const node of cluster?.nodes ?? []) cluster.resume(node);
     for (const node of nodes) await node.close().catch(() => undefined);
-    await cluster?.stop();
   });
 
   const start = async (dir: string, group: string, name: string) => {

@@ -9,8 +9,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, NatsCluster, natsServerMissing } from '../helpers/nats-cluster.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, natsServerMissing, useNatsCluster } from '../helpers/nats-cluster.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const projectRoot = path.resolve(import.meta.dirname, '../..');
@@ -53,12 +53,8 @@ async function contents(node: ServeNode): Promise<Record<string, string | null>>
 }
 
 describe.skipIf(natsServerMissing !== undefined)(`a zombie leader of served nodes (${natsServerMissing ?? 'nats-server found'})`, () => {
-  let cluster: NatsCluster;
+  const cluster = useNatsCluster();
   const nodes: ServeNode[] = [];
-
-  beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
-  }, 60_000);
 
   afterAll(async () => {
     for (const node of nodes) {
@@ -66,7 +62,6 @@ describe.skipIf(natsServerMissing !== undefined)(`a zombie leader of served node
       node.child.kill('SIGKILL');
       node.redis.disconnect();
     }
-    await cluster?.stop();
   });
 
   async function startNode(dir: string): Promise<ServeNode> {

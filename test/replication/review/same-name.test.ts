@@ -8,22 +8,14 @@
  * ERR_REPLICATION_FAILED when a NATS request timed out first). Skips, naming the package, without nats-server.
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DurableKVStore } from '../../../src/index.js';
 import { follow, replicate } from '../../../src/replication/index.js';
-import { NatsCluster, natsServerMissing } from '../../helpers/nats-cluster.js';
+import { natsServerMissing, useNatsCluster } from '../../helpers/nats-cluster.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 describe.skipIf(natsServerMissing !== undefined)(`two nodes with one name (${natsServerMissing ?? 'nats-server found'})`, () => {
-  let cluster: NatsCluster;
-
-  beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
-  }, 60_000);
-
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = useNatsCluster();
 
   it('never both lead one epoch, and only one write of the two is acknowledged and replicated', async () => {
     let roundsLed = 0;

@@ -6,25 +6,16 @@
  * Skips, naming the package, without nats-server.
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DurableKVStore } from '../../../src/index.js';
 import { follow, replicate } from '../../../src/replication/index.js';
-import { NatsCluster, natsServerMissing } from '../../helpers/nats-cluster.js';
+import { natsServerMissing, useNatsCluster } from '../../helpers/nats-cluster.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(natsServerMissing !== undefined)(`shelving and stopping (${natsServerMissing ?? 'nats-server found'})`, () => {
-  let cluster: NatsCluster;
-
-  beforeAll(async () => {
-    cluster = await NatsCluster.start(3);
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const node of cluster?.nodes ?? []) cluster.resume(node);
-    await cluster?.stop();
-  });
+  const cluster = useNatsCluster();
 
   it('stop() keeps to drainTimeoutMs while a shelving waits for a stream that does not answer', async () => {
     const store = await DurableKVStore.open(path.join(await tempDir(), 'leader'));
